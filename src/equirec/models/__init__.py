@@ -1,0 +1,10 @@
+"""Recommenders: baselines and transformer sequence models behind one interface."""
+
+from equirec.models.base import NotFittedError, Recommender
+from equirec.models.registry import available_models, model_class, register
+
+__all__ = ["NotFittedError", "Recommender", "available_models", "model_class", "register"]
+
+from equirec.models.popularity import Popularity  # noqa: E402  (registers "pop")
+
+__all__ += ["Popularity"]

@@ -1,0 +1,332 @@
+"""The interface every recommender implements.
+
+Conventions (scikit-learn's): ``__init__`` stores keyword-only parameters and nothing else;
+``fit`` validates, learns and returns ``self``; learned state ends in ``_``. A subclass implements
+:meth:`Recommender._fit` and :meth:`Recommender._score`; ranking, seen-item exclusion, id mapping and
+saving are shared here.
+
+Saving never uses pickle: ``settings.json`` holds the class name, parameters and vocabularies,
+``weights.safetensors`` holds every tensor (including the training history needed to exclude seen
+items after loading).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors.torch import load_file, save_file
+from sklearn.base import BaseEstimator
+
+from equirec.data.dataset import Dataset
+from equirec.data.history import History
+from equirec.errors import EquirecError
+from equirec.io import atomic_dir
+
+R = TypeVar("R", bound="Recommender")
+
+SETTINGS_FILE = "settings.json"
+WEIGHTS_FILE = "weights.safetensors"
+
+
+class NotFittedError(EquirecError):
+    """A model was used before :meth:`Recommender.fit`."""
+
+
+class Recommender(BaseEstimator, ABC):  # type: ignore[misc]
+    """Base class: fit on a :class:`Dataset`, rank the whole catalogue for any user.
+
+    Subclasses set ``name`` (the registry name) and implement ``_fit`` and ``_score``. They may
+    override ``_state`` / ``_load_state`` to save learned tensors.
+    """
+
+    name: ClassVar[str] = "base"
+
+    # -- to implement ----------------------------------------------------------------------------
+    @abstractmethod
+    def _fit(self, train: History, *, valid: History | None, dataset: Dataset) -> None:
+        """Learn from ``train`` (internal indices); ``valid`` is for early stopping only."""
+
+    @abstractmethod
+    def _score(self, users: np.ndarray, history: History) -> torch.Tensor:
+        """Scores ``(len(users), n_items)`` of every catalogue item for internal user indices.
+
+        ``history`` is what is known about the users at prediction time (their training
+        interactions, possibly followed by later ones); higher scores rank first.
+        """
+
+    def _state(self) -> dict[str, torch.Tensor]:
+        """Learned tensors to save (besides vocabularies and history)."""
+        return {}
+
+    def _load_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`_state` returned."""
+
+    # -- public API ------------------------------------------------------------------------------
+    def fit(self: R, dataset: Dataset, *, valid: Dataset | None = None) -> R:
+        """Learn from ``dataset``; ``valid`` (same vocabularies) is used for early stopping only.
+
+        Returns:
+            ``self``, fitted.
+        """
+        if len(dataset) == 0:
+            raise EquirecError(f"cannot fit {self.name}: the training data {dataset.name!r} is empty")
+        if valid is not None and (
+            not valid.item_ids.equals(dataset.item_ids) or not valid.user_ids.equals(dataset.user_ids)
+        ):
+            raise EquirecError("the validation data must share the training data's vocabularies")
+        self.user_ids_ = dataset.user_ids
+        self.item_ids_ = dataset.item_ids
+        self.history_ = dataset.history()
+        self._fit(self.history_, valid=None if valid is None else valid.history(), dataset=dataset)
+        return self
+
+    @property
+    def n_items(self) -> int:
+        self._check_fitted()
+        return len(self.item_ids_)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "history_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit(dataset) first")
+
+    def score_users(
+        self, users: np.ndarray, *, history: History | None = None, batch_size: int = 256
+    ) -> torch.Tensor:
+        """Scores of every item for internal user indices, computed in batches (float32, CPU)."""
+        self._check_fitted()
+        history = self.history_ if history is None else history
+        out = []
+        for start in range(0, len(users), batch_size):
+            with torch.no_grad():
+                out.append(self._score(users[start : start + batch_size], history).float().cpu())
+        if not out:
+            return torch.empty((0, self.n_items))
+        return torch.cat(out)
+
+    def topk(
+        self,
+        users: np.ndarray,
+        *,
+        k: int,
+        history: History | None = None,
+        exclude: Iterable[History] = (),
+        exclude_seen: bool = True,
+        batch_size: int = 256,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` internal item indices and scores per user, ranked over the whole catalogue.
+
+        Args:
+            users: Internal user indices.
+            k: List length; lists are shorter (padded with ``-1`` / ``-inf``) when fewer items
+                remain after exclusion.
+            history: What is known about the users (default: the training data).
+            exclude: Further histories whose items are removed from the ranking (e.g. validation
+                interactions when ``history`` is the training data only).
+            exclude_seen: Remove the items of ``history`` (and of ``exclude``) from the ranking.
+            batch_size: Users scored at once.
+
+        Returns:
+            ``(items, scores)``, both shaped ``(len(users), k)``; ties are broken by item index.
+        """
+        self._check_fitted()
+        history = self.history_ if history is None else history
+        users = np.asarray(users, dtype=np.int64)
+        k = int(min(k, self.n_items))
+        masks = [history, *exclude] if exclude_seen else []
+        items_out = np.full((len(users), k), -1, dtype=np.int64)
+        scores_out = np.full((len(users), k), -np.inf, dtype=np.float32)
+        for start in range(0, len(users), batch_size):
+            batch = users[start : start + batch_size]
+            with torch.no_grad():
+                scores = self._score(batch, history).float().cpu().clone()
+            for h in masks:
+                rows, cols = _rows_cols(h, batch)
+                scores[rows, cols] = -torch.inf
+            top_scores, top_items = torch.topk(scores, k, dim=1, sorted=True)
+            valid = torch.isfinite(top_scores)
+            items_out[start : start + len(batch)] = torch.where(valid, top_items, -1).numpy()
+            scores_out[start : start + len(batch)] = top_scores.numpy()
+        return items_out, scores_out
+
+    def recommend(
+        self,
+        users: Iterable[Any] | None = None,
+        *,
+        k: int = 10,
+        exclude_seen: bool = True,
+        history: Dataset | None = None,
+    ) -> pd.DataFrame:
+        """Top-``k`` recommendations in original ids.
+
+        Args:
+            users: Original user ids (default: every user of the training vocabulary).
+            k: Number of items per user.
+            exclude_seen: Leave out items the user already interacted with.
+            history: Interactions known at prediction time (default: the training data); must use
+                the training vocabularies (e.g. a ``Dataset.subset`` of the same dataset).
+
+        Returns:
+            A DataFrame with columns ``user``, ``rank`` (1-based), ``item``, ``score``.
+        """
+        self._check_fitted()
+        idx = self._user_index(users)
+        hist = None if history is None else self._history_of(history)
+        items, scores = self.topk(idx, k=k, history=hist, exclude_seen=exclude_seen)
+        return self.lists_frame(idx, items, scores)
+
+    def lists_frame(self, users: np.ndarray, items: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+        """Turn top-k arrays of internal indices into the ``user, rank, item, score`` frame."""
+        keep = items >= 0
+        rows, ranks = np.nonzero(keep)
+        return pd.DataFrame(
+            {
+                "user": self.user_ids_[users[rows]],
+                "rank": ranks + 1,
+                "item": self.item_ids_[items[keep]],
+                "score": scores[keep].astype(np.float64),
+            }
+        )
+
+    def score_items(
+        self, users: Iterable[Any], items: Iterable[Any], *, history: Dataset | None = None
+    ) -> pd.DataFrame:
+        """Scores of given candidate items for given users (original ids), as a long frame.
+
+        Returns:
+            Columns ``user``, ``item``, ``score``: every user paired with every item.
+        """
+        self._check_fitted()
+        u = self._user_index(users)
+        item_list = list(items)
+        i = self._index(self.item_ids_, item_list, "item")
+        hist = None if history is None else self._history_of(history)
+        scores = self.score_users(u, history=hist)[:, torch.as_tensor(i)].numpy()
+        return pd.DataFrame(
+            {
+                "user": np.repeat(self.user_ids_[u].to_numpy(), len(i)),
+                "item": np.tile(self.item_ids_[i].to_numpy(), len(u)),
+                "score": scores.reshape(-1).astype(np.float64),
+            }
+        )
+
+    def _user_index(self, users: Iterable[Any] | None) -> np.ndarray:
+        if users is None:
+            return np.arange(len(self.user_ids_), dtype=np.int64)
+        return self._index(self.user_ids_, list(users), "user")
+
+    @staticmethod
+    def _index(vocab: pd.Index, values: list[Any], what: str) -> np.ndarray:
+        idx = vocab.get_indexer(pd.Index(values))
+        if (idx < 0).any():
+            bad = values[int(np.flatnonzero(idx < 0)[0])]
+            raise EquirecError(f"unknown {what} id {bad!r}: it is not in the training data")
+        return idx.astype(np.int64)
+
+    def _history_of(self, data: Dataset) -> History:
+        if not data.item_ids.equals(self.item_ids_) or not data.user_ids.equals(self.user_ids_):
+            raise EquirecError(
+                "history must use the model's vocabularies: pass a subset of the dataset the "
+                "model was trained on (Dataset.subset / with_interactions)"
+            )
+        return data.history()
+
+    # -- persistence -----------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write ``settings.json`` and ``weights.safetensors`` into the folder ``path`` atomically."""
+        self._check_fitted()
+        h = self.history_
+        tensors = {
+            "history.indptr": torch.from_numpy(h.indptr),
+            "history.items": torch.from_numpy(h.items),
+            "history.weights": torch.from_numpy(h.weights),
+        }
+        for key, value in self._state().items():
+            tensors[f"state.{key}"] = value.detach().cpu().contiguous()
+        settings = {
+            "format": "equirec-model/1",
+            "class": type(self).__name__,
+            "name": self.name,
+            "params": _jsonable(self.get_params(deep=False)),
+            "user_ids": _ids_to_json(self.user_ids_),
+            "item_ids": _ids_to_json(self.item_ids_),
+            "extra": _jsonable(self._extra_settings()),
+        }
+        with atomic_dir(Path(path)) as tmp:
+            save_file(tensors, str(tmp / WEIGHTS_FILE))
+            (tmp / SETTINGS_FILE).write_text(json.dumps(settings, indent=2))
+        return Path(path)
+
+    def _extra_settings(self) -> dict[str, Any]:
+        """Non-tensor learned state to save (JSON-serialisable)."""
+        return {}
+
+    def _load_extra_settings(self, extra: dict[str, Any]) -> None:
+        """Restore what :meth:`_extra_settings` returned."""
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recommender:
+        """Load a model saved by :meth:`save` (from any subclass: the class is read from the file)."""
+        from equirec.models.registry import model_class
+
+        path = Path(path)
+        settings_path = path / SETTINGS_FILE
+        if not settings_path.is_file() or not (path / WEIGHTS_FILE).is_file():
+            raise EquirecError(
+                f"{path} is not a saved equirec model: expected {SETTINGS_FILE} and {WEIGHTS_FILE}"
+            )
+        try:
+            settings = json.loads(settings_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise EquirecError(f"{settings_path} is not valid JSON: {exc}") from None
+        model_cls = model_class(settings["name"])
+        model = model_cls(**settings["params"])
+        tensors = load_file(str(path / WEIGHTS_FILE))
+        model.user_ids_ = _ids_from_json(settings["user_ids"], "user")
+        model.item_ids_ = _ids_from_json(settings["item_ids"], "item")
+        model.history_ = History(
+            indptr=tensors["history.indptr"].numpy(),
+            items=tensors["history.items"].numpy(),
+            weights=tensors["history.weights"].numpy(),
+            n_items=len(model.item_ids_),
+        )
+        model._load_extra_settings(settings.get("extra", {}))
+        model._load_state({k[6:]: v for k, v in tensors.items() if k.startswith("state.")})
+        return model
+
+
+def _rows_cols(history: History, batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row (position in batch) and column (item) indices of every interaction of ``batch``."""
+    starts, ends = history.indptr[batch], history.indptr[batch + 1]
+    lengths = ends - starts
+    rows = np.repeat(np.arange(len(batch)), lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    cols = history.items[np.repeat(starts, lengths) + offsets]
+    return torch.from_numpy(rows), torch.from_numpy(cols)
+
+
+def _ids_to_json(ids: pd.Index) -> dict[str, Any]:
+    kind = "int" if ids.dtype.kind in "iu" else "str"
+    values = ids.tolist() if kind == "int" else [str(v) for v in ids]
+    return {"kind": kind, "values": values}
+
+
+def _ids_from_json(data: dict[str, Any], name: str) -> pd.Index:
+    dtype = np.int64 if data["kind"] == "int" else object
+    return pd.Index(np.asarray(data["values"], dtype=dtype), name=name)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
