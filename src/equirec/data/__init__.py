@@ -1,6 +1,25 @@
 """Data: the Dataset, its sources, preprocessing and splits."""
 
 from equirec.data.dataset import AttributeKind, Dataset
+from equirec.data.download import download_movielens
 from equirec.data.history import History
+from equirec.data.interactions import load_interactions
+from equirec.data.preprocess import preprocess
+from equirec.data.sources import available_datasets, load_dataset
+from equirec.data.split import Split
+from equirec.data.splits import split_dataset
+from equirec.data.synthetic import make_synthetic
 
-__all__ = ["AttributeKind", "Dataset", "History"]
+__all__ = [
+    "AttributeKind",
+    "Dataset",
+    "History",
+    "Split",
+    "available_datasets",
+    "download_movielens",
+    "load_dataset",
+    "load_interactions",
+    "make_synthetic",
+    "preprocess",
+    "split_dataset",
+]

@@ -91,7 +91,7 @@ class Dataset:
 
     @staticmethod
     def _lookup(vocab: pd.Index, values: pd.Series, what: str) -> np.ndarray:
-        idx = vocab.get_indexer(values)
+        idx = vocab.get_indexer(pd.Index(values))
         if (idx < 0).any():
             bad = values[idx < 0].iloc[0]
             raise DataError(f"{what} id {bad!r} is not in the {what} vocabulary")
@@ -159,8 +159,12 @@ class Dataset:
         catalogue too.
         """
         df = self.interactions[self._public_columns()]
-        users = self.user_ids[np.bincount(self.interactions["user_idx"], minlength=self.n_users) > 0]
-        items = self.item_ids[np.bincount(self.interactions["item_idx"], minlength=self.n_items) > 0]
+        users = self.user_ids[
+            np.bincount(self.interactions["user_idx"], minlength=self.n_users) > 0
+        ]
+        items = self.item_ids[
+            np.bincount(self.interactions["item_idx"], minlength=self.n_items) > 0
+        ]
         ua = None if self.user_attributes is None else self.user_attributes.loc[users]
         ia = None if self.item_attributes is None else self.item_attributes.loc[items]
         return Dataset(
@@ -214,8 +218,8 @@ def _attribute_table(
     if len(unknown):
         raise DataError(
             f"dataset {name!r}: {what} attribute table has {len(unknown)} row(s) for {what}s "
-            f"absent from the interactions, e.g. {what} id {unknown[0]!r}; remove them or check the "
-            f"id column"
+            f"absent from the interactions, e.g. {what} id {unknown[0]!r}; remove them or check "
+            f"the id column"
         )
     return table.reindex(vocab)
 

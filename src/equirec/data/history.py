@@ -1,9 +1,9 @@
 """Compact per-user interaction histories in internal indices.
 
-A :class:`History` is what models consume: for every user (internal index ``0..n_users-1``) the items
-they interacted with, in chronological order (ties kept in file order), with one weight per
-interaction. It is a CSR-like structure (``indptr`` / ``items`` / ``weights``) so it converts cheaply
-to a sparse user x item matrix or to padded sequences.
+A :class:`History` is what models consume: for every user (internal index ``0..n_users-1``) the
+items they interacted with, in chronological order (ties kept in file order), with one weight per
+interaction. It is a CSR-like structure (``indptr`` / ``items`` / ``weights``) so it converts
+cheaply to a sparse user x item matrix or to padded sequences.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class History:
         return self.items[self.indptr[user] : self.indptr[user + 1]]
 
     def csr(self, *, binary: bool = True) -> sp.csr_matrix:
-        """User x item sparse matrix; duplicates collapse to 1 when ``binary`` else weights add up."""
+        """User x item sparse matrix; duplicates collapse to 1 if ``binary``, else weights sum."""
         data = np.ones(len(self.items), dtype=np.float32) if binary else self.weights
         m = sp.csr_matrix(
             (data, self.items, self.indptr.copy()), shape=(self.n_users, self.n_items)
@@ -95,7 +95,10 @@ class History:
         return np.bincount(self.items, minlength=self.n_items)
 
     def padded(self, users: np.ndarray, max_len: int) -> np.ndarray:
-        """Last ``max_len`` items of each user, left-padded with ``-1``: shape ``(len(users), max_len)``."""
+        """Last ``max_len`` items of each user, left-padded with ``-1``.
+
+        Returns an array of shape ``(len(users), max_len)``.
+        """
         out = np.full((len(users), max_len), -1, dtype=np.int64)
         for row, u in enumerate(users):
             seq = self.sequence(int(u))[-max_len:]

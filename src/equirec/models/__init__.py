@@ -8,3 +8,7 @@ __all__ = ["NotFittedError", "Recommender", "available_models", "model_class", "
 from equirec.models.popularity import Popularity  # noqa: E402  (registers "pop")
 
 __all__ += ["Popularity"]
+
+from equirec.models.sequential import BERT4Rec, SASRec  # noqa: E402  (registers the transformers)
+
+__all__ += ["BERT4Rec", "SASRec"]

@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator
 from equirec.data.dataset import Dataset
 from equirec.data.history import History
 from equirec.errors import EquirecError
-from equirec.io import atomic_dir
+from equirec.io import atomic_dir, jsonable
 
 R = TypeVar("R", bound="Recommender")
 
@@ -253,10 +253,10 @@ class Recommender(BaseEstimator, ABC):  # type: ignore[misc]
             "format": "equirec-model/1",
             "class": type(self).__name__,
             "name": self.name,
-            "params": _jsonable(self.get_params(deep=False)),
+            "params": jsonable(self.get_params(deep=False)),
             "user_ids": _ids_to_json(self.user_ids_),
             "item_ids": _ids_to_json(self.item_ids_),
-            "extra": _jsonable(self._extra_settings()),
+            "extra": jsonable(self._extra_settings()),
         }
         with atomic_dir(Path(path)) as tmp:
             save_file(tensors, str(tmp / WEIGHTS_FILE))
@@ -320,13 +320,3 @@ def _ids_to_json(ids: pd.Index) -> dict[str, Any]:
 def _ids_from_json(data: dict[str, Any], name: str) -> pd.Index:
     dtype = np.int64 if data["kind"] == "int" else object
     return pd.Index(np.asarray(data["values"], dtype=dtype), name=name)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

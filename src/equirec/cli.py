@@ -1,0 +1,175 @@
+"""The ``equirec`` command line.
+
+Every user-fixable problem ends with a one-line ``error: ...`` message and exit status 2, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from equirec.config import RunConfig
+from equirec.errors import EquirecError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="equirec",
+        description="Recommenders whose fairness is measured and mitigated, not assumed.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="train a model, evaluate it by full ranking, write a run folder")
+    src = run.add_mutually_exclusive_group()
+    src.add_argument("--dataset", help="built-in dataset (see `equirec datasets`)")
+    src.add_argument("--interactions", help="CSV or Parquet interaction log")
+    run.add_argument("--data-dir", help="folder with the GroupLens files (ml-100k, ml-1m, ...)")
+    run.add_argument(
+        "--columns",
+        help="column mapping for --interactions, e.g. user=uid,item=movie,timestamp=ts",
+    )
+    run.add_argument("--user-attributes", help="CSV/Parquet of user attributes")
+    run.add_argument("--item-attributes", help="CSV/Parquet of item attributes")
+    run.add_argument("--model", help="model name (see `equirec models`)")
+    run.add_argument("--split", choices=["loo", "temporal", "random"], help="split method")
+    run.add_argument("--seed", type=int, help="one seed for everything (default 0)")
+    run.add_argument("--epochs", type=int, help="maximum training epochs (iterative models)")
+    run.add_argument("--min-rating", type=float, help="keep interactions rated at least this")
+    run.add_argument("--config", help="TOML config file; flags override it")
+    run.add_argument("--out", help="output folder (default: a new folder under runs/)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    sub.add_parser("datasets", help="list the built-in datasets")
+    sub.add_parser("models", help="list the available models")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The run config: the ``--config`` file (or defaults) with the flags applied on top."""
+    config = RunConfig.from_toml(args.config) if args.config else RunConfig()
+    if args.dataset:
+        config.data.dataset = args.dataset
+        config.data.interactions = None
+    if args.interactions:
+        config.data.interactions = args.interactions
+    if args.data_dir:
+        config.data.data_dir = args.data_dir
+    if args.columns:
+        config.data.columns = _mapping(args.columns, "--columns")
+    if args.user_attributes:
+        config.data.user_attributes = args.user_attributes
+    if args.item_attributes:
+        config.data.item_attributes = args.item_attributes
+    if args.model and args.model.lower() != str(config.model.get("name", "")).lower():
+        config.model = {"name": args.model}  # the file's parameters were for another model
+    if args.split:
+        config.split.method = args.split
+    if args.seed is not None:
+        config.seed = args.seed
+    if args.min_rating is not None:
+        config.preprocess.min_rating = args.min_rating
+    if args.out:
+        config.out = args.out
+    if args.epochs is not None:
+        from equirec.models.registry import model_class
+
+        cls = model_class(str(config.model["name"]))
+        if "epochs" not in cls._get_param_names():
+            raise EquirecError(
+                f"--epochs does not apply to model {cls.name!r}: it is not trained by epochs"
+            )
+        config.model["epochs"] = args.epochs
+    config.validate(source="command line")
+    return config
+
+
+def _mapping(text: str, flag: str) -> dict[str, str]:
+    out = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise EquirecError(f"{flag}: expected key=value pairs separated by commas, got {part!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def summary_table(metrics: dict[str, Any], *, ks: Sequence[int]) -> Table:
+    """The end-of-run table: accuracy metrics by k, then beyond-accuracy metrics."""
+    overall = metrics["overall"]
+    table = Table(
+        title=(
+            f"{metrics['model']} on {metrics['dataset']['name']} — split {metrics['split']}, "
+            f"seed {metrics['seed']}, full ranking, seen items excluded"
+        )
+    )
+    table.add_column("metric")
+    for k in ks:
+        table.add_column(f"@{k}", justify="right")
+    names = sorted({key.split("@")[0] for key in overall if "@" in key},
+                   key=lambda n: (n not in ACCURACY_ORDER, ACCURACY_ORDER.index(n)
+                                  if n in ACCURACY_ORDER else 0, n))
+    for name in names:
+        table.add_row(name, *(_fmt(overall.get(f"{name}@{k}")) for k in ks))
+    return table
+
+
+ACCURACY_ORDER = ["ndcg", "recall", "hit", "mrr", "map", "precision"]
+
+
+def _fmt(value: Any) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``equirec`` console script."""
+    args = _parser().parse_args(argv)
+    console = Console()
+    err = Console(stderr=True)
+    try:
+        if args.command == "datasets":
+            from equirec.data import available_datasets
+
+            table = Table(title="built-in datasets")
+            table.add_column("name")
+            table.add_column("description")
+            for name, text in available_datasets().items():
+                table.add_row(name, text)
+            console.print(table)
+        elif args.command == "models":
+            from equirec.models.registry import available_models, model_class
+
+            table = Table(title="models")
+            table.add_column("name")
+            table.add_column("description")
+            for name in available_models():
+                doc = (model_class(name).__doc__ or "").strip().splitlines()
+                table.add_row(name, doc[0] if doc else "")
+            console.print(table)
+        elif args.command == "run":
+            from equirec.runner import run
+
+            config = config_from_args(args)
+            result = run(config, verbose=not args.quiet)
+            console.print(summary_table(result.metrics, ks=config.evaluation.ks))
+            console.print(
+                f"trained in {result.metrics['train_seconds']:.1f} s; "
+                f"{result.metrics['evaluated_users']} test users; results in {result.out}"
+            )
+    except EquirecError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Splitting a dataset into train / validation / test parts: leave-one-out, temporal, random.
+
+Every part is a :meth:`Dataset.subset` of the input, so all parts share its user and item
+vocabularies (items absent from train stay in the catalogue), and splits are deterministic: the
+same dataset and seed always give the same parts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from equirec.data.dataset import Dataset
+from equirec.data.split import Split
+from equirec.errors import ConfigError, DataError
+
+SplitMethod = Literal["loo", "temporal", "random"]
+
+LOO_MIN_INTERACTIONS = 3
+"""Users with fewer interactions keep them all in train under ``loo`` (no valid / test item)."""
+
+DEFAULT_VALID_FRAC = 0.1
+DEFAULT_TEST_FRAC = 0.1
+
+
+def split_dataset(
+    dataset: Dataset,
+    *,
+    method: SplitMethod,
+    seed: int = 0,
+    valid_frac: float | None = None,
+    test_frac: float | None = None,
+) -> Split:
+    """Split interactions into train, validation and test parts.
+
+    Methods:
+
+    * ``"loo"`` (leave one out): per user, in chronological order (equal timestamps keep their
+      file order), the last interaction goes to test, the second-to-last to validation, the
+      rest to train. Users with fewer than 3 interactions keep them all in train and are not
+      evaluated (as in SASRec), so every evaluated user has a train history, a validation item
+      and a test item. ``valid_frac`` / ``test_frac`` do not apply.
+    * ``"temporal"``: global time cut-offs. Interactions from the time of the
+      ``1 - test_frac`` quantile on are test, those from the ``1 - test_frac - valid_frac``
+      quantile on (and before the test cut-off) validation, the rest train. All interactions at
+      a cut-off time go to the later part, so train never shares a timestamp with what follows.
+      Validation / test interactions of users without any train interaction are dropped
+      (counted in ``params["dropped_no_train_history"]``); items unseen in train stay in the
+      catalogue.
+    * ``"random"``: per user, a seeded random holdout: ``floor(test_frac * n)`` interactions to
+      test and ``floor(valid_frac * n)`` to validation, raised to 1 each (test first) while at
+      least 1 interaction stays in train (as RecBole does), so a user with 2 interactions has
+      1 train and 1 test, and one with 1 interaction has it in train.
+
+    Args:
+        dataset: The dataset to split.
+        method: ``"loo"``, ``"temporal"`` or ``"random"``.
+        seed: Random seed (only ``"random"`` uses it).
+        valid_frac: Validation share for ``temporal`` / ``random`` (default 0.1; 0 for none).
+        test_frac: Test share for ``temporal`` / ``random`` (default 0.1).
+
+    Returns:
+        The :class:`Split`, with the method's parameters in ``params``.
+
+    Raises:
+        ConfigError: Unknown method, fractions out of range or given to ``loo``.
+        DataError: The dataset is empty, or the temporal train part would be empty.
+    """
+    if method not in ("loo", "temporal", "random"):
+        raise ConfigError(f"unknown split method {method!r}; choose 'loo', 'temporal' or 'random'")
+    if len(dataset) == 0:
+        raise DataError(f"dataset {dataset.name!r} has no interactions to split")
+    if method == "loo":
+        if valid_frac is not None or test_frac is not None:
+            raise ConfigError(
+                "split method 'loo' holds out one interaction per user; valid_frac / test_frac "
+                "apply to 'temporal' and 'random' only"
+            )
+        part, params = _leave_one_out(dataset)
+    else:
+        valid = DEFAULT_VALID_FRAC if valid_frac is None else float(valid_frac)
+        test = DEFAULT_TEST_FRAC if test_frac is None else float(test_frac)
+        _check_fractions(valid, test)
+        if method == "temporal":
+            part, params = _temporal(dataset, valid_frac=valid, test_frac=test)
+        else:
+            part, params = _random(dataset, valid_frac=valid, test_frac=test, seed=seed)
+    return Split(
+        train=dataset.subset(part == _TRAIN),
+        valid=dataset.subset(part == _VALID),
+        test=dataset.subset(part == _TEST),
+        name=method,
+        params={"method": method, **params},
+    )
+
+
+_TRAIN, _VALID, _TEST, _DROPPED = 0, 1, 2, -1
+
+
+def _leave_one_out(dataset: Dataset) -> tuple[np.ndarray, dict[str, Any]]:
+    users = dataset.interactions["user_idx"].to_numpy()
+    counts = np.bincount(users, minlength=dataset.n_users)
+    from_end = counts[users] - 1 - _position_in_user(users, np.arange(len(users)), counts)
+    evaluated = counts[users] >= LOO_MIN_INTERACTIONS
+    part = np.full(len(users), _TRAIN, dtype=np.int8)
+    part[evaluated & (from_end == 0)] = _TEST
+    part[evaluated & (from_end == 1)] = _VALID
+    short = int(((counts > 0) & (counts < LOO_MIN_INTERACTIONS)).sum())
+    return part, {
+        "min_interactions": LOO_MIN_INTERACTIONS,
+        "short_users_train_only": short,
+    }
+
+
+def _temporal(
+    dataset: Dataset, *, valid_frac: float, test_frac: float
+) -> tuple[np.ndarray, dict[str, Any]]:
+    df = dataset.interactions
+    ts = df["timestamp"].to_numpy()
+    n = len(ts)
+    n_test = round(test_frac * n)
+    n_valid = round(valid_frac * n)
+    part = np.full(n, _TRAIN, dtype=np.int8)
+    if n_test:
+        t_test = ts[n - n_test]
+        part[ts >= t_test] = _TEST
+    if n_valid:
+        t_valid = ts[n - n_test - n_valid]
+        part[(ts >= t_valid) & (part != _TEST)] = _VALID
+    if not (part == _TRAIN).any():
+        raise DataError(
+            f"temporal split of {dataset.name!r}: no interaction is earlier than the cut-off "
+            f"times (too many share the same timestamp); lower valid_frac / test_frac or use "
+            f"method='loo' or 'random'"
+        )
+    users = df["user_idx"].to_numpy()
+    has_train = np.bincount(users[part == _TRAIN], minlength=dataset.n_users) > 0
+    cold = (part != _TRAIN) & ~has_train[users]
+    part[cold] = _DROPPED
+    train_end = ts[part == _TRAIN].max()
+    test_start = ts[part == _TEST].min() if (part == _TEST).any() else None
+    return part, {
+        "valid_frac": valid_frac,
+        "test_frac": test_frac,
+        "train_until": _scalar(train_end),
+        "test_from": None if test_start is None else _scalar(test_start),
+        "dropped_no_train_history": int(cold.sum()),
+    }
+
+
+def _random(
+    dataset: Dataset, *, valid_frac: float, test_frac: float, seed: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    users = dataset.interactions["user_idx"].to_numpy()
+    counts = np.bincount(users, minlength=dataset.n_users)
+    n_test, n_valid = _holdout_counts(counts, valid_frac=valid_frac, test_frac=test_frac)
+    keys = np.random.default_rng(seed).random(len(users))
+    rank = _position_in_user(users, keys, counts)
+    part = np.full(len(users), _TRAIN, dtype=np.int8)
+    part[rank < n_test[users]] = _TEST
+    part[(rank >= n_test[users]) & (rank < n_test[users] + n_valid[users])] = _VALID
+    return part, {"valid_frac": valid_frac, "test_frac": test_frac, "seed": int(seed)}
+
+
+def _holdout_counts(
+    counts: np.ndarray, *, valid_frac: float, test_frac: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-user test and validation sizes (RecBole's ratio rule, see :func:`split_dataset`)."""
+    n_test = np.floor(test_frac * counts + 1e-9).astype(np.int64)
+    n_valid = np.floor(valid_frac * counts + 1e-9).astype(np.int64)
+    n_train = counts - n_test - n_valid
+    for held, frac in ((n_test, test_frac), (n_valid, valid_frac)):
+        bump = (frac > 0) & (held == 0) & (n_train >= 2)
+        held[bump] += 1
+        n_train[bump] -= 1
+    return n_test, n_valid
+
+
+def _position_in_user(users: np.ndarray, keys: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """0-based rank of each row among its user's rows, ordered by ``keys`` (stable)."""
+    order = np.lexsort((keys, users))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(len(users), dtype=np.int64)
+    rank[order] = np.arange(len(users)) - starts[users[order]]
+    return rank
+
+
+def _check_fractions(valid_frac: float, test_frac: float) -> None:
+    if not (0 < test_frac < 1) or not (0 <= valid_frac < 1) or valid_frac + test_frac >= 1:
+        raise ConfigError(
+            f"split fractions must satisfy 0 < test_frac, 0 <= valid_frac and "
+            f"valid_frac + test_frac < 1; got valid_frac={valid_frac}, test_frac={test_frac}"
+        )
+
+
+def _scalar(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,427 @@
+"""Transformer sequence recommenders: SASRec (next-item, causal) and BERT4Rec (masked items).
+
+The estimators here own vocabularies, devices, batching and training; the network is the pure
+:class:`~equirec.models.transformer.SequenceTransformer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from equirec.data.dataset import Dataset
+from equirec.data.history import History
+from equirec.errors import ConfigError
+from equirec.models.base import Recommender
+from equirec.models.registry import register
+from equirec.models.transformer import SequenceTransformer
+from equirec.training.losses import full_cross_entropy, sampled_cross_entropy
+from equirec.training.trainer import Batch, LossTerm, Outputs, Trainer, TrainingLog
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` picks CUDA when present, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class SequentialRecommender(Recommender):
+    """Shared machinery of the transformer recommenders (see :class:`SASRec` for the parameters)."""
+
+    causal: bool = True
+    extra_tokens: int = 0
+
+    def __init__(
+        self,
+        *,
+        max_len: int = 200,
+        dim: int = 64,
+        layers: int = 2,
+        heads: int = 1,
+        ffn_dim: int | None = None,
+        dropout: float = 0.2,
+        loss: str = "ce",
+        n_negatives: int = 256,
+        epochs: int = 200,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        patience: int = 10,
+        eval_every: int = 1,
+        min_epochs: int = 0,
+        content_attributes: Sequence[str] = (),
+        seed: int = 0,
+        device: str = "auto",
+        verbose: bool = True,
+    ) -> None:
+        self.max_len = max_len
+        self.dim = dim
+        self.layers = layers
+        self.heads = heads
+        self.ffn_dim = ffn_dim
+        self.dropout = dropout
+        self.loss = loss
+        self.n_negatives = n_negatives
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.eval_every = eval_every
+        self.min_epochs = min_epochs
+        self.content_attributes = content_attributes
+        self.seed = seed
+        self.device = device
+        self.verbose = verbose
+
+    # -- extension points for mitigation ---------------------------------------------------------
+    def add_loss_term(self, term: LossTerm) -> None:
+        """Add ``term(batch, outputs)`` to the training loss (outputs: ``hidden``, ``user_repr``).
+
+        ``batch["users"]`` holds the internal user indices of the batch rows.
+        """
+        if not hasattr(self, "_extra_losses"):
+            self._extra_losses: list[LossTerm] = []
+        self._extra_losses.append(term)
+
+    # -- training --------------------------------------------------------------------------------
+    def _build_module(self, n_items: int, features: torch.Tensor | None) -> SequenceTransformer:
+        return SequenceTransformer(
+            n_items=n_items,
+            max_len=self.max_len,
+            dim=self.dim,
+            layers=self.layers,
+            heads=self.heads,
+            ffn_dim=self.ffn_dim,
+            dropout=self.dropout,
+            causal=self.causal,
+            extra_tokens=self.extra_tokens,
+            item_features=features,
+        )
+
+    def _check_params(self) -> None:
+        if self.loss not in ("ce", "sampled"):
+            raise ConfigError(f"{self.name}: loss must be 'ce' or 'sampled', not {self.loss!r}")
+        for key in ("max_len", "dim", "layers", "heads", "epochs", "batch_size"):
+            if int(getattr(self, key)) < 1:
+                raise ConfigError(f"{self.name}: {key} must be >= 1, not {getattr(self, key)!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"{self.name}: dropout must be in [0, 1), not {self.dropout!r}")
+
+    def _fit(self, train: History, *, valid: History | None, dataset: Dataset) -> None:
+        self._check_params()
+        self.device_ = resolve_device(self.device)
+        torch.manual_seed(self.seed)
+        features = content_features(dataset, self.content_attributes)
+        self.content_dim_ = 0 if features is None else int(features.shape[1])
+        self.module_ = self._build_module(train.n_items, features).to(self.device_)
+        task = self._task(train, valid)
+        trainer = Trainer(
+            epochs=self.epochs,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            patience=self.patience if valid is not None else 0,
+            eval_every=self.eval_every,
+            min_epochs=self.min_epochs,
+            extra_losses=tuple(getattr(self, "_extra_losses", ())),
+            seed=self.seed,
+            verbose=self.verbose,
+            description=self.name,
+        )
+        self.training_log_: TrainingLog = trainer.fit(self.module_, task, validate=valid is not None)
+        self.module_.to("cpu")
+        self.device_ = torch.device("cpu")
+
+    def _task(self, train: History, valid: History | None) -> _SequenceTask:
+        raise NotImplementedError
+
+    def _item_loss(
+        self, module: SequenceTransformer, hidden: torch.Tensor, targets: torch.Tensor,
+        generator: torch.Generator,
+    ) -> torch.Tensor:
+        table = module.output_embeddings()
+        if self.loss == "sampled":
+            return sampled_cross_entropy(
+                hidden, table, targets, n_negatives=self.n_negatives, generator=generator
+            )
+        return full_cross_entropy(hidden, table, targets)
+
+    # -- inference -------------------------------------------------------------------------------
+    def _inputs(self, users: np.ndarray, history: History) -> torch.Tensor:
+        """Model input tokens for scoring the next item: ``(B, max_len)``."""
+        return torch.from_numpy(history.padded(users, self.max_len) + 1)
+
+    def _score(self, users: np.ndarray, history: History) -> torch.Tensor:
+        module = self.module_
+        module.eval()
+        tokens = self._inputs(users, history).to(self.device_)
+        hidden = module(tokens)[:, -1]
+        return hidden @ module.output_embeddings().T
+
+    def user_representations(self, users: np.ndarray, history: History | None = None) -> torch.Tensor:
+        """The representation each user is scored with (last position's hidden state): ``(B, D)``."""
+        self._check_fitted()
+        history = self.history_ if history is None else history
+        with torch.no_grad():
+            return self.module_(self._inputs(users, history).to(self.device_))[:, -1].cpu()
+
+    # -- persistence -----------------------------------------------------------------------------
+    def _state(self) -> dict[str, torch.Tensor]:
+        return dict(self.module_.state_dict())
+
+    def _extra_settings(self) -> dict[str, Any]:
+        log = getattr(self, "training_log_", None)
+        return {
+            "content_dim": self.content_dim_,
+            "training": None if log is None else log.as_dict(),
+        }
+
+    def _load_extra_settings(self, extra: dict[str, Any]) -> None:
+        self.content_dim_ = int(extra.get("content_dim", 0))
+
+    def _load_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.device_ = torch.device("cpu")
+        features = state.get("item_features") if self.content_dim_ else None
+        self.module_ = self._build_module(len(self.item_ids_), features)
+        self.module_.load_state_dict(state)
+        self.module_.eval()
+
+
+class _SequenceTask:
+    """Batching, loss and validation shared by both transformer recommenders."""
+
+    def __init__(self, model: SequentialRecommender, train: History, valid: History | None) -> None:
+        self.model = model
+        self.train = train
+        self.valid = valid
+        self.device = model.device_
+        self.generator = torch.Generator(device=self.device).manual_seed(model.seed)
+        lengths = train.lengths()
+        self.users = np.flatnonzero(lengths >= self.min_length)
+        if valid is not None:
+            has_valid = valid.lengths() > 0
+            self.valid_users = np.flatnonzero(has_valid)
+            self.valid_targets = np.array(
+                [valid.sequence(int(u))[0] for u in self.valid_users], dtype=np.int64
+            )
+
+    min_length = 2
+
+    def batches(self, rng: np.random.Generator) -> Iterator[Batch]:
+        """Batches of users of similar history length, in random order, trimmed of padding.
+
+        Grouping by length (random among equal lengths) keeps padding, hence wasted compute,
+        small; the batch order is shuffled every epoch.
+        """
+        lengths = np.minimum(self.train.lengths()[self.users], self.model.max_len + 1)
+        order = self.users[np.lexsort((rng.random(len(self.users)), lengths))]
+        bs = self.model.batch_size
+        starts = rng.permutation(np.arange(0, len(order), bs))
+        for start in starts:
+            yield self.make_batch(order[start : start + bs], rng)
+
+    def make_batch(self, users: np.ndarray, rng: np.random.Generator) -> Batch:
+        raise NotImplementedError
+
+    def loss(self, module: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, Outputs]:
+        hidden = module(batch["tokens"])
+        mask = batch["targets"] >= 0
+        losses = self.model._item_loss(
+            module,  # type: ignore[arg-type]
+            hidden[mask],
+            batch["targets"][mask],
+            self.generator,
+        )
+        outputs = {"hidden": hidden, "user_repr": hidden[:, -1], "target_mask": mask}
+        return losses, batch["weights"][mask], outputs
+
+    def validate(self, module: nn.Module) -> float:
+        """Mean NDCG@10 of the validation item, full ranking, training items excluded."""
+        assert self.valid is not None
+        model = self.model
+        total = 0.0
+        for start in range(0, len(self.valid_users), 512):
+            users = self.valid_users[start : start + 512]
+            targets = torch.from_numpy(self.valid_targets[start : start + 512])
+            tokens = model._inputs(users, self.train).to(self.device)
+            hidden = module(tokens)[:, -1]
+            scores = (hidden @ module.output_embeddings().T).float().cpu()  # type: ignore[operator]
+            target_scores = scores[torch.arange(len(users)), targets].clone()
+            for row, u in enumerate(users):
+                scores[row, torch.from_numpy(self.train.sequence(int(u)))] = -torch.inf
+            rank = (scores > target_scores[:, None]).sum(1)
+            total += float(torch.where(rank < 10, 1.0 / torch.log2(rank + 2.0), 0.0).sum())
+        return total / max(1, len(self.valid_users))
+
+
+class _NextItemTask(_SequenceTask):
+    """SASRec: predict the next item at every position of the training sequence."""
+
+    def make_batch(self, users: np.ndarray, rng: np.random.Generator) -> Batch:
+        length = self.model.max_len
+        tokens = np.zeros((len(users), length), dtype=np.int64)
+        targets = np.full((len(users), length), -1, dtype=np.int64)
+        weights = np.zeros((len(users), length), dtype=np.float32)
+        for row, u in enumerate(users):
+            lo, hi = self.train.indptr[u], self.train.indptr[u + 1]
+            seq, w = self.train.items[lo:hi], self.train.weights[lo:hi]
+            inp, tgt, tw = seq[:-1][-length:], seq[1:][-length:], w[1:][-length:]
+            n = len(inp)
+            tokens[row, length - n :] = inp + 1
+            targets[row, length - n :] = tgt
+            weights[row, length - n :] = tw
+        return self._to_device(users, tokens, targets, weights)
+
+    def _to_device(
+        self, users: np.ndarray, tokens: np.ndarray, targets: np.ndarray, weights: np.ndarray
+    ) -> Batch:
+        d = self.device
+        first = int(np.argmax((tokens != 0).any(axis=0)))  # leading all-padding columns
+        tokens, targets, weights = tokens[:, first:], targets[:, first:], weights[:, first:]
+        return {
+            "users": torch.from_numpy(users).to(d),
+            "tokens": torch.from_numpy(tokens).to(d),
+            "targets": torch.from_numpy(targets).to(d),
+            "weights": torch.from_numpy(weights).to(d),
+        }
+
+
+class _MaskedItemTask(_NextItemTask):
+    """BERT4Rec: recover randomly masked items of the training sequence (Cloze task)."""
+
+    min_length = 1
+
+    def make_batch(self, users: np.ndarray, rng: np.random.Generator) -> Batch:
+        model = self.model
+        assert isinstance(model, BERT4Rec)
+        length = model.max_len
+        mask_token = self.train.n_items + 1
+        tokens = np.zeros((len(users), length), dtype=np.int64)
+        targets = np.full((len(users), length), -1, dtype=np.int64)
+        weights = np.zeros((len(users), length), dtype=np.float32)
+        for row, u in enumerate(users):
+            lo, hi = self.train.indptr[u], self.train.indptr[u + 1]
+            seq, w = self.train.items[lo:hi][-length:], self.train.weights[lo:hi][-length:]
+            n = len(seq)
+            masked = rng.random(n) < model.mask_prob
+            if not masked.any():
+                masked[rng.integers(n)] = True
+            inp = np.where(masked, mask_token, seq + 1)
+            tokens[row, length - n :] = inp
+            targets[row, length - n :] = np.where(masked, seq, -1)
+            weights[row, length - n :] = np.where(masked, w, 0.0)
+        return self._to_device(users, tokens, targets, weights)
+
+
+@register
+class SASRec(SequentialRecommender):
+    """SASRec (Kang & McAuley 2018) trained with full softmax cross-entropy (SASRec+).
+
+    Self-attentive next-item model: pre-norm causal transformer blocks over the user's last
+    ``max_len`` items, tied input/output item embeddings, next-item loss at every position. The
+    default loss is softmax cross-entropy over the whole catalogue (Klenitskiy & Vasilev 2023),
+    computed in memory-bounded chunks; ``loss="sampled"`` uses ``n_negatives`` uniformly sampled
+    negatives instead (large catalogues).
+
+    Args:
+        max_len: Items of history the model reads.
+        dim: Hidden size.
+        layers: Transformer blocks.
+        heads: Attention heads.
+        ffn_dim: Feed-forward inner size (default ``4 * dim``).
+        dropout: Dropout rate.
+        loss: ``"ce"`` (full softmax) or ``"sampled"`` (sampled softmax).
+        n_negatives: Negatives per batch for the sampled loss.
+        epochs: Maximum passes over the users.
+        batch_size: Sequences per step.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        patience: Early stopping after this many validations without NDCG@10 improvement.
+        eval_every: Epochs between validations.
+        min_epochs: Never stop before this many epochs.
+        content_attributes: Item attributes (categorical / multi-valued) fed as content features.
+        seed: Seeds initialisation, batching, dropout and sampling.
+        device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``...
+        verbose: Progress bars.
+    """
+
+    name = "sasrec"
+    causal = True
+
+    def _task(self, train: History, valid: History | None) -> _SequenceTask:
+        return _NextItemTask(self, train, valid)
+
+
+@register
+class BERT4Rec(SequentialRecommender):
+    """BERT4Rec (Sun et al. 2019): bidirectional transformer trained to recover masked items.
+
+    Same parameters as :class:`SASRec`, plus ``mask_prob`` (share of items masked in training).
+    At prediction a mask token is appended after the user's last ``max_len - 1`` items and its
+    output scores the catalogue.
+    """
+
+    name = "bert4rec"
+    causal = False
+    extra_tokens = 1
+
+    def __init__(self, *, mask_prob: float = 0.2, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mask_prob = mask_prob
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not 0.0 < self.mask_prob < 1.0:
+            raise ConfigError(f"bert4rec: mask_prob must be in (0, 1), not {self.mask_prob!r}")
+
+    def _task(self, train: History, valid: History | None) -> _SequenceTask:
+        return _MaskedItemTask(self, train, valid)
+
+    def _inputs(self, users: np.ndarray, history: History) -> torch.Tensor:
+        tokens = history.padded(users, self.max_len - 1) + 1
+        mask = np.full((len(users), 1), self.n_items + 1, dtype=np.int64)
+        return torch.from_numpy(np.concatenate([tokens, mask], axis=1))
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        return sorted({"mask_prob", *SequentialRecommender._get_param_names()})
+
+
+def content_features(dataset: Dataset, attributes: Sequence[str]) -> torch.Tensor | None:
+    """One-hot / multi-hot encoding of categorical and multi-valued item attributes.
+
+    Returns ``None`` when no attribute is asked for; raises :class:`ConfigError` for unknown or
+    unsupported attributes.
+    """
+    if not attributes:
+        return None
+    table = dataset.item_attributes
+    blocks = []
+    for attr in attributes:
+        kind = dataset.item_attribute_kinds.get(attr)
+        if table is None or kind is None:
+            known = sorted(dataset.item_attribute_kinds)
+            raise ConfigError(f"unknown item attribute {attr!r} for content features; known: {known}")
+        values = table[attr]
+        if kind == "multi":
+            rows = [tuple(v) if isinstance(v, (tuple, list)) else () for v in values]
+        elif kind == "categorical":
+            rows = [() if v is None or v != v else (v,) for v in values]
+        else:
+            raise ConfigError(
+                f"item attribute {attr!r} is {kind}; content features take categorical or "
+                "multi-valued attributes"
+            )
+        labels = sorted({label for row in rows for label in row}, key=str)
+        col = {label: j for j, label in enumerate(labels)}
+        block = np.zeros((len(rows), len(labels)), dtype=np.float32)
+        for i, row in enumerate(rows):
+            for label in row:
+                block[i, col[label]] = 1.0
+        blocks.append(block)
+    return torch.from_numpy(np.concatenate(blocks, axis=1))

@@ -1,0 +1,138 @@
+"""Pure transformer modules for sequence recommenders (tensors in, tensors out).
+
+Nothing here knows about vocabularies, devices or training loops. Item index ``0`` is padding;
+catalogue item ``i`` (internal index) is token ``i + 1``; BERT4Rec's mask token is ``n_items + 1``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: ``x + MHA(LN(x))`` then ``x + FFN(LN(x))``."""
+
+    def __init__(self, *, dim: int, heads: int, ffn_dim: int, dropout: float) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"hidden size {dim} must be divisible by the number of heads {heads}")
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.ffn = nn.Sequential(
+            nn.Linear(dim, ffn_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(ffn_dim, dim)
+        )
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        """``x``: ``(B, L, D)``; ``allowed``: boolean ``(B, 1, L, L)``, True where a query may attend."""
+        b, length, d = x.shape
+        q, k, v = (
+            self.qkv(self.norm1(x))
+            .view(b, length, 3, self.heads, d // self.heads)
+            .permute(2, 0, 3, 1, 4)
+        )
+        # No dropout on attention weights: on CPU it costs a random draw per (query, key) pair
+        # and the hidden-state dropout regularises enough.
+        att = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+        x = x + self.dropout(self.proj(att.transpose(1, 2).reshape(b, length, d)))
+        return x + self.dropout(self.ffn(self.norm2(x)))
+
+
+class SequenceTransformer(nn.Module):
+    """Item-sequence encoder shared by SASRec (causal) and BERT4Rec (bidirectional).
+
+    Args:
+        n_items: Catalogue size (tokens ``1..n_items``; ``0`` is padding).
+        max_len: Longest input sequence.
+        dim: Hidden size.
+        layers: Number of transformer blocks.
+        heads: Attention heads.
+        ffn_dim: Inner size of the feed-forward layers.
+        dropout: Dropout on embeddings, attention and feed-forward layers.
+        causal: Each position sees only itself and earlier positions (SASRec).
+        extra_tokens: Tokens after the catalogue (BERT4Rec's mask token).
+        item_features: Optional ``(n_items, F)`` content features (e.g. genre one-hot, text
+            embeddings); a linear projection of them is added to each item's embedding, so that
+            items share what their content says (cold start later).
+    """
+
+    def __init__(
+        self,
+        *,
+        n_items: int,
+        max_len: int,
+        dim: int = 64,
+        layers: int = 2,
+        heads: int = 1,
+        ffn_dim: int | None = None,
+        dropout: float = 0.2,
+        causal: bool = True,
+        extra_tokens: int = 0,
+        item_features: torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        self.n_items = n_items
+        self.causal = causal
+        self.dim = dim
+        self.item_emb = nn.Embedding(n_items + 1 + extra_tokens, dim, padding_idx=0)
+        self.pos_emb = nn.Embedding(max_len, dim)
+        self.emb_dropout = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(
+            Block(dim=dim, heads=heads, ffn_dim=ffn_dim or 4 * dim, dropout=dropout)
+            for _ in range(layers)
+        )
+        self.final_norm = nn.LayerNorm(dim)
+        if item_features is not None:
+            self.register_buffer("item_features", item_features.float(), persistent=True)
+            self.content_proj: nn.Linear | None = nn.Linear(item_features.shape[1], dim, bias=False)
+        else:
+            self.item_features = None
+            self.content_proj = None
+        nn.init.normal_(self.item_emb.weight, std=dim**-0.5)
+        nn.init.normal_(self.pos_emb.weight, std=0.02)
+        with torch.no_grad():
+            self.item_emb.weight[0].zero_()
+
+    def item_table(self) -> torch.Tensor:
+        """Embeddings of every token (padding, catalogue, extra), content included: ``(T, D)``."""
+        table = self.item_emb.weight
+        if self.content_proj is not None and self.item_features is not None:
+            content = self.content_proj(self.item_features)
+            pad = table.new_zeros((1, self.dim))
+            rest = table.new_zeros((table.shape[0] - 1 - self.n_items, self.dim))
+            table = table + torch.cat([pad, content, rest])
+        return table
+
+    def output_embeddings(self) -> torch.Tensor:
+        """Embeddings of catalogue items used to score them (tied with the input): ``(n_items, D)``."""
+        return self.item_table()[1 : self.n_items + 1]
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Encode ``tokens`` ``(B, L)`` (0 = padding) into hidden states ``(B, L, D)``."""
+        _, length = tokens.shape
+        if length > self.pos_emb.num_embeddings:
+            raise ValueError(f"sequence length {length} exceeds max_len {self.pos_emb.num_embeddings}")
+        # Positions are right-aligned (the last item always has the last position), so a batch
+        # trimmed of its leading padding is encoded exactly as the full-length one.
+        start = self.pos_emb.num_embeddings - length
+        positions = torch.arange(start, start + length, device=tokens.device)
+        x = F.embedding(tokens, self.item_table(), padding_idx=0) * math.sqrt(self.dim)
+        x = self.emb_dropout(x + self.pos_emb(positions)[None])
+        real = tokens != 0
+        allowed = real[:, None, None, :]  # keys that are real items
+        if self.causal:
+            allowed = allowed & torch.ones(
+                length, length, dtype=torch.bool, device=tokens.device
+            ).tril()[None, None]
+        # Every query may attend to itself: fully padded rows would otherwise give NaN.
+        allowed = allowed | torch.eye(length, dtype=torch.bool, device=tokens.device)[None, None]
+        for block in self.blocks:
+            x = block(x, allowed)
+        return self.final_norm(x)

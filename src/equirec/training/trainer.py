@@ -1,0 +1,155 @@
+"""A small, general training loop with early stopping, example weights and extra loss terms.
+
+Models describe *what* to train through a :class:`TrainingTask` (how to batch, the per-example loss,
+how to validate); the :class:`Trainer` owns *how*: optimiser, steps, weights, extra loss terms,
+validation cadence, early stopping with the best weights restored, progress bars and the log.
+Mitigation methods plug in as extra loss terms (adversaries, regularisers) or example weights
+(re-weighting) without touching the models.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+Batch = dict[str, torch.Tensor]
+Outputs = dict[str, torch.Tensor]
+LossTerm = Callable[[Batch, Outputs], torch.Tensor]
+"""An extra loss term: ``(batch, outputs) -> scalar`` added to the loss at every step.
+
+``outputs`` holds what the model's task exposes (e.g. ``hidden`` states, ``user_repr``), so an
+adversary or a regulariser can act on the model's representations.
+"""
+
+
+class TrainingTask(Protocol):
+    """What a model must tell the :class:`Trainer`."""
+
+    def batches(self, rng: np.random.Generator) -> Iterator[Batch]:
+        """Batches of one epoch (tensors already on the training device)."""
+        ...
+
+    def loss(self, module: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, Outputs]:
+        """Per-example losses, their weights (same shape) and outputs for extra loss terms."""
+        ...
+
+    def validate(self, module: nn.Module) -> float:
+        """Validation score, higher is better (e.g. NDCG@10)."""
+        ...
+
+
+@dataclass
+class TrainingLog:
+    """What happened during training; saved with the model and reported with results."""
+
+    epochs: int = 0
+    steps: int = 0
+    best_epoch: int = 0
+    best_score: float = float("nan")
+    seconds: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+    stopped_early: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "epochs": self.epochs,
+            "steps": self.steps,
+            "best_epoch": self.best_epoch,
+            "best_score": self.best_score,
+            "seconds": self.seconds,
+            "stopped_early": self.stopped_early,
+            "history": self.history,
+        }
+
+
+@dataclass
+class Trainer:
+    """Adam(W) training loop.
+
+    Attributes:
+        epochs: Maximum number of passes over the training data.
+        lr: Learning rate.
+        weight_decay: Decoupled weight decay (AdamW).
+        patience: Stop after this many validations without improvement (0 disables).
+        eval_every: Validate every this many epochs.
+        grad_clip: Clip the gradient norm (0 disables).
+        extra_losses: Extra loss terms added to the weighted mean loss at every step.
+        seed: Seeds batching and every torch random draw (dropout, sampling).
+        verbose: Show a progress bar.
+        min_epochs: Never stop before this many epochs.
+    """
+
+    epochs: int = 200
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 5
+    eval_every: int = 1
+    grad_clip: float = 0.0
+    extra_losses: Sequence[LossTerm] = ()
+    seed: int = 0
+    verbose: bool = True
+    min_epochs: int = 0
+    description: str = "training"
+
+    def fit(self, module: nn.Module, task: TrainingTask, *, validate: bool = True) -> TrainingLog:
+        """Train ``module`` in place; with validation, the best weights are restored at the end."""
+        torch.manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        params = [p for p in module.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        log = TrainingLog()
+        best_state: dict[str, torch.Tensor] | None = None
+        stale = 0
+        start = time.perf_counter()
+        bar = tqdm(range(1, self.epochs + 1), desc=self.description, disable=not self.verbose,
+                   leave=False, unit="epoch")
+        for epoch in bar:
+            module.train()
+            total, count = 0.0, 0
+            for batch in task.batches(rng):
+                losses, weights, outputs = task.loss(module, batch)
+                loss = (losses * weights).sum() / max(1, losses.numel())
+                for term in self.extra_losses:
+                    loss = loss + term(batch, outputs)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()  # type: ignore[no-untyped-call]
+                if self.grad_clip > 0:
+                    nn.utils.clip_grad_norm_(params, self.grad_clip)
+                optimizer.step()
+                total += float(loss.detach())
+                count += 1
+                log.steps += 1
+            log.epochs = epoch
+            record = {"epoch": float(epoch), "loss": total / max(1, count)}
+            if validate and epoch % self.eval_every == 0:
+                module.eval()
+                with torch.no_grad():
+                    score = float(task.validate(module))
+                record["valid"] = score
+                if not score <= log.best_score:  # also true for the first (NaN best)
+                    log.best_score, log.best_epoch, stale = score, epoch, 0
+                    best_state = copy.deepcopy(module.state_dict())
+                else:
+                    stale += 1
+                bar.set_postfix(loss=f"{record['loss']:.4f}", valid=f"{score:.4f}",
+                                best=f"{log.best_score:.4f}")
+            else:
+                bar.set_postfix(loss=f"{record['loss']:.4f}")
+            log.history.append(record)
+            if self.patience and stale >= self.patience and epoch >= self.min_epochs:
+                log.stopped_early = True
+                break
+        bar.close()
+        if best_state is not None:
+            module.load_state_dict(best_state)
+        module.eval()
+        log.seconds = time.perf_counter() - start
+        return log

@@ -1,0 +1,5 @@
+"""Suite-wide settings: tiny models run fastest (and steadiest on shared CI cores) single-threaded."""
+
+import torch
+
+torch.set_num_threads(1)

@@ -1,0 +1,118 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from equirec.data.dataset import Dataset
+from equirec.errors import ConfigError
+from equirec.models import Recommender
+from equirec.models.sequential import BERT4Rec, SASRec, content_features
+
+N_ITEMS = 15
+
+
+def _cycles(n_users: int = 40, length: int = 12, seed: int = 0) -> Dataset:
+    """Every user walks the catalogue in order: the next item is always the current one + 1."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(n_users):
+        start = int(rng.integers(N_ITEMS))
+        for t in range(length):
+            rows.append((f"u{u}", 100 + (start + t) % N_ITEMS, t))
+    df = pd.DataFrame(rows, columns=["user", "item", "timestamp"])
+    genres = {100 + i: ("a",) if i % 2 else ("a", "b") for i in range(N_ITEMS)}
+    items = pd.DataFrame({"genres": pd.Series(genres)})
+    return Dataset(interactions=df, item_attributes=items, name="cycles")
+
+
+def _split(d: Dataset):
+    last = d.interactions.groupby("user_idx").cumcount(ascending=False).to_numpy()
+    return d.subset(last >= 2), d.subset(last == 1), d.subset(last == 0)
+
+
+SMALL = dict(max_len=8, dim=16, layers=1, heads=1, dropout=0.0, batch_size=16, lr=0.01,
+             verbose=False, device="cpu")
+
+
+@pytest.mark.parametrize("cls,epochs", [(SASRec, 40), (BERT4Rec, 80)])
+def test_learns_the_successor_pattern(cls, epochs):
+    d = _cycles()
+    train, _, _ = _split(d)
+    model = cls(epochs=epochs, seed=1, **SMALL).fit(train)  # no validation: all epochs run
+    recs = model.recommend(k=1, history=train, exclude_seen=False)
+    last = train.interactions.groupby("user").item.last()
+    expected = 100 + (last - 100 + 1) % N_ITEMS
+    accuracy = (recs.set_index("user").item == expected.loc[recs.user].to_numpy()).mean()
+    assert accuracy > 0.9
+
+
+def test_same_seed_same_model_and_save_load_round_trip(tmp_path):
+    d = _cycles()
+    train, valid, _ = _split(d)
+    a = SASRec(epochs=3, seed=7, **SMALL).fit(train, valid=valid)
+    b = SASRec(epochs=3, seed=7, **SMALL).fit(train, valid=valid)
+    pd.testing.assert_frame_equal(a.recommend(k=5), b.recommend(k=5))
+    a.save(tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "settings.json", "weights.safetensors"]
+    settings = json.loads((tmp_path / "m" / "settings.json").read_text())
+    assert settings["extra"]["training"]["epochs"] == 3
+    loaded = Recommender.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(loaded.recommend(k=5), a.recommend(k=5))
+
+
+def test_extra_loss_term_sees_user_representations_and_changes_training():
+    d = _cycles()
+    train, _, _ = _split(d)
+    seen = {}
+
+    def shrink(batch, outputs):
+        seen["users"] = batch["users"]
+        seen["repr"] = outputs["user_repr"].shape
+        return 10.0 * outputs["user_repr"].pow(2).mean()
+
+    plain = SASRec(epochs=3, seed=0, **SMALL).fit(train)
+    penalised = SASRec(epochs=3, seed=0, **SMALL)
+    penalised.add_loss_term(shrink)
+    penalised.fit(train)
+    assert seen["repr"][1] == 16 and seen["users"].dtype == torch.int64
+    users = np.arange(train.n_users)
+    assert (penalised.user_representations(users).pow(2).mean()
+            < plain.user_representations(users).pow(2).mean())
+
+
+def test_interaction_weights_reach_the_loss():
+    d = _cycles()
+    train, _, _ = _split(d)
+    zero = train.with_interactions(train.interactions.assign(weight=0.0))
+    before = SASRec(epochs=0 + 1, seed=3, lr=0.0, **{k: v for k, v in SMALL.items() if k != "lr"})
+    before.fit(zero)
+    model = SASRec(epochs=2, seed=3, **SMALL).fit(zero)
+    # all-zero weights: no gradient, so training leaves the initial weights untouched
+    for key, value in before.module_.state_dict().items():
+        torch.testing.assert_close(model.module_.state_dict()[key], value)
+
+
+def test_content_features_and_bad_parameters():
+    d = _cycles()
+    feats = content_features(d, ["genres"])
+    assert feats.shape == (N_ITEMS, 2)
+    assert feats.sum().item() == N_ITEMS + (N_ITEMS + 1) // 2
+    with pytest.raises(ConfigError, match="unknown item attribute 'nope'"):
+        content_features(d, ["nope"])
+    model = SASRec(epochs=1, content_attributes=["genres"], **SMALL).fit(d)
+    assert model.module_.content_proj is not None
+    with pytest.raises(ConfigError, match="loss must be"):
+        SASRec(loss="bce", **SMALL).fit(d)
+    with pytest.raises(ConfigError, match="mask_prob"):
+        BERT4Rec(mask_prob=1.5, **SMALL).fit(d)
+
+
+def test_sampled_softmax_option_trains():
+    d = _cycles()
+    train, valid, _ = _split(d)
+    model = SASRec(epochs=40, loss="sampled", n_negatives=8, patience=0, seed=0, **SMALL)
+    model.fit(train, valid=valid)
+    assert model.training_log_.best_score > 0.5

@@ -1,0 +1,52 @@
+import pytest
+
+from equirec.config import RunConfig
+from equirec.errors import ConfigError
+
+
+def test_defaults_and_round_trip():
+    config = RunConfig()
+    assert config.data.dataset == "movielens-small"
+    assert config.model == {"name": "sasrec"}
+    assert RunConfig.from_dict(config.to_dict()) == config
+
+
+def test_toml_file_is_read(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(
+        'seed = 3\n[data]\ndataset = "ml-100k"\n[model]\nname = "sasrec"\nepochs = 5\n'
+        "[evaluation]\nks = [1, 10]\n"
+    )
+    config = RunConfig.from_toml(path)
+    assert config.seed == 3 and config.data.dataset == "ml-100k"
+    assert config.model == {"name": "sasrec", "epochs": 5}
+    assert config.evaluation.ks == [1, 10]
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"sed": 1}, r"unknown key\(s\) \['sed'\]; valid keys are: seed"),
+        ({"data": {"datset": "x"}}, r"\[data\]: unknown key\(s\) \['datset'\]"),
+        ({"model": {"name": "sasrec", "hidden": 3}}, r"unknown parameter\(s\) \['hidden'\] for model 'sasrec'"),
+        ({"model": {"name": "nope"}}, r"unknown model 'nope'; choose one of: .*sasrec"),
+        ({"model": {"epochs": 3}}, r"\[model\] needs a 'name'"),
+        ({"seed": "zero"}, r"seed has the wrong type: 'zero'"),
+        ({"evaluation": {"ks": [10, "x"]}}, r"ks has the wrong type"),
+        ({"split": {"method": "kfold"}}, r"unknown split 'kfold'"),
+        ({"evaluation": {"ks": [200]}}, r"keep_k \(100\) must be at least the largest k \(200\)"),
+        ({"preprocess": {"duplicates": "drop"}}, r"duplicates must be keep, first or last"),
+    ],
+)
+def test_bad_configs_are_rejected_with_a_clear_message(data, message):
+    with pytest.raises(ConfigError, match=message):
+        RunConfig.from_dict(data)
+
+
+def test_bad_toml_names_the_file(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("seed = = 1\n")
+    with pytest.raises(ConfigError, match="bad.toml is not valid TOML"):
+        RunConfig.from_toml(path)
+    with pytest.raises(ConfigError, match="missing.toml does not exist"):
+        RunConfig.from_toml(tmp_path / "missing.toml")
