@@ -1,4 +1,4 @@
-"""Suite-wide settings: tiny models run fastest (and steadiest on shared CI cores) single-threaded."""
+"""Suite-wide settings: tiny models run fastest (and steadiest on shared cores) single-threaded."""
 
 import torch
 

@@ -28,7 +28,10 @@ def test_toml_file_is_read(tmp_path):
     [
         ({"sed": 1}, r"unknown key\(s\) \['sed'\]; valid keys are: seed"),
         ({"data": {"datset": "x"}}, r"\[data\]: unknown key\(s\) \['datset'\]"),
-        ({"model": {"name": "sasrec", "hidden": 3}}, r"unknown parameter\(s\) \['hidden'\] for model 'sasrec'"),
+        (
+            {"model": {"name": "sasrec", "hidden": 3}},
+            r"unknown parameter\(s\) \['hidden'\] for model 'sasrec'",
+        ),
         ({"model": {"name": "nope"}}, r"unknown model 'nope'; choose one of: .*sasrec"),
         ({"model": {"epochs": 3}}, r"\[model\] needs a 'name'"),
         ({"seed": "zero"}, r"seed has the wrong type: 'zero'"),
@@ -46,7 +49,7 @@ def test_bad_configs_are_rejected_with_a_clear_message(data, message):
 def test_bad_toml_names_the_file(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text("seed = = 1\n")
-    with pytest.raises(ConfigError, match="bad.toml is not valid TOML"):
+    with pytest.raises(ConfigError, match=r"bad\.toml is not valid TOML"):
         RunConfig.from_toml(path)
-    with pytest.raises(ConfigError, match="missing.toml does not exist"):
+    with pytest.raises(ConfigError, match=r"missing\.toml does not exist"):
         RunConfig.from_toml(tmp_path / "missing.toml")

@@ -26,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="train a model, evaluate it by full ranking, write a run folder")
+    run = sub.add_parser(
+        "run", help="train a model, evaluate it by full ranking, write a run folder"
+    )
     src = run.add_mutually_exclusive_group()
     src.add_argument("--dataset", help="built-in dataset (see `equirec datasets`)")
     src.add_argument("--interactions", help="CSV or Parquet interaction log")
@@ -95,7 +97,9 @@ def _mapping(text: str, flag: str) -> dict[str, str]:
     for part in text.split(","):
         key, sep, value = part.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise EquirecError(f"{flag}: expected key=value pairs separated by commas, got {part!r}")
+            raise EquirecError(
+                f"{flag}: expected key=value pairs separated by commas, got {part!r}"
+            )
         out[key.strip()] = value.strip()
     return out
 
@@ -112,9 +116,14 @@ def summary_table(metrics: dict[str, Any], *, ks: Sequence[int]) -> Table:
     table.add_column("metric")
     for k in ks:
         table.add_column(f"@{k}", justify="right")
-    names = sorted({key.split("@")[0] for key in overall if "@" in key},
-                   key=lambda n: (n not in ACCURACY_ORDER, ACCURACY_ORDER.index(n)
-                                  if n in ACCURACY_ORDER else 0, n))
+    names = sorted(
+        {key.split("@")[0] for key in overall if "@" in key},
+        key=lambda n: (
+            n not in ACCURACY_ORDER,
+            ACCURACY_ORDER.index(n) if n in ACCURACY_ORDER else 0,
+            n,
+        ),
+    )
     for name in names:
         table.add_row(name, *(_fmt(overall.get(f"{name}@{k}")) for k in ks))
     return table

@@ -50,7 +50,7 @@ class DataConfig:
     """Where the interactions come from: a built-in dataset or files."""
 
     dataset: str = "movielens-small"
-    """Built-in dataset name (``equirec datasets`` lists them); ignored when ``interactions`` is set."""
+    """Built-in dataset (``equirec datasets`` lists them); ignored when ``interactions`` is set."""
     data_dir: str | None = None
     """Folder holding the GroupLens files of ``ml-100k``, ``ml-1m``..."""
     interactions: str | None = None
@@ -63,10 +63,10 @@ class DataConfig:
     """Optional CSV/Parquet of user attributes."""
     item_attributes: str | None = None
     """Optional CSV/Parquet of item attributes."""
-    user_key: str = "user"
-    """Id column of the user attribute file."""
-    item_key: str = "item"
-    """Id column of the item attribute file."""
+    user_key: str | None = None
+    """Id column of the user attribute file (default: the log's user column)."""
+    item_key: str | None = None
+    """Id column of the item attribute file (default: the log's item column)."""
     multi_valued: dict[str, str] = field(default_factory=dict)
     """Attribute column -> separator of its values (e.g. genres = "|")."""
 
@@ -191,16 +191,14 @@ def _build(cls: type[T], data: Any, where: str) -> T:
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {unknown}; valid keys are: {', '.join(fields)}"
-        )
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are: {', '.join(fields)}")
     hints = get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         hint = hints[key]
         path = f"{where}: {key}" if where.endswith("config") else f"{where}.{key}"
-        if dataclasses.is_dataclass(hint):
-            kwargs[key] = _build(hint, value, f"{where} [{key}]")  # type: ignore[type-var]
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            kwargs[key] = _build(hint, value, f"{where} [{key}]")
         else:
             kwargs[key] = _check_type(value, hint, path)
     return cls(**kwargs)

@@ -16,11 +16,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from equirec.config import RunConfig
 from equirec.data.dataset import Dataset
+from equirec.data.history import History
 from equirec.data.split import Split
 from equirec.evaluation import EvaluationResult, evaluate
 from equirec.io import atomic_dir, jsonable
@@ -62,7 +62,7 @@ def load_data(config: RunConfig) -> Dataset:
     return preprocess(
         dataset,
         min_rating=p.min_rating,
-        duplicates=p.duplicates,
+        duplicates=p.duplicates,  # type: ignore[arg-type]
         user_core=p.user_core,
         item_core=p.item_core,
     )
@@ -76,11 +76,11 @@ def make_split(dataset: Dataset, config: RunConfig) -> Split:
     options: dict[str, Any] = {}
     if s.method != "loo":
         options = {"valid_frac": s.valid_frac, "test_frac": s.test_frac}
-    return split_dataset(dataset, method=s.method, seed=config.seed, **options)
+    return split_dataset(dataset, method=s.method, seed=config.seed, **options)  # type: ignore[arg-type]
 
 
 def build_model(config: RunConfig, *, verbose: bool = True) -> Recommender:
-    """Instantiate the configured model, passing the run seed (and verbosity) where it takes them."""
+    """Instantiate the configured model with the run seed (and verbosity) where it takes them."""
     params = {k: v for k, v in config.model.items() if k != "name"}
     cls = model_class(str(config.model["name"]))
     names = set(cls._get_param_names())
@@ -108,8 +108,9 @@ def run(config: RunConfig | None = None, *, verbose: bool = True, write: bool = 
     train_history = split.train.history()
     valid_history = split.valid.history()
     e = config.evaluation
+    exclude: tuple[History, ...] = ()
     if e.history == "train+valid":
-        history, exclude = train_history.concat(valid_history), ()
+        history = train_history.concat(valid_history)
     else:
         history, exclude = train_history, (valid_history,)
     t1 = time.perf_counter()
@@ -132,7 +133,11 @@ def run(config: RunConfig | None = None, *, verbose: bool = True, write: bool = 
         "model_params": jsonable(model.get_params(deep=False)),
         "split": split.name,
         "split_params": jsonable(split.params),
-        "split_sizes": {"train": len(split.train), "valid": len(split.valid), "test": len(split.test)},
+        "split_sizes": {
+            "train": len(split.train),
+            "valid": len(split.valid),
+            "test": len(split.test),
+        },
         "seed": config.seed,
         "exclude_seen": True,
         "protocol": "full ranking over the whole catalogue; items of the user's training "
@@ -142,7 +147,9 @@ def run(config: RunConfig | None = None, *, verbose: bool = True, write: bool = 
         "evaluated_users": len(result.per_user),
         "train_seconds": train_seconds,
         "eval_seconds": eval_seconds,
-        "training": jsonable(getattr(model, "training_log_", None) and model.training_log_.as_dict()),
+        "training": jsonable(
+            getattr(model, "training_log_", None) and model.training_log_.as_dict()
+        ),
         "started": started.isoformat(timespec="seconds"),
     }
     out = None
@@ -200,8 +207,10 @@ def write_run(
         (tmp / "metrics.json").write_text(json.dumps(jsonable(metrics), indent=2))
         result.per_user.to_csv(tmp / "per_user.csv", index=False)
         result.recommendations.to_csv(tmp / "recommendations.csv", index=False)
-        resolved = {**config.to_dict(), "model": {**model.get_params(deep=False),
-                                                  "name": model.name}}
+        resolved = {
+            **config.to_dict(),
+            "model": {**model.get_params(deep=False), "name": model.name},
+        }
         resolved["out"] = str(out)
         (tmp / "config.json").write_text(
             json.dumps(jsonable({"config": resolved, "versions": versions()}), indent=2)

@@ -38,6 +38,13 @@ def test_same_named_columns_need_no_mapping_and_separator_is_sniffed(write: Writ
     assert load_interactions(write("s.csv", "user;item\nu1;i1\n")).n_items == 1
 
 
+def test_a_column_mapped_to_one_role_is_not_used_for_another(write: Write) -> None:
+    ds = load_interactions(
+        write("log.csv", "user,item,weight\n1,a,4\n"), columns={"rating": "weight"}
+    )
+    assert ds.interactions.loc[0, "rating"] == 4.0 and ds.interactions.loc[0, "weight"] == 1.0
+
+
 def test_without_timestamp_rows_are_taken_in_file_order(write: Write) -> None:
     ds = load_interactions(write("log.csv", "user,item\nu1,c\nu1,a\nu1,b\n"))
     assert ds.interactions["timestamp"].tolist() == [0, 1, 2]

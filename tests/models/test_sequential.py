@@ -32,8 +32,17 @@ def _split(d: Dataset):
     return d.subset(last >= 2), d.subset(last == 1), d.subset(last == 0)
 
 
-SMALL = dict(max_len=8, dim=16, layers=1, heads=1, dropout=0.0, batch_size=16, lr=0.01,
-             verbose=False, device="cpu")
+SMALL = dict(
+    max_len=8,
+    dim=16,
+    layers=1,
+    heads=1,
+    dropout=0.0,
+    batch_size=16,
+    lr=0.01,
+    verbose=False,
+    device="cpu",
+)
 
 
 @pytest.mark.parametrize("cls,epochs", [(SASRec, 40), (BERT4Rec, 80)])
@@ -56,7 +65,9 @@ def test_same_seed_same_model_and_save_load_round_trip(tmp_path):
     pd.testing.assert_frame_equal(a.recommend(k=5), b.recommend(k=5))
     a.save(tmp_path / "m")
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
-        "settings.json", "weights.safetensors"]
+        "settings.json",
+        "weights.safetensors",
+    ]
     settings = json.loads((tmp_path / "m" / "settings.json").read_text())
     assert settings["extra"]["training"]["epochs"] == 3
     loaded = Recommender.load(tmp_path / "m")
@@ -79,8 +90,10 @@ def test_extra_loss_term_sees_user_representations_and_changes_training():
     penalised.fit(train)
     assert seen["repr"][1] == 16 and seen["users"].dtype == torch.int64
     users = np.arange(train.n_users)
-    assert (penalised.user_representations(users).pow(2).mean()
-            < plain.user_representations(users).pow(2).mean())
+    assert (
+        penalised.user_representations(users).pow(2).mean()
+        < plain.user_representations(users).pow(2).mean()
+    )
 
 
 def test_interaction_weights_reach_the_loss():

@@ -5,8 +5,9 @@ from equirec.models.transformer import SequenceTransformer
 
 def _model(causal: bool) -> SequenceTransformer:
     torch.manual_seed(0)
-    return SequenceTransformer(n_items=12, max_len=6, dim=8, layers=2, heads=2, dropout=0.0,
-                               causal=causal).eval()
+    return SequenceTransformer(
+        n_items=12, max_len=6, dim=8, layers=2, heads=2, dropout=0.0, causal=causal
+    ).eval()
 
 
 def test_causal_outputs_ignore_later_items():

@@ -49,7 +49,9 @@ def test_zero_weights_remove_examples_from_the_loss():
     torch.manual_seed(0)
     model = nn.Linear(1, 1, bias=False)
     before = model.weight.detach().clone()
-    Trainer(epochs=5, lr=0.1, verbose=False).fit(model, _LinearTask(torch.zeros(16)), validate=False)
+    Trainer(epochs=5, lr=0.1, verbose=False).fit(
+        model, _LinearTask(torch.zeros(16)), validate=False
+    )
     torch.testing.assert_close(model.weight.detach(), before)
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from equirec.data._tables import plain
 from equirec.data.history import History
 from equirec.errors import DataError
 
@@ -93,7 +94,7 @@ class Dataset:
     def _lookup(vocab: pd.Index, values: pd.Series, what: str) -> np.ndarray:
         idx = vocab.get_indexer(pd.Index(values))
         if (idx < 0).any():
-            bad = values[idx < 0].iloc[0]
+            bad = plain(values[idx < 0].iloc[0])
             raise DataError(f"{what} id {bad!r} is not in the {what} vocabulary")
         return idx.astype(np.int64)
 

@@ -78,7 +78,12 @@ def load_interactions(
         dtype={mapping.get("user", "user"): str, mapping.get("item", "item"): str},
         what="interaction file",
     )
-    resolved = {role: mapping.get(role, role) for role in LOG_COLUMNS}
+    explicit = set(mapping.values())
+    resolved = {
+        role: mapping.get(role, role)
+        for role in LOG_COLUMNS
+        if role in mapping or role not in explicit  # a mapped column is not looked up again
+    }
     required = {role: resolved[role] for role in ("user", "item")}
     for role in ("timestamp", "rating", "weight"):
         if role in mapping:

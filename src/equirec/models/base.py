@@ -2,8 +2,8 @@
 
 Conventions (scikit-learn's): ``__init__`` stores keyword-only parameters and nothing else;
 ``fit`` validates, learns and returns ``self``; learned state ends in ``_``. A subclass implements
-:meth:`Recommender._fit` and :meth:`Recommender._score`; ranking, seen-item exclusion, id mapping and
-saving are shared here.
+:meth:`Recommender._fit` and :meth:`Recommender._score`; ranking, seen-item exclusion, id mapping
+and saving are shared here.
 
 Saving never uses pickle: ``settings.json`` holds the class name, parameters and vocabularies,
 ``weights.safetensors`` holds every tensor (including the training history needed to exclude seen
@@ -39,7 +39,7 @@ class NotFittedError(EquirecError):
     """A model was used before :meth:`Recommender.fit`."""
 
 
-class Recommender(BaseEstimator, ABC):  # type: ignore[misc]
+class Recommender(BaseEstimator, ABC):
     """Base class: fit on a :class:`Dataset`, rank the whole catalogue for any user.
 
     Subclasses set ``name`` (the registry name) and implement ``_fit`` and ``_score``. They may
@@ -76,9 +76,12 @@ class Recommender(BaseEstimator, ABC):  # type: ignore[misc]
             ``self``, fitted.
         """
         if len(dataset) == 0:
-            raise EquirecError(f"cannot fit {self.name}: the training data {dataset.name!r} is empty")
+            raise EquirecError(
+                f"cannot fit {self.name}: the training data {dataset.name!r} is empty"
+            )
         if valid is not None and (
-            not valid.item_ids.equals(dataset.item_ids) or not valid.user_ids.equals(dataset.user_ids)
+            not valid.item_ids.equals(dataset.item_ids)
+            or not valid.user_ids.equals(dataset.user_ids)
         ):
             raise EquirecError("the validation data must share the training data's vocabularies")
         self.user_ids_ = dataset.user_ids
@@ -94,7 +97,9 @@ class Recommender(BaseEstimator, ABC):  # type: ignore[misc]
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "history_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit(dataset) first")
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet: call fit(dataset) first"
+            )
 
     def score_users(
         self, users: np.ndarray, *, history: History | None = None, batch_size: int = 256
@@ -239,7 +244,7 @@ class Recommender(BaseEstimator, ABC):  # type: ignore[misc]
 
     # -- persistence -----------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write ``settings.json`` and ``weights.safetensors`` into the folder ``path`` atomically."""
+        """Write ``settings.json`` and ``weights.safetensors`` into ``path`` atomically."""
         self._check_fitted()
         h = self.history_
         tensors = {
@@ -272,7 +277,7 @@ class Recommender(BaseEstimator, ABC):  # type: ignore[misc]
 
     @classmethod
     def load(cls, path: str | Path) -> Recommender:
-        """Load a model saved by :meth:`save` (from any subclass: the class is read from the file)."""
+        """Load a model saved by :meth:`save` (any subclass: the class is read from the file)."""
         from equirec.models.registry import model_class
 
         path = Path(path)

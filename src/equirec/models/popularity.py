@@ -30,7 +30,9 @@ class Popularity(Recommender):
         elif self.count == "interactions":
             counts = train.item_counts()
         else:
-            raise ValueError(f"Popularity.count must be 'users' or 'interactions', not {self.count!r}")
+            raise ValueError(
+                f"Popularity.count must be 'users' or 'interactions', not {self.count!r}"
+            )
         self.counts_ = torch.as_tensor(counts, dtype=torch.float32)
 
     def _score(self, users: np.ndarray, history: History) -> torch.Tensor:

@@ -29,9 +29,7 @@ def model_class(name: str) -> type[Recommender]:
 
     key = name.lower()
     if key not in _REGISTRY:
-        raise ConfigError(
-            f"unknown model {name!r}; choose one of: {', '.join(sorted(_REGISTRY))}"
-        )
+        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[key]
 
 

@@ -133,7 +133,9 @@ class SequentialRecommender(Recommender):
             verbose=self.verbose,
             description=self.name,
         )
-        self.training_log_: TrainingLog = trainer.fit(self.module_, task, validate=valid is not None)
+        self.training_log_: TrainingLog = trainer.fit(
+            self.module_, task, validate=valid is not None
+        )
         self.module_.to("cpu")
         self.device_ = torch.device("cpu")
 
@@ -141,7 +143,10 @@ class SequentialRecommender(Recommender):
         raise NotImplementedError
 
     def _item_loss(
-        self, module: SequenceTransformer, hidden: torch.Tensor, targets: torch.Tensor,
+        self,
+        module: SequenceTransformer,
+        hidden: torch.Tensor,
+        targets: torch.Tensor,
         generator: torch.Generator,
     ) -> torch.Tensor:
         table = module.output_embeddings()
@@ -163,8 +168,10 @@ class SequentialRecommender(Recommender):
         hidden = module(tokens)[:, -1]
         return hidden @ module.output_embeddings().T
 
-    def user_representations(self, users: np.ndarray, history: History | None = None) -> torch.Tensor:
-        """The representation each user is scored with (last position's hidden state): ``(B, D)``."""
+    def user_representations(
+        self, users: np.ndarray, history: History | None = None
+    ) -> torch.Tensor:
+        """The representation users are scored with (last position's hidden state): ``(B, D)``."""
         self._check_fitted()
         history = self.history_ if history is None else history
         with torch.no_grad():
@@ -406,7 +413,9 @@ def content_features(dataset: Dataset, attributes: Sequence[str]) -> torch.Tenso
         kind = dataset.item_attribute_kinds.get(attr)
         if table is None or kind is None:
             known = sorted(dataset.item_attribute_kinds)
-            raise ConfigError(f"unknown item attribute {attr!r} for content features; known: {known}")
+            raise ConfigError(
+                f"unknown item attribute {attr!r} for content features; known: {known}"
+            )
         values = table[attr]
         if kind == "multi":
             rows = [tuple(v) if isinstance(v, (tuple, list)) else () for v in values]

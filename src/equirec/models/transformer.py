@@ -31,7 +31,7 @@ class Block(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        """``x``: ``(B, L, D)``; ``allowed``: boolean ``(B, 1, L, L)``, True where a query may attend."""
+        """``x``: ``(B, L, D)``; ``allowed``: ``(B, 1, L, L)``, True where a query may attend."""
         b, length, d = x.shape
         q, k, v = (
             self.qkv(self.norm1(x))
@@ -111,14 +111,16 @@ class SequenceTransformer(nn.Module):
         return table
 
     def output_embeddings(self) -> torch.Tensor:
-        """Embeddings of catalogue items used to score them (tied with the input): ``(n_items, D)``."""
+        """Embeddings that score catalogue items (tied with the input): ``(n_items, D)``."""
         return self.item_table()[1 : self.n_items + 1]
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Encode ``tokens`` ``(B, L)`` (0 = padding) into hidden states ``(B, L, D)``."""
         _, length = tokens.shape
         if length > self.pos_emb.num_embeddings:
-            raise ValueError(f"sequence length {length} exceeds max_len {self.pos_emb.num_embeddings}")
+            raise ValueError(
+                f"sequence length {length} exceeds max_len {self.pos_emb.num_embeddings}"
+            )
         # Positions are right-aligned (the last item always has the last position), so a batch
         # trimmed of its leading padding is encoded exactly as the full-length one.
         start = self.pos_emb.num_embeddings - length
@@ -128,9 +130,12 @@ class SequenceTransformer(nn.Module):
         real = tokens != 0
         allowed = real[:, None, None, :]  # keys that are real items
         if self.causal:
-            allowed = allowed & torch.ones(
-                length, length, dtype=torch.bool, device=tokens.device
-            ).tril()[None, None]
+            allowed = (
+                allowed
+                & torch.ones(length, length, dtype=torch.bool, device=tokens.device).tril()[
+                    None, None
+                ]
+            )
         # Every query may attend to itself: fully padded rows would otherwise give NaN.
         allowed = allowed | torch.eye(length, dtype=torch.bool, device=tokens.device)[None, None]
         for block in self.blocks:

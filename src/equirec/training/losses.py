@@ -36,11 +36,16 @@ def full_cross_entropy(
     if hidden.shape[0] <= chunk_size:
         return _ce_chunk(hidden, table, targets)
     parts = [
-        checkpoint(_ce_chunk, hidden[s : s + chunk_size], table, targets[s : s + chunk_size],
-                   use_reentrant=False)
+        checkpoint(
+            _ce_chunk,
+            hidden[s : s + chunk_size],
+            table,
+            targets[s : s + chunk_size],
+            use_reentrant=False,
+        )
         for s in range(0, hidden.shape[0], chunk_size)
     ]
-    return torch.cat(parts)  # type: ignore[arg-type]
+    return torch.cat(parts)
 
 
 def sampled_cross_entropy(
@@ -57,9 +62,7 @@ def sampled_cross_entropy(
     out for that row. Uniform sampling needs no logQ correction.
     """
     n_items = table.shape[0]
-    negatives = torch.randint(
-        0, n_items, (n_negatives,), device=hidden.device, generator=generator
-    )
+    negatives = torch.randint(0, n_items, (n_negatives,), device=hidden.device, generator=generator)
     pos = (hidden * table[targets]).sum(-1, keepdim=True)
     neg = hidden @ table[negatives].T
     neg = neg.masked_fill(negatives[None, :] == targets[:, None], float("-inf"))

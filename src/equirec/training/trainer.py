@@ -109,8 +109,13 @@ class Trainer:
         best_state: dict[str, torch.Tensor] | None = None
         stale = 0
         start = time.perf_counter()
-        bar = tqdm(range(1, self.epochs + 1), desc=self.description, disable=not self.verbose,
-                   leave=False, unit="epoch")
+        bar = tqdm(
+            range(1, self.epochs + 1),
+            desc=self.description,
+            disable=not self.verbose,
+            leave=False,
+            unit="epoch",
+        )
         for epoch in bar:
             module.train()
             total, count = 0.0, 0
@@ -120,7 +125,7 @@ class Trainer:
                 for term in self.extra_losses:
                     loss = loss + term(batch, outputs)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()  # type: ignore[no-untyped-call]
+                loss.backward()
                 if self.grad_clip > 0:
                     nn.utils.clip_grad_norm_(params, self.grad_clip)
                 optimizer.step()
@@ -139,8 +144,9 @@ class Trainer:
                     best_state = copy.deepcopy(module.state_dict())
                 else:
                     stale += 1
-                bar.set_postfix(loss=f"{record['loss']:.4f}", valid=f"{score:.4f}",
-                                best=f"{log.best_score:.4f}")
+                bar.set_postfix(
+                    loss=f"{record['loss']:.4f}", valid=f"{score:.4f}", best=f"{log.best_score:.4f}"
+                )
             else:
                 bar.set_postfix(loss=f"{record['loss']:.4f}")
             log.history.append(record)
