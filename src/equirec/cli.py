@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from equirec.config import RunConfig
@@ -140,7 +139,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``equirec`` console script."""
     args = _parser().parse_args(argv)
     console = Console()
-    err = Console(stderr=True)
     try:
         if args.command == "datasets":
             from equirec.data import available_datasets
@@ -172,10 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{result.metrics['evaluated_users']} test users; results in {result.out}"
             )
     except EquirecError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        err.print("interrupted")
+        print("interrupted", file=sys.stderr)
         return 130
     return 0
 

@@ -1,0 +1,84 @@
+"""The command line: the main job end to end on tiny data, and clean errors for bad input."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from equirec.cli import main
+
+
+@pytest.fixture
+def log_csv(tmp_path):
+    rows = []
+    for u in range(12):
+        for t in range(8):
+            rows.append((f"u{u}", f"i{(u * 3 + t * (1 + u % 3)) % 20}", 1000 + 10 * t, 4.0))
+    path = tmp_path / "log.csv"
+    pd.DataFrame(rows, columns=["uid", "iid", "ts", "stars"]).to_csv(path, index=False)
+    return path
+
+
+def test_run_writes_the_run_folder(log_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        ["run", "--interactions", str(log_csv), "--columns", "user=uid,item=iid,timestamp=ts",
+         "--model", "sasrec", "--epochs", "2", "--seed", "5", "--out", str(out), "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json",
+        "metrics.json",
+        "model",
+        "per_user.csv",
+        "recommendations.csv",
+    ]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["seed"] == 5 and metrics["exclude_seen"] is True
+    assert metrics["model"] == "sasrec" and metrics["split"] == "loo"
+    assert 0.0 <= metrics["overall"]["ndcg@10"] <= 1.0
+    assert metrics["training"]["epochs"] == 2
+    per_user = pd.read_csv(out / "per_user.csv")
+    assert set(per_user.user) == {f"u{u}" for u in range(12)}
+    assert {"ndcg@10", "recall@10", "mrr@10"} <= set(per_user.columns)
+    recs = pd.read_csv(out / "recommendations.csv")
+    assert list(recs.columns) == ["user", "rank", "item", "score"]
+    assert recs.item.str.startswith("i").all()
+    config = json.loads((out / "config.json").read_text())
+    assert config["config"]["seed"] == 5 and config["config"]["model"]["epochs"] == 2
+    assert "torch" in config["versions"]
+    assert "ndcg" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--dataset", "nope"], "unknown dataset 'nope'"),
+        (["run", "--model", "nope"], "unknown model 'nope'"),
+        (["run", "--model", "ease", "--epochs", "3"], "--epochs does not apply to model 'ease'"),
+        (["run", "--columns", "user"], "expected key=value pairs"),
+        (["run", "--interactions", "missing.csv"], "missing.csv"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_unknown_config_key_and_bad_column(log_csv, tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text('[model]\nname = "sasrec"\nhiden = 3\n')
+    assert main(["run", "--config", str(config)]) == 2
+    assert "unknown parameter(s) ['hiden']" in capsys.readouterr().err
+    assert main(["run", "--interactions", str(log_csv), "--columns", "user=nope,item=iid"]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
+def test_listing_commands(capsys):
+    assert main(["datasets"]) == 0
+    assert "movielens-small" in capsys.readouterr().out
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ["sasrec", "bert4rec", "ease", "itemknn", "bpr", "pop"])
