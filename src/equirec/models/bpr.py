@@ -21,6 +21,7 @@ from equirec.errors import ConfigError
 from equirec.models.base import Recommender
 from equirec.models.itemknn import interaction_rows
 from equirec.models.registry import register
+from equirec.training.device import resolve_device
 from equirec.training.trainer import Batch, LossTerm, Outputs, Trainer, TrainingLog
 
 VALID_K = 10
@@ -162,7 +163,7 @@ class BPR(Recommender):
 
     def _fit(self, train: History, *, valid: History | None, dataset: Dataset) -> None:
         self._check_params()
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         generator = torch.Generator().manual_seed(int(self.seed))
         self.module_ = BPRModule(
             train.n_users,
@@ -316,9 +317,3 @@ def _ndcg(
     n_rel = rel.sum(1).clamp(max=k)
     idcg = torch.cumsum(discounts, 0)[(n_rel - 1).clamp(min=0)]
     return torch.where(n_rel > 0, dcg / idcg, torch.zeros_like(dcg))
-
-
-def _resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)

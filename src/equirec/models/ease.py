@@ -12,6 +12,7 @@ from equirec.errors import ConfigError, EquirecError
 from equirec.models.base import Recommender
 from equirec.models.itemknn import cooccurrence_columns, interaction_rows
 from equirec.models.registry import register
+from equirec.training.device import resolve_device
 
 DEFAULT_L2 = 250.0
 """RecBole's ``reg_weight`` default for EASE (``recbole/properties/model/EASE.yaml``)."""
@@ -87,7 +88,7 @@ class EASE(Recommender):
     def _fit(self, train: History, *, valid: History | None, dataset: Dataset) -> None:
         if not float(self.l2) > 0:
             raise ConfigError(f"ease: l2 must be > 0, not {self.l2!r}")
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         b = ease_weights(train.csr(binary=True), l2=float(self.l2), device=device)
         self.coef_ = b.to(device="cpu", dtype=torch.float32).contiguous()
 
@@ -100,9 +101,3 @@ class EASE(Recommender):
 
     def _load_state(self, state: dict[str, torch.Tensor]) -> None:
         self.coef_ = state["coef"]
-
-
-def _resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)

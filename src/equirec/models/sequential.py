@@ -19,15 +19,9 @@ from equirec.errors import ConfigError
 from equirec.models.base import Recommender
 from equirec.models.registry import register
 from equirec.models.transformer import SequenceTransformer
+from equirec.training.device import resolve_device
 from equirec.training.losses import full_cross_entropy, sampled_cross_entropy
 from equirec.training.trainer import Batch, LossTerm, Outputs, Trainer, TrainingLog
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` picks CUDA when present, else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 class SequentialRecommender(Recommender):
