@@ -56,9 +56,8 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
         "train_seconds": result.metrics["train_seconds"],
         "wall_seconds": wall,
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "training": result.metrics["training"] and {
-            k: result.metrics["training"][k] for k in ("epochs", "steps", "best_epoch")
-        },
+        "training": result.metrics["training"]
+        and {k: result.metrics["training"][k] for k in ("epochs", "steps", "best_epoch")},
         "model_params": result.metrics["model_params"],
     }
 
@@ -119,8 +118,22 @@ def main() -> None:
                 line = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
                 run = json.loads(line.strip().splitlines()[-1])
                 runs.append(run)
-                print(json.dumps({k: run[k] for k in ("model", "seed", "history", "ndcg@10",
-                                                      "hit@10", "train_seconds")}), flush=True)
+                print(
+                    json.dumps(
+                        {
+                            k: run[k]
+                            for k in (
+                                "model",
+                                "seed",
+                                "history",
+                                "ndcg@10",
+                                "hit@10",
+                                "train_seconds",
+                            )
+                        }
+                    ),
+                    flush=True,
+                )
     result = {
         "dataset": args.dataset,
         "protocol": "leave-one-out (chronological, ties in file order), every interaction counts, "

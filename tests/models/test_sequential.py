@@ -9,6 +9,7 @@ from equirec.data.dataset import Dataset
 from equirec.errors import ConfigError
 from equirec.models import Recommender
 from equirec.models.sequential import BERT4Rec, SASRec, content_features
+from equirec.testing import RecommenderChecks
 
 N_ITEMS = 15
 
@@ -129,3 +130,17 @@ def test_sampled_softmax_option_trains():
     model = SASRec(epochs=40, loss="sampled", n_negatives=8, patience=0, seed=0, **SMALL)
     model.fit(train, valid=valid)
     assert model.training_log_.best_score > 0.5
+
+
+class TestSASRecConformance(RecommenderChecks):
+    min_lift = 2.0
+
+    def model_factory(self) -> SASRec:
+        return SASRec(epochs=30, **SMALL)
+
+
+class TestBERT4RecConformance(RecommenderChecks):
+    min_lift = 2.0
+
+    def model_factory(self) -> BERT4Rec:
+        return BERT4Rec(epochs=30, **SMALL)

@@ -12,6 +12,7 @@ items after loading).
 
 from __future__ import annotations
 
+import inspect
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -291,7 +292,7 @@ class Recommender(BaseEstimator, ABC):
         except json.JSONDecodeError as exc:
             raise EquirecError(f"{settings_path} is not valid JSON: {exc}") from None
         model_cls = model_class(settings["name"])
-        model = model_cls(**settings["params"])
+        model = model_cls(**_params_from_json(model_cls, settings["params"]))
         tensors = load_file(str(path / WEIGHTS_FILE))
         model.user_ids_ = _ids_from_json(settings["user_ids"], "user")
         model.item_ids_ = _ids_from_json(settings["item_ids"], "item")
@@ -325,3 +326,18 @@ def _ids_to_json(ids: pd.Index) -> dict[str, Any]:
 def _ids_from_json(data: dict[str, Any], name: str) -> pd.Index:
     dtype = np.int64 if data["kind"] == "int" else object
     return pd.Index(np.asarray(data["values"], dtype=dtype), name=name)
+
+
+def _params_from_json(cls: type[Recommender], params: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no tuples: give back tuples where the parameter's default is one."""
+    defaults: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):  # subclasses (e.g. with **kwargs) override their bases
+        if "__init__" in vars(klass):
+            for name, p in inspect.signature(vars(klass)["__init__"]).parameters.items():
+                defaults[name] = p.default
+    return {
+        key: tuple(value)
+        if isinstance(value, list) and isinstance(defaults.get(key), tuple)
+        else value
+        for key, value in params.items()
+    }
