@@ -15,11 +15,17 @@ Runs inside RecBole's own virtual environment, never equirec's (RecBole needs ol
     mkdir -p .bench/logs
     OMP_NUM_THREADS=1 nohup nice -n 5 $PY benchmarks/recbole_run.py --dataset ml-100k \
         --data-dir /work/shared/datasets/ml-100k --model SASRec --seed 2020 --threads 1 \
-        --out benchmarks/results/recbole_sasrec_ml-100k_seed2020.json \
+        --out benchmarks/results/recbole_sasrec_ml-100k_seed2020.json [--stop-by 09:10] \
         > .bench/logs/recbole_sasrec_ml-100k_seed2020.log 2>&1 &
+    # --stop-by HH:MM (UTC): end training early, keeping the best checkpoint so far, rather than
+    # miss a deadline; the JSON then says "stopped_by_deadline": true.
 
-    # re-evaluate a finished (or interrupted) run from its best checkpoint, no training
-    $PY benchmarks/recbole_run.py ... --model SASRec --eval-only .bench/recbole-work/.../X.pth --out ...
+    # re-evaluate an interrupted run from its best checkpoint (no training); --train-log recovers
+    # its per-epoch log, wall time and best epoch from the log's "progress" lines
+    $PY benchmarks/recbole_run.py --dataset ml-100k --data-dir /work/shared/datasets/ml-100k \
+        --model SASRec --seed 2020 --threads 1 \
+        --eval-only .bench/recbole-work/ml-100k-SASRec-seed2020/saved/SASRec-<date>.pth \
+        --train-log .bench/logs/recbole_sasrec_ml-100k_seed2020.log --out ...json
 
 ``--dataset movielens-small`` reads ``ratings.csv`` (userId,movieId,rating,timestamp; the
 ml-latest-small layout) from ``--data-dir``. Raw data is never written into the repository: the
@@ -47,7 +53,8 @@ Two sets of numbers (NDCG@10, HR@10 = RecBole's ``hit@10``, MRR@10):
 - ``seen_excluded``: the same model's scores (same input as RecBole feeds it: for SASRec the
   sequence of training + validation items), with every item the user interacted with before the
   test item set to -inf; rank of the test item = number of items scoring strictly higher
-  (``seen_excluded_pessimistic`` counts ties against it; they differ only where scores tie).
+  (``seen_excluded_pessimistic`` counts ties against it, ``seen_excluded_ties_by_item_id`` breaks
+  them by the smaller original item id; they differ only where scores tie, i.e. for Pop).
   This is equirec's protocol. For EASE/Pop it equals ``recbole`` up to tie-breaking.
 
 SASRec settings: RecBole's model defaults (MAX_ITEM_LIST_LENGTH 50, hidden_size 64, n_layers 2,
@@ -56,8 +63,10 @@ negative sampling) plus the benchmark's choices that differ from RecBole's globa
 train_batch_size 256 (RecBole: 2048), stopping_step 5 (RecBole: 10), valid_metric NDCG@10
 (RecBole: MRR@10), epochs 300. RecBole stops when the validation score has been below the best for
 stopping_step + 1 consecutive epochs (a tie with the best counts as a new best).
-Pop trains with batch size 1: RecBole's Pop counts an item once per batch however often it occurs
-in it; the counts are checked against an independent count.
+Pop trains with batch size 1 and without negative sampling: RecBole's Pop counts an item once per
+batch however often it occurs in it, and with RecBole's default train_neg_sample_args (one uniform
+negative per row) it counts the sampled negatives as occurrences too. Its counts are checked
+against an independent count of the training rows.
 """
 
 from __future__ import annotations
@@ -75,8 +84,8 @@ from pathlib import Path
 # torch 2.6+ defaults torch.load(weights_only=True); RecBole's checkpoints hold a Config object.
 os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
 GENERAL = {"EASE", "Pop", "ItemKNN", "BPR"}
 SEQUENTIAL = {"SASRec", "BERT4Rec", "GRU4Rec"}
@@ -170,6 +179,19 @@ def main() -> None:
         metavar="CHECKPOINT",
         help="skip training: evaluate this RecBole checkpoint (.pth)",
     )
+    parser.add_argument(
+        "--train-log",
+        default=None,
+        metavar="LOG",
+        help="with --eval-only: recover the epoch log from this run's log file",
+    )
+    parser.add_argument(
+        "--stop-by",
+        default=None,
+        metavar="HH:MM",
+        help="UTC deadline: stop training (keeping the best checkpoint so far) when the next "
+        "epoch would end after it; the result says so",
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
@@ -177,6 +199,7 @@ def main() -> None:
     out = Path(args.out).resolve()
     data_dir = Path(args.data_dir).resolve()
     eval_only = Path(args.eval_only).resolve() if args.eval_only else None
+    train_log = Path(args.train_log).resolve() if args.train_log else None
     tag = f"{args.dataset}-{args.model}-seed{args.seed}"
     work = Path(args.work).resolve() if args.work else repo / ".bench" / "recbole-work" / tag
     work.mkdir(parents=True, exist_ok=True)
@@ -187,8 +210,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     log = logging.getLogger("recbole_run")
 
-    import torch
     import recbole
+    import torch
     from recbole.config import Config
     from recbole.data import create_dataset, data_preparation
     from recbole.utils import get_model, get_trainer, init_seed
@@ -240,6 +263,10 @@ def main() -> None:
         config_dict["train_batch_size"] = batch
     if args.model in SEQUENTIAL:
         config_dict.update({"loss_type": "CE", "train_neg_sample_args": None})
+    if args.model == "Pop":
+        # RecBole's default samples one uniform negative per training row and Pop counts those
+        # rows too (noise of ~rows/items per item); count positives only.
+        config_dict["train_neg_sample_args"] = None
     config = Config(model=args.model, dataset=name, config_dict=config_dict)
     init_seed(config["seed"], config["reproducibility"])
     dataset = create_dataset(config)
@@ -282,9 +309,10 @@ def main() -> None:
     for k, got in (("valid", got_valid), ("test", got_test)):
         if not got[["user", "item"]].equals(expected[k]):
             raise SystemExit(f"RecBole's {k} items differ from the expected leave-one-out split")
-    if sequential:  # the test input ends with the validation item, the valid input with training
-        if not (got_test["last_input"].to_numpy() == expected["valid"]["item"].to_numpy()).all():
-            raise SystemExit("RecBole's test sequences do not end with the validation item")
+    # sequential models: each test input sequence must end with the user's validation item
+    last_is_valid = got_test["last_input"].to_numpy() == expected["valid"]["item"].to_numpy()
+    if sequential and not last_is_valid.all():
+        raise SystemExit("RecBole's test sequences do not end with the validation item")
     n_train = len(train_data._dataset)
     log.info(
         "split check ok: %d users, %d train rows (RecBole), valid/test items as expected",
@@ -295,6 +323,19 @@ def main() -> None:
     epochs: list[dict] = []
     t0 = time.perf_counter()
     last = [t0]
+    deadline = None
+    if args.stop_by:
+        hh, mm = (int(x) for x in args.stop_by.split(":"))
+        now_utc = time.gmtime()
+        minutes = (hh * 60 + mm) - (now_utc.tm_hour * 60 + now_utc.tm_min)
+        deadline = time.time() + minutes * 60 - now_utc.tm_sec
+        if deadline < time.time() - 12 * 3600:  # e.g. 00:30 given at 23:00: tomorrow
+            deadline += 86400
+
+    class _Deadline(Exception):
+        pass
+
+    stopped_by_deadline = False
 
     def on_epoch(epoch_idx: int, valid_score: float) -> None:
         now = time.perf_counter()
@@ -317,13 +358,39 @@ def main() -> None:
             trainer.cur_step,
         )
         sys.stdout.flush()
+        if deadline is not None and time.time() + 1.2 * epochs[-1]["seconds"] > deadline:
+            log.info("stopping: the next epoch would end after --stop-by %s", args.stop_by)
+            raise _Deadline
 
     if eval_only is None:
-        trainer.fit(train_data, valid_data, saved=True, show_progress=False, callback_fn=on_epoch)
+        try:
+            trainer.fit(
+                train_data, valid_data, saved=True, show_progress=False, callback_fn=on_epoch
+            )
+        except _Deadline:
+            stopped_by_deadline = True
         checkpoint_file = trainer.saved_model_file
+        train_seconds: float | None = time.perf_counter() - t0
     else:
         checkpoint_file = str(eval_only)
-    train_seconds = time.perf_counter() - t0
+        train_seconds = None
+        if train_log:  # recover the epoch log of the run that wrote the checkpoint
+            pat = re.compile(
+                r"progress epoch=(\d+) valid_ndcg@10=([\d.]+) epoch_s=([\d.]+) "
+                r"elapsed_s=(\d+) best=(True|False)"
+            )
+            for line in train_log.read_text(errors="replace").splitlines():
+                m = pat.search(line)
+                if m:
+                    epochs.append(
+                        {
+                            "epoch": int(m[1]),
+                            "valid_ndcg@10": float(m[2]),
+                            "seconds": float(m[3]),
+                            "best": m[5] == "True",
+                        }
+                    )
+                    train_seconds = float(m[4])
     # Loads the best checkpoint into `model` (trainer.model is model).
     recbole_test = trainer.evaluate(
         test_data, load_best_model=True, model_file=checkpoint_file, show_progress=False
@@ -345,7 +412,9 @@ def main() -> None:
         for u, g in before.groupby("user")["item"]
     }
     model.eval()
-    lo, hi, users_all, targets_all = [], [], [], []
+    lo, hi, by_id, users_all, targets_all = [], [], [], [], []
+    # original id of each internal item id (0 = padding)
+    item_ids = torch.as_tensor(np.r_[-1, dataset.field2id_token[iid_field][1:].astype(np.int64)])
     with torch.no_grad():
         for interaction, _, positive_u, positive_i in test_data:
             scores = model.full_sort_predict(interaction).view(-1, dataset.item_num).double()
@@ -360,9 +429,12 @@ def main() -> None:
             assert torch.isfinite(t_scores).all()
             lo.append((scores > t_scores).sum(1).numpy())
             hi.append((scores >= t_scores).sum(1).numpy() - 1)
+            # ties broken by the smaller original item id
+            tie = (scores == t_scores) & (item_ids[None, :] < item_ids[target][:, None])
+            by_id.append(lo[-1] + tie.sum(1).numpy())
             users_all.append(users)
             targets_all.append(target.numpy())
-    rank_lo, rank_hi = np.concatenate(lo), np.concatenate(hi)
+    rank_lo, rank_hi, rank_id = np.concatenate(lo), np.concatenate(hi), np.concatenate(by_id)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     keys = [
@@ -411,9 +483,9 @@ def main() -> None:
         "seed": args.seed,
         "split": "leave-one-out per user: chronological (timestamp, then file order); last = test, "
         "second-to-last = valid; every interaction counts; checked against pandas",
-        "n_users": int(len(got_test)),
+        "n_users": len(got_test),
         "n_items": int(dataset.item_num - 1),
-        "n_interactions": int(len(ranked)),
+        "n_interactions": len(ranked),
         "n_train_rows_recbole": int(n_train),
         "settings": json.loads(json.dumps(settings, default=str)),
         "recbole": {k: float(v) for k, v in recbole_test.items()},
@@ -424,15 +496,18 @@ def main() -> None:
         ),
         "seen_excluded": metrics_from_ranks(rank_lo),
         "seen_excluded_pessimistic": metrics_from_ranks(rank_hi),
-        "users_with_tied_target_score": int((rank_hi != rank_lo).sum()),
-        "test_users": int(len(rank_lo)),
+        "seen_excluded_ties_by_item_id": metrics_from_ranks(rank_id),
+        "users_with_tied_target_in_top10": int(((rank_hi != rank_lo) & (rank_lo < 10)).sum()),
+        "test_users": len(rank_lo),
         "eval_only": eval_only is not None,
         "checkpoint": str(checkpoint_file),
         "checkpoint_epoch": int(checkpoint.get("epoch", -1)),
         "best_valid_ndcg@10": float(checkpoint.get("best_valid_score", float("nan"))),
-        "train_seconds": None if eval_only else train_seconds,
-        "epochs_run": None if eval_only else len(epochs),
-        "best_epoch": (best_epochs[-1] if best_epochs else None) if not eval_only else None,
+        "train_seconds": train_seconds,
+        "epochs_run": len(epochs) or None,
+        "best_epoch": best_epochs[-1] if best_epochs else None,
+        "stopped_by_deadline": stopped_by_deadline,
+        "training_complete": None if eval_only else not stopped_by_deadline,
         "epoch_log": epochs,
         "peak_memory_mb": peak_mb,
         "torch_threads": torch.get_num_threads(),

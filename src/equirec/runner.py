@@ -91,9 +91,25 @@ def build_model(config: RunConfig, *, verbose: bool = True) -> Recommender:
     return cls(**params)
 
 
-def run(config: RunConfig | None = None, *, verbose: bool = True, write: bool = True) -> RunResult:
-    """Train and evaluate as ``config`` says; write the run folder unless ``write`` is False."""
-    config = config or RunConfig()
+def run(
+    config: RunConfig | dict[str, Any] | None = None,
+    *,
+    verbose: bool = True,
+    write: bool = True,
+) -> RunResult:
+    """Train and evaluate as ``config`` says; write the run folder unless ``write`` is False.
+
+    Args:
+        config: A :class:`RunConfig`, or the same as nested dicts (as in a TOML file, e.g.
+            ``{"data": {"dataset": "ml-100k"}, "model": {"name": "ease"}}``); default: the
+            built-in dataset with SASRec.
+        verbose: Progress bars.
+        write: Write the run folder (``config.out`` or a new folder under ``runs/``).
+    """
+    if config is None:
+        config = RunConfig()
+    elif isinstance(config, dict):
+        config = RunConfig.from_dict(config)
     config.validate()
     started = datetime.now(timezone.utc)
     dataset = load_data(config)
