@@ -155,7 +155,10 @@ class Recommender(BaseEstimator, ABC):
             for h in masks:
                 rows, cols = _rows_cols(h, batch)
                 scores[rows, cols] = -torch.inf
-            top_scores, top_items = torch.topk(scores, k, dim=1, sorted=True)
+            # A stable sort, so that equal scores rank by item index (torch.topk's tie order is
+            # unspecified and would make lists depend on the platform).
+            top_scores, top_items = torch.sort(scores, dim=1, descending=True, stable=True)
+            top_scores, top_items = top_scores[:, :k], top_items[:, :k]
             valid = torch.isfinite(top_scores)
             items_out[start : start + len(batch)] = torch.where(valid, top_items, -1).numpy()
             scores_out[start : start + len(batch)] = top_scores.numpy()
