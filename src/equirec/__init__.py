@@ -1,7 +1,7 @@
 """equirec: recommender systems whose fairness is measured and mitigated, not assumed."""
 
-from equirec.data import Dataset, History
 from equirec.config import RunConfig
+from equirec.data import Dataset, History
 from equirec.errors import ConfigError, DataError, EquirecError
 from equirec.runner import RunResult, run
 
