@@ -1,17 +1,24 @@
 """Evaluation: full-ranking accuracy and beyond-accuracy metrics, per user and overall."""
 
-from equirec.evaluation.evaluator import EvaluationResult, evaluate
-from equirec.evaluation.metrics import (
-    accuracy_metrics,
+from equirec.evaluation.beyond import (
     catalogue_metrics,
     entropy,
     gini,
-    hit_matrix,
     popularity_metrics,
     recommendation_counts,
 )
+from equirec.evaluation.evaluator import EvaluationResult, evaluate
+from equirec.evaluation.metrics import (
+    ACCURACY_METRICS,
+    accuracy_metrics,
+    hit_matrix,
+    ranking_metrics,
+    relevant_matrix,
+)
+from equirec.evaluation.sampled import sampled_metrics, sampled_ranks
 
 __all__ = [
+    "ACCURACY_METRICS",
     "EvaluationResult",
     "accuracy_metrics",
     "catalogue_metrics",
@@ -20,5 +27,9 @@ __all__ = [
     "gini",
     "hit_matrix",
     "popularity_metrics",
+    "ranking_metrics",
     "recommendation_counts",
+    "relevant_matrix",
+    "sampled_metrics",
+    "sampled_ranks",
 ]

@@ -1,4 +1,10 @@
-"""Full-ranking evaluation of a fitted recommender on held-out interactions."""
+"""Full-ranking evaluation of a fitted recommender on held-out interactions, per user kept.
+
+Protocol: every user with test interactions gets one ranking of the whole catalogue, from which
+the items they have already seen (``history`` and ``exclude``) are removed; the top of that
+ranking is scored against their distinct test items. Users without test interactions are not
+evaluated. Sampled evaluation exists only as an explicit, warned opt-in.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +15,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from equirec.data.dataset import Dataset
 from equirec.data.history import History
 from equirec.errors import EquirecError
-from equirec.evaluation.metrics import (
-    accuracy_metrics,
-    catalogue_metrics,
-    hit_matrix,
-    popularity_metrics,
-)
+from equirec.evaluation.beyond import catalogue_metrics, popularity_metrics
+from equirec.evaluation.metrics import ranking_metrics, relevant_matrix
+from equirec.evaluation.sampled import sampled_metrics, sampled_ranks
 from equirec.models.base import Recommender
+
+FULL_RANKING = "full ranking"
 
 
 @dataclass
@@ -28,10 +32,17 @@ class EvaluationResult:
     """Per-user metric values, their means, catalogue-level metrics and the ranked lists.
 
     Attributes:
-        overall: Mean of every per-user metric plus coverage, Gini and entropy at each k.
-        per_user: One row per evaluated user: ``user`` (original id) and one column per metric.
-        recommendations: ``user, rank, item, score`` of the top ``keep_k`` of each evaluated user.
-        params: How the evaluation was done (cut-offs, protocol, exclusions).
+        overall: Mean over evaluated users of every per-user metric, plus ``coverage@k``,
+            ``gini@k`` and ``entropy@k`` of the lists (full ranking only).
+        per_user: One row per evaluated user: ``user`` (original id), then ``ndcg@k``,
+            ``recall@k``, ``hit@k``, ``precision@k``, ``mrr@k``, ``map@k``, ``arp@k`` and
+            ``novelty@k`` (the last two with full ranking only) for every ``k``.
+        recommendations: ``user, rank, item, score`` (original ids, 1-based rank) of the top
+            ``keep_k`` of each evaluated user; empty with sampled evaluation.
+        params: How the evaluation was done: ``ks``, ``keep_k``, ``exclude_seen``,
+            ``protocol``, ``sampled_negatives``, ``seed``, ``novelty_smoothing``, ``popularity``,
+            ``evaluated_users`` and ``unreachable_relevant`` (test items the user had already
+            seen: excluded from the ranking, so always misses).
     """
 
     overall: dict[str, float]
@@ -49,33 +60,44 @@ def evaluate(
     ks: Sequence[int] = (5, 10, 20),
     keep_k: int = 100,
     popularity: np.ndarray | None = None,
+    novelty_smoothing: float = 1.0,
     batch_size: int = 256,
     sampled_negatives: int | None = None,
     seed: int = 0,
 ) -> EvaluationResult:
     """Rank the whole catalogue for every user with test interactions and score the lists.
 
-    Items of ``history`` and ``exclude`` are removed from each ranking (seen items excluded).
-    Users without test interactions are not evaluated.
+    ``model.topk`` is called once, for the users with test interactions, with
+    ``k = max(keep_k, max(ks))`` and ``exclude_seen=True``: the items of ``history`` and
+    ``exclude`` never appear in the lists. A test item the user had already seen therefore
+    always misses; it still counts in ``|T_u|`` (as in RecBole) and ``params`` reports how many.
 
     Args:
         model: A fitted recommender.
-        test: Held-out interactions (same vocabularies as the training data).
+        test: Held-out interactions, with the model's vocabularies (a part of the same split).
         history: What the model knows at test time (default: its training data).
         exclude: Further interactions to remove from the rankings (e.g. validation items when
             ``history`` is the training data only).
         ks: Cut-offs of every metric.
         keep_k: Length of the returned lists (kept for re-ranking); at least ``max(ks)``.
-        popularity: Training popularity per item for ARP and novelty (default: interaction
-            counts of the model's training data).
+        popularity: Training popularity ``φ`` of every catalogue item, for ARP and novelty; it
+            must come from the training data only (default: ``model.history_.item_counts()``,
+            the number of training interactions of each item).
+        novelty_smoothing: Add-``s`` smoothing of novelty so that items without training
+            interactions stay finite (see
+            :func:`~equirec.evaluation.beyond.popularity_metrics`).
         batch_size: Users scored at once.
         sampled_negatives: Opt-in sampled evaluation: rank each test item against this many
-            uniformly drawn unseen items instead of the whole catalogue. Not comparable with
-            full-ranking numbers (Krichene & Rendle, KDD 2020); a warning says so.
+            unseen items drawn uniformly (seeded by ``seed``) instead of the whole catalogue.
+            Not comparable with full-ranking numbers (Krichene & Rendle, KDD 2020): a warning
+            says so, and no lists or beyond-accuracy metrics are produced.
         seed: Seeds the negative sampling.
 
     Returns:
         An :class:`EvaluationResult`.
+
+    Raises:
+        EquirecError: Mismatched vocabularies, bad cut-offs or popularity, no test interactions.
     """
     model._check_fitted()
     if not test.item_ids.equals(model.item_ids_) or not test.user_ids.equals(model.user_ids_):
@@ -83,76 +105,114 @@ def evaluate(
             "the test data must share the model's vocabularies (use the split of the dataset "
             "the model was trained on)"
         )
-    ks = sorted({int(k) for k in ks})
-    if not ks or ks[0] < 1:
-        raise EquirecError(f"ks must be positive integers, got {list(ks)}")
-    if keep_k < ks[-1]:
-        raise EquirecError(f"keep_k ({keep_k}) must be at least the largest k ({ks[-1]})")
     history = model.history_ if history is None else history
-    popularity = model.history_.item_counts() if popularity is None else popularity
+    for h in (history, *exclude):
+        if h.n_users != len(model.user_ids_) or h.n_items != model.n_items:
+            raise EquirecError(
+                f"history/exclude has {h.n_users} users x {h.n_items} items but the model "
+                f"has {len(model.user_ids_)} x {model.n_items}: use the model's vocabularies"
+            )
+    cutoffs = sorted({int(k) for k in ks})
+    if not cutoffs or cutoffs[0] < 1:
+        raise EquirecError(f"ks must be positive integers, got {list(ks)}")
+    if keep_k < cutoffs[-1]:
+        raise EquirecError(f"keep_k ({keep_k}) must be at least the largest k ({cutoffs[-1]})")
+    if sampled_negatives is not None and sampled_negatives < 1:
+        raise EquirecError(f"sampled_negatives must be positive, got {sampled_negatives}")
+    pop = _popularity(model, popularity)
+    if novelty_smoothing < 0:
+        raise EquirecError(f"novelty_smoothing must be non-negative, got {novelty_smoothing}")
     relevant = test.history()
     users = np.flatnonzero(relevant.lengths() > 0)
     if len(users) == 0:
         raise EquirecError(f"the test data {test.name!r} has no interactions to evaluate")
 
     params: dict[str, Any] = {
-        "ks": ks,
+        "ks": cutoffs,
         "keep_k": keep_k,
         "exclude_seen": True,
-        "protocol": "full ranking",
-        "users": len(users),
+        "protocol": FULL_RANKING,
+        "sampled_negatives": sampled_negatives,
+        "seed": seed,
+        "novelty_smoothing": novelty_smoothing,
+        "popularity": "training interactions" if popularity is None else "given",
+        "evaluated_users": len(users),
+        "unreachable_relevant": _unreachable(relevant, users, history, exclude),
     }
     if sampled_negatives is not None:
-        return _sampled(
+        return _evaluate_sampled(
             model,
-            users,
-            relevant,
-            history,
-            exclude,
-            ks,
-            sampled_negatives,
-            seed,
-            batch_size,
-            params,
+            users=users,
+            relevant=relevant,
+            history=history,
+            exclude=exclude,
+            ks=cutoffs,
+            n_negatives=sampled_negatives,
+            seed=seed,
+            batch_size=batch_size,
+            params=params,
         )
 
     top_items, top_scores = model.topk(
         users,
-        k=max(keep_k, ks[-1]),
+        k=keep_k,
         history=history,
         exclude=exclude,
         exclude_seen=True,
         batch_size=batch_size,
     )
-    n_relevant = _unique_counts(relevant, users)
-    hits = hit_matrix(top_items[:, : ks[-1]], relevant, users)
-    per_user = accuracy_metrics(hits, n_relevant, ks=ks)
-    per_user = pd.concat(
-        [
-            per_user,
-            popularity_metrics(
-                top_items[:, : ks[-1]], popularity=popularity, n_users=len(model.user_ids_), ks=ks
-            ),
-        ],
-        axis=1,
+    accuracy = ranking_metrics(top_items, relevant=relevant, users=users, ks=cutoffs)
+    bias = popularity_metrics(
+        top_items,
+        popularity=pop,
+        n_users=len(model.user_ids_),
+        ks=cutoffs,
+        smoothing=novelty_smoothing,
     )
-    per_user.insert(0, "user", model.user_ids_[users].to_numpy())
-    overall = {c: float(per_user[c].mean()) for c in per_user.columns if c != "user"}
-    overall.update(catalogue_metrics(top_items, n_items=model.n_items, ks=ks))
+    per_user = pd.concat([accuracy, bias], axis=1)
+    per_user["user"] = model.user_ids_[users].to_numpy()
+    overall = _means(per_user)
+    overall.update(catalogue_metrics(top_items, n_items=model.n_items, ks=cutoffs))
     return EvaluationResult(
         overall=overall,
         per_user=per_user,
-        recommendations=model.lists_frame(users, top_items[:, :keep_k], top_scores[:, :keep_k]),
+        recommendations=model.lists_frame(users, top_items, top_scores),
         params=params,
     )
 
 
-def _unique_counts(relevant: History, users: np.ndarray) -> np.ndarray:
-    return np.diff(relevant.csr(binary=True)[users].indptr)
+def _popularity(model: Recommender, popularity: np.ndarray | None) -> np.ndarray:
+    if popularity is None:
+        return model.history_.item_counts().astype(np.float64)
+    pop = np.asarray(popularity, dtype=np.float64)
+    if pop.shape != (model.n_items,):
+        raise EquirecError(
+            f"popularity must hold one value per catalogue item ({model.n_items}), "
+            f"got shape {pop.shape}"
+        )
+    if not np.isfinite(pop).all() or (pop < 0).any():
+        raise EquirecError("popularity must be finite and non-negative")
+    return pop
 
 
-def _sampled(
+def _unreachable(
+    relevant: History, users: np.ndarray, history: History, exclude: Sequence[History]
+) -> int:
+    """Distinct (user, test item) pairs whose item the user has already seen."""
+    rel = relevant_matrix(relevant, users)
+    seen = history.csr(binary=True)[users]
+    for h in exclude:
+        seen = seen + h.csr(binary=True)[users]
+    return int(rel.multiply(seen).count_nonzero())
+
+
+def _means(per_user: pd.DataFrame) -> dict[str, float]:
+    return {c: float(per_user[c].mean()) for c in per_user.columns if c != "user"}
+
+
+def _evaluate_sampled(
     model: Recommender,
+    *,
     users: np.ndarray,
     relevant: History,
     history: History,
@@ -163,43 +223,36 @@ def _sampled(
     batch_size: int,
     params: dict[str, Any],
 ) -> EvaluationResult:
-    """Rank each test item among ``n_negatives`` sampled unseen items (opt-in, warned)."""
     warnings.warn(
-        f"sampled evaluation ({n_negatives} negatives) is not comparable with full-ranking "
-        "metrics and can reverse model comparisons (Krichene & Rendle, KDD 2020); use it only "
-        "to reproduce older papers",
+        f"sampled evaluation ({n_negatives} negatives per test item) is not comparable with "
+        "full-ranking metrics and can reverse model comparisons (Krichene & Rendle, KDD 2020); "
+        "use it only to reproduce older papers",
         UserWarning,
         stacklevel=3,
     )
-    rng = np.random.default_rng(seed)
-    seen = history.csr()
-    for h in exclude:
-        seen = seen + h.csr()
-    rel = relevant.csr()
-    rows = []
-    for start in range(0, len(users), batch_size):
-        batch = users[start : start + batch_size]
-        with torch.no_grad():
-            scores = model.score_users(batch, history=history).numpy()
-        for row, u in enumerate(batch):
-            targets = rel[u].indices
-            forbidden = np.union1d(seen[u].indices, targets)
-            pool = np.setdiff1d(np.arange(model.n_items), forbidden)
-            negatives = rng.choice(pool, size=min(n_negatives, len(pool)), replace=False)
-            for t in targets:
-                rank = int((scores[row, negatives] > scores[row, t]).sum())
-                rows.append((u, rank))
-    frame = pd.DataFrame(rows, columns=["u", "rank"])
-    hits = np.zeros((len(frame), ks[-1]), dtype=bool)
-    inside = frame["rank"].to_numpy() < ks[-1]
-    hits[np.flatnonzero(inside), frame["rank"].to_numpy()[inside]] = True
-    per_target = accuracy_metrics(hits, np.ones(len(frame)), ks=ks)
-    per_target.insert(0, "u", frame["u"].to_numpy())
-    per_user = per_target.groupby("u", sort=True).mean().reset_index()
-    per_user.insert(0, "user", model.user_ids_[per_user.pop("u").to_numpy()].to_numpy())
-    overall = {c: float(per_user[c].mean()) for c in per_user.columns if c != "user"}
-    params.update({"protocol": f"sampled: {n_negatives} uniform unseen negatives per test item"})
-    empty = pd.DataFrame(columns=["user", "rank", "item", "score"])
+    pair_users, ranks = sampled_ranks(
+        model,
+        users=users,
+        relevant=relevant,
+        history=history,
+        exclude=exclude,
+        n_negatives=n_negatives,
+        rng=np.random.default_rng(seed),
+        batch_size=batch_size,
+    )
+    per_user = sampled_metrics(pair_users, ranks, ks=ks)
+    per_user["user"] = model.user_ids_[per_user["user"].to_numpy()].to_numpy()
+    params["protocol"] = f"sampled: {n_negatives} uniform unseen negatives per test item"
     return EvaluationResult(
-        overall=overall, per_user=per_user, recommendations=empty, params=params
+        overall=_means(per_user),
+        per_user=per_user,
+        recommendations=pd.DataFrame(
+            {
+                "user": model.user_ids_[:0].to_numpy(),
+                "rank": np.zeros(0, dtype=np.int64),
+                "item": model.item_ids_[:0].to_numpy(),
+                "score": np.zeros(0, dtype=np.float64),
+            }
+        ),
+        params=params,
     )
