@@ -45,7 +45,7 @@ class SequentialRecommender(Recommender):
         batch_size: int = 32,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
-        patience: int = 40,
+        patience: int = 20,
         eval_every: int = 1,
         min_epochs: int = 0,
         content_attributes: Sequence[str] = (),
