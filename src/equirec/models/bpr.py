@@ -22,7 +22,13 @@ from equirec.models.base import Recommender
 from equirec.models.itemknn import interaction_rows
 from equirec.models.registry import register
 from equirec.training.device import resolve_device
-from equirec.training.trainer import Batch, LossTerm, Outputs, Trainer, TrainingLog
+from equirec.training.trainer import (
+    Batch,
+    LossTermsMixin,
+    Outputs,
+    Trainer,
+    TrainingLog,
+)
 
 VALID_K = 10
 """Cut-off of the validation NDCG used for early stopping."""
@@ -70,8 +76,13 @@ class BPRModule(nn.Module):
 
 
 @register
-class BPR(Recommender):
+class BPR(LossTermsMixin, Recommender):
     """Bayesian Personalised Ranking matrix factorisation (Rendle et al., UAI 2009).
+
+    Extra loss terms (:meth:`add_loss_term`) see ``batch`` with ``users``, ``items`` (positives),
+    ``negatives`` and ``weights`` (one row per triple), and ``outputs`` with ``user_repr``,
+    ``item_repr``, ``negative_repr`` (embeddings, ``(B, dim)``) and ``pos_scores``, ``neg_scores``
+    (``(B,)``).
 
     Every training interaction ``(u, i)`` is paired, each epoch, with an item ``j`` drawn uniformly
     among the items ``u`` has not interacted with in training; the per-example loss
@@ -136,18 +147,6 @@ class BPR(Recommender):
         self.verbose = verbose
 
     # -- extension point for mitigation ----------------------------------------------------------
-    def add_loss_term(self, term: LossTerm) -> None:
-        """Add ``term(batch, outputs)`` (a scalar tensor) to the training loss at every step.
-
-        ``batch`` holds ``users``, ``items`` (positives), ``negatives`` and ``weights`` (one row per
-        triple); ``outputs`` holds ``user_repr``, ``item_repr``, ``negative_repr`` (embeddings,
-        ``(B, dim)``) and ``pos_scores``, ``neg_scores`` (``(B,)``). Terms are kept by the
-        estimator (not parameters: they are neither cloned nor saved) and apply to later fits.
-        """
-        if not hasattr(self, "_extra_losses"):
-            self._extra_losses: list[LossTerm] = []
-        self._extra_losses.append(term)
-
     # -- training --------------------------------------------------------------------------------
     def _check_params(self) -> None:
         for key in ("dim", "epochs", "batch_size", "eval_every"):
@@ -180,7 +179,7 @@ class BPR(Recommender):
             patience=int(self.patience) if task.can_validate else 0,
             eval_every=int(self.eval_every),
             min_epochs=int(self.min_epochs),
-            extra_losses=tuple(getattr(self, "_extra_losses", ())),
+            extra_losses=self.loss_terms(),
             seed=int(self.seed),
             verbose=bool(self.verbose),
             description=self.name,

@@ -21,11 +21,16 @@ from equirec.models.registry import register
 from equirec.models.transformer import SequenceTransformer
 from equirec.training.device import resolve_device
 from equirec.training.losses import full_cross_entropy, sampled_cross_entropy
-from equirec.training.trainer import Batch, LossTerm, Outputs, Trainer, TrainingLog
+from equirec.training.trainer import Batch, LossTermsMixin, Outputs, Trainer, TrainingLog
 
 
-class SequentialRecommender(Recommender):
-    """Shared machinery of the transformer recommenders (see :class:`SASRec` for the parameters)."""
+class SequentialRecommender(LossTermsMixin, Recommender):
+    """Shared machinery of the transformer recommenders (see :class:`SASRec` for the parameters).
+
+    Extra loss terms (:meth:`add_loss_term`) see ``batch["users"]`` (internal user indices of the
+    rows), ``tokens``, ``targets`` and ``weights``, and ``outputs`` with ``hidden`` (``(B, L, D)``),
+    ``user_repr`` (last position, ``(B, D)``) and ``target_mask``.
+    """
 
     causal: bool = True
     extra_tokens: int = 0
@@ -73,16 +78,6 @@ class SequentialRecommender(Recommender):
         self.device = device
         self.verbose = verbose
 
-    # -- extension points for mitigation ---------------------------------------------------------
-    def add_loss_term(self, term: LossTerm) -> None:
-        """Add ``term(batch, outputs)`` to the training loss (outputs: ``hidden``, ``user_repr``).
-
-        ``batch["users"]`` holds the internal user indices of the batch rows.
-        """
-        if not hasattr(self, "_extra_losses"):
-            self._extra_losses: list[LossTerm] = []
-        self._extra_losses.append(term)
-
     # -- training --------------------------------------------------------------------------------
     def _build_module(self, n_items: int, features: torch.Tensor | None) -> SequenceTransformer:
         return SequenceTransformer(
@@ -122,7 +117,7 @@ class SequentialRecommender(Recommender):
             patience=self.patience if valid is not None else 0,
             eval_every=self.eval_every,
             min_epochs=self.min_epochs,
-            extra_losses=tuple(getattr(self, "_extra_losses", ())),
+            extra_losses=self.loss_terms(),
             seed=self.seed,
             verbose=self.verbose,
             description=self.name,

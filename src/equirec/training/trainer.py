@@ -30,6 +30,24 @@ adversary or a regulariser can act on the model's representations.
 """
 
 
+class LossTermsMixin:
+    """Lets an estimator collect extra loss terms for its :class:`Trainer`.
+
+    Terms are kept by the estimator (not parameters: they are neither cloned nor saved) and apply
+    to every later fit. Each model documents the ``batch`` and ``outputs`` keys its terms see.
+    """
+
+    def add_loss_term(self, term: LossTerm) -> None:
+        """Add ``term(batch, outputs)`` (a scalar tensor) to the training loss at every step."""
+        if not hasattr(self, "_extra_losses"):
+            self._extra_losses: list[LossTerm] = []
+        self._extra_losses.append(term)
+
+    def loss_terms(self) -> tuple[LossTerm, ...]:
+        """The extra loss terms added so far."""
+        return tuple(getattr(self, "_extra_losses", ()))
+
+
 class TrainingTask(Protocol):
     """What a model must tell the :class:`Trainer`."""
 
