@@ -46,10 +46,38 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="TOML config file; flags override it")
     run.add_argument("--out", help="output folder (default: a new folder under runs/)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument(
+        "--audit", action="store_true", help="also audit fairness (audit.json, audit.html)"
+    )
+
+    aud = sub.add_parser(
+        "audit", help="fairness audit of a run folder: writes audit.json and audit.html into it"
+    )
+    aud.add_argument("run_dir", help="a folder written by `equirec run`")
+    _audit_flags(aud)
 
     sub.add_parser("datasets", help="list the built-in datasets")
     sub.add_parser("models", help="list the available models")
     return parser
+
+
+def _audit_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--attributes", nargs="+", help="user attributes to audit (default: all, plus activity)"
+    )
+    parser.add_argument("--k", type=int, help="cut-off of the audited metrics (default 10)")
+    parser.add_argument(
+        "--intersect", nargs="+", default=[], help="crossed attributes, e.g. gender*age_band"
+    )
+    parser.add_argument("--n-boot", type=int, help="bootstrap resamples (default 1000)")
+
+
+def _audit_summary(console: Console, result: Any, path: Any) -> None:
+    findings = [f for f in result.summary if f["significant"]]
+    console.print(f"fairness audit: {len(findings)} significant finding(s)")
+    for f in findings[:8]:
+        console.print(f"  - {f['text']}")
+    console.print(f"audit written to {path}/audit.json and {path}/audit.html")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -169,6 +197,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"trained in {result.metrics['train_seconds']:.1f} s; "
                 f"{result.metrics['evaluated_users']} test users; results in {result.out}"
             )
+            if args.audit and result.out is not None:
+                from equirec.fairness.run_audit import audit_run
+
+                _audit_summary(console, audit_run(result.out), result.out)
+        elif args.command == "audit":
+            from equirec.fairness.run_audit import audit_options, audit_run
+
+            options = audit_options(
+                attributes=args.attributes,
+                k=args.k,
+                intersections=args.intersect,
+                n_boot=args.n_boot,
+            )
+            _audit_summary(console, audit_run(args.run_dir, **options), args.run_dir)
     except EquirecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -193,6 +193,14 @@ class BPR(LossTermsMixin, Recommender):
     def _score(self, users: np.ndarray, history: History) -> torch.Tensor:
         return self.module_.full_scores(torch.as_tensor(users, dtype=torch.long))
 
+    def user_representations(
+        self, users: np.ndarray, history: History | None = None
+    ) -> torch.Tensor:
+        """The users' embeddings ``(B, dim)`` (``history`` is not used: BPR's users are fixed)."""
+        self._check_fitted()
+        with torch.no_grad():
+            return self.module_.user_embeddings(torch.as_tensor(users, dtype=torch.long)).cpu()
+
     # -- persistence -----------------------------------------------------------------------------
     def _state(self) -> dict[str, torch.Tensor]:
         return dict(self.module_.state_dict())

@@ -1,0 +1,418 @@
+"""The fairness audit: user-side gaps, item-side exposure, calibration and leakage in one report.
+
+:func:`audit` works on any system's lists (:class:`~equirec.fairness.inputs.AuditData`);
+:func:`audit_run` audits an equirec run folder and writes ``audit.json`` and ``audit.html`` into
+it. Every p-value is also Holm-adjusted over all the tests of the audit (users and items), and a
+gap is called *significant* when its adjusted p-value is below ``1 − confidence``: an audit runs
+dozens of tests, and unadjusted p-values would flag some gap in almost every fair system.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from equirec.errors import ConfigError, DataError, EquirecError
+from equirec.fairness.frame import AuditFrame, _num
+from equirec.fairness.inputs import AuditData
+from equirec.fairness.items import item_side
+from equirec.fairness.leakage import bag_of_items, leakage_probe
+from equirec.fairness.users import (
+    check_groups,
+    evaluated_users,
+    missing_lists,
+    user_groups,
+    user_metrics,
+)
+
+
+@dataclass
+class AuditResult:
+    """Everything the audit found, JSON-ready in :attr:`report`.
+
+    Attributes:
+        report: The ``audit.json`` content (``params``, ``summary``, ``warnings``, ``users``,
+            ``ugf``, ``items``, ``lists``, ``leakage``).
+        frames: The :class:`AuditFrame` of every user attribute, for further analysis.
+        per_user: Per-user metric values with the group of every user in each attribute.
+    """
+
+    report: dict[str, Any]
+    frames: dict[str, AuditFrame] = field(default_factory=dict)
+    per_user: pd.DataFrame | None = None
+
+    @property
+    def summary(self) -> list[dict[str, Any]]:
+        return list(self.report["summary"])
+
+
+def audit(
+    data: AuditData,
+    *,
+    k: int = 10,
+    metrics: Sequence[str] = ("ndcg", "recall", "mrr", "f1"),
+    attributes: Sequence[str] | None = None,
+    intersections: Sequence[tuple[str, str]] = (),
+    item_attributes: Sequence[str] | None = None,
+    activity_top: float = 0.05,
+    activity_bands: int = 4,
+    numeric_bands: int = 4,
+    head: str = "share",
+    head_cutoff: float = 0.8,
+    attention: str = "log",
+    patience: float = 0.8,
+    multi: str = "count",
+    calibration_attribute: str | None = None,
+    calibration_alpha: float = 0.01,
+    user_representations: pd.DataFrame | None = None,
+    leakage: bool = True,
+    leakage_attributes: Sequence[str] | None = None,
+    leakage_folds: int = 5,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    n_permutations: int = 2000,
+    min_group_size: int = 20,
+    seed: int = 0,
+    context: dict[str, Any] | None = None,
+) -> AuditResult:
+    """Audit ranked lists on both sides of the market.
+
+    Args:
+        data: Lists, held-out items, known history and attributes.
+        k: Cut-off of every metric (lists are truncated to ``k``).
+        metrics: Per-user metrics disaggregated by group (see
+            :data:`~equirec.fairness.users.USER_METRICS`); ``ndcg`` and ``f1`` are always
+            computed for UGF.
+        attributes: User attributes (default: every categorical/numeric one, plus ``activity``).
+        intersections: Pairs of user attributes to cross.
+        item_attributes: Item attributes whose groups are compared (default: every categorical
+            and multi-valued one); ``popularity`` (head vs tail) is always audited.
+        activity_top: UGF's share of most active users (advantaged group).
+        activity_bands: Quantile bands of ``activity_band``.
+        numeric_bands: Quantile bands of numeric user attributes.
+        head: ``"share"`` (items holding ``head_cutoff`` of the interactions) or ``"top"`` (the
+            ``head_cutoff`` most popular share of items).
+        head_cutoff: See ``head``.
+        attention: Position attention of exposure, ``"log"`` (``1/log2(1+rank)``) or
+            ``"geometric"`` (``patience**(rank−1)``).
+        patience: Geometric attention's continuation probability.
+        multi: Multi-valued item attributes: ``"count"`` or ``"split"`` membership.
+        calibration_attribute: Multi-valued item attribute for calibration and diversity
+            (default: the first multi-valued one, e.g. ``genres``).
+        calibration_alpha: Steck's ``α``.
+        user_representations: Optional table indexed by user id, one column per dimension
+            (e.g. a model's user vectors), probed for leakage.
+        leakage: Run the leakage probes.
+        leakage_attributes: User attributes probed (default: the categorical ones audited).
+        leakage_folds: Cross-validation folds of the probes.
+        n_boot: Bootstrap resamples (stratified by group).
+        confidence: Level of intervals and significance (``α = 1 − confidence``).
+        n_permutations: Permutations of every significance test.
+        min_group_size: Smaller groups are flagged in ``warnings``.
+        seed: Seeds every resampling and probe.
+        context: Extra ``params`` entries recorded in the report (dataset, model...).
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"confidence must be in (0, 1), got {confidence}")
+    rng_seed = np.random.SeedSequence(seed)
+    seeds = iter(rng_seed.generate_state(64))
+    metric_list = list(dict.fromkeys(list(metrics)))
+    computed = list(dict.fromkeys([*metric_list, "ndcg", "f1"]))
+    per_user = user_metrics(data, k=k, metrics=computed)
+    evaluated = evaluated_users(data)
+    warnings: list[str] = []
+    n_missing = missing_lists(data)
+    if n_missing:
+        warnings.append(
+            f"{n_missing} user(s) with held-out items have no recommendation list; they count "
+            "as empty lists (every metric 0)"
+        )
+
+    # -- users ----------------------------------------------------------------------------------
+    groups = user_groups(
+        data,
+        attributes=attributes,
+        intersections=intersections,
+        activity_top=activity_top,
+        activity_bands=activity_bands,
+        numeric_bands=numeric_bands,
+    )
+    frames: dict[str, AuditFrame] = {}
+    users_report: dict[str, Any] = {}
+    shown = [f"{m}@{k}" for m in metric_list]
+    table = per_user.copy()
+    for g in groups:
+        check_groups(g, evaluated=evaluated)
+        sub = g.subset(evaluated)
+        frame = AuditFrame(
+            values=per_user[shown],
+            groups=sub,
+            n_boot=n_boot,
+            confidence=confidence,
+            n_permutations=n_permutations,
+            min_group_size=min_group_size,
+            seed=int(next(seeds)),
+        )
+        frames[g.name] = frame
+        users_report[g.name] = frame.to_dict()
+        warnings.extend(frame.warnings)
+        table[g.name] = [sub.labels[c] if c >= 0 else None for c in sub.codes]
+    ugf_groups = next((g for g in groups if g.name == "activity"), None)
+    if ugf_groups is None:
+        from equirec.fairness.groups import activity_groups
+
+        ugf_groups = activity_groups(data.activity, top=activity_top)
+    ugf_frame = AuditFrame(
+        values=per_user[[f"ndcg@{k}", f"f1@{k}"]],
+        groups=ugf_groups.subset(evaluated),
+        n_boot=n_boot,
+        confidence=confidence,
+        n_permutations=n_permutations,
+        min_group_size=0,
+        seed=int(next(seeds)),
+    )
+    ugf = {
+        m: {
+            "value": _num(ugf_frame.difference()[m]),
+            "ci_low": _num(ugf_frame.difference_ci.loc[m, "ci_low"]),
+            "ci_high": _num(ugf_frame.difference_ci.loc[m, "ci_high"]),
+            "p_value": _num(ugf_frame.p_values[m]),
+            "active": _num(ugf_frame.by_group.loc["active", m]),
+            "inactive": _num(ugf_frame.by_group.loc["inactive", m]),
+        }
+        for m in (f"ndcg@{k}", f"f1@{k}")
+    }
+
+    # -- items and lists ------------------------------------------------------------------------
+    items_report, lists_report, item_warnings = item_side(
+        data,
+        k=k,
+        item_attributes=item_attributes,
+        head=head,
+        head_cutoff=head_cutoff,
+        attention=attention,
+        patience=patience,
+        multi=multi,
+        calibration_attribute=calibration_attribute,
+        calibration_alpha=calibration_alpha,
+        n_boot=n_boot,
+        confidence=confidence,
+        n_permutations=n_permutations,
+        seed=int(next(seeds)),
+    )
+    warnings.extend(item_warnings)
+
+    # -- leakage --------------------------------------------------------------------------------
+    leakage_report: dict[str, Any] = {}
+    if leakage:
+        leakage_report, leak_warnings = _leakage(
+            data,
+            groups={g.name: g for g in groups},
+            attributes=leakage_attributes,
+            user_representations=user_representations,
+            k=k,
+            folds=leakage_folds,
+            n_boot=n_boot,
+            confidence=confidence,
+            seed=int(next(seeds)),
+        )
+        warnings.extend(leak_warnings)
+
+    params = {
+        "k": k,
+        "metrics": shown,
+        "primary_metric": shown[0],
+        "n_boot": n_boot,
+        "confidence": confidence,
+        "n_permutations": n_permutations,
+        "p_value_adjustment": "Holm over every test of the audit",
+        "seed": seed,
+        "attention": attention,
+        "patience": patience if attention == "geometric" else None,
+        "min_group_size": min_group_size,
+        "head": {"method": head, "cutoff": head_cutoff},
+        "activity_top": activity_top,
+        "multi": multi,
+        "n_users": len(evaluated),
+        "n_lists": len(data.lists),
+        "n_items": int(data.n_items),
+        "list_length": data.list_length,
+        **(context or {}),
+    }
+    report: dict[str, Any] = {
+        "params": params,
+        "summary": [],
+        "warnings": warnings,
+        "users": users_report,
+        "ugf": ugf,
+        "items": items_report,
+        "lists": lists_report,
+        "leakage": leakage_report,
+    }
+    _adjust(report, alpha=1.0 - confidence)
+    report["summary"] = summarise(report)
+    return AuditResult(report=report, frames=frames, per_user=table)
+
+
+def _tests(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every entry of the report that carries a ``p_value``."""
+    out = [entry for attr in report["users"].values() for entry in attr.values()]
+    out += list(report["ugf"].values())
+    out += list(report["items"].get("groups", {}).values())
+    return [e for e in out if e.get("p_value") is not None]
+
+
+def _adjust(report: dict[str, Any], *, alpha: float) -> None:
+    """Holm step-down adjustment over every test; sets ``p_adjusted`` and ``significant``."""
+    tests = _tests(report)
+    order = sorted(range(len(tests)), key=lambda i: tests[i]["p_value"])
+    m = len(tests)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * tests[i]["p_value"]))
+        tests[i]["p_adjusted"] = running
+        tests[i]["significant"] = bool(running < alpha)
+
+
+def summarise(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Plain-language findings, significant first, then by relative size of the gap.
+
+    Item groups holding fewer than ``min_group_size`` items are left out of the item findings'
+    extremes (a two-item genre is always "under-exposed" or "over-exposed").
+    """
+    found: list[dict[str, Any]] = []
+    alpha = 1.0 - float(report["params"]["confidence"])
+    min_items = int(report["params"].get("min_group_size", 0))
+    metric = report["params"]["primary_metric"]
+    for attr, entries in report["users"].items():
+        for name, e in entries.items():
+            groups = {g: v for g, v in e["by_group"].items() if v["value"] is not None}
+            if len(groups) < 2:
+                continue
+            lo = min(groups, key=lambda g: groups[g]["value"])
+            hi = max(groups, key=lambda g: groups[g]["value"])
+            vlo, vhi = groups[lo]["value"], groups[hi]["value"]
+            rel = (vhi - vlo) / vhi if vhi else 0.0
+            found.append(
+                {
+                    "side": "users",
+                    "attribute": attr,
+                    "metric": name,
+                    "text": f"Users with {attr} = {lo} get {rel:.0%} lower {name.upper()} than "
+                    f"{attr} = {hi} ({vlo:.4f} vs {vhi:.4f}; {_p(e)}).",
+                    "significant": bool(e.get("significant", False)),
+                    "severity": rel,
+                    "primary": name == metric,
+                }
+            )
+    for attr, e in report["items"].get("groups", {}).items():
+        groups = {
+            g: v
+            for g, v in e["by_group"].items()
+            if v.get("relative_exposure") is not None and v.get("n_items", 0) >= min_items
+        }
+        if len(groups) < 2:
+            continue
+        lo = min(groups, key=lambda g: groups[g]["relative_exposure"])
+        r = groups[lo]["relative_exposure"]
+        found.append(
+            {
+                "side": "items",
+                "attribute": attr,
+                "metric": "exposure",
+                "text": f"Items with {attr} = {lo} get {r:.2f}x their share of the catalogue in "
+                f"exposure ({groups[lo]['exposure_share']:.1%} of exposure for "
+                f"{groups[lo]['catalogue_share']:.1%} of items; {_p(e)}).",
+                "significant": bool(e.get("significant", False)),
+                "severity": 1.0 - min(r, 1.0),
+                "primary": True,
+            }
+        )
+    for attr, sources in report.get("leakage", {}).items():
+        for source, e in sources.items():
+            if not isinstance(e, dict) or e.get("auc") is None:
+                continue
+            baseline = e.get("baseline", 0.5)
+            p = e.get("p_value")
+            if p is not None:
+                leaks, evidence = p < alpha, f"permutation p = {p:.3f}"
+            elif e.get("ci_low") is not None:
+                leaks = e["ci_low"] > baseline
+                evidence = f"{e['ci_low']:.2f}–{e['ci_high']:.2f}"
+            else:
+                leaks, evidence = False, "no interval"
+            found.append(
+                {
+                    "side": "leakage",
+                    "attribute": attr,
+                    "metric": f"auc ({source})",
+                    "text": f"{attr} can be predicted from the {source} with ROC-AUC "
+                    f"{e['auc']:.2f} ({evidence}); chance is {baseline:.2f}.",
+                    "significant": bool(leaks),
+                    "severity": float(e["auc"] - baseline),
+                    "primary": True,
+                }
+            )
+    found.sort(key=lambda f: (not f["significant"], not f["primary"], -f["severity"]))
+    return found
+
+
+def _p(entry: dict[str, Any]) -> str:
+    p = entry.get("p_adjusted")
+    if p is None:
+        return "not tested"
+    return "adjusted p < 0.001" if p < 0.001 else f"adjusted p = {p:.3f}"
+
+
+def _leakage(
+    data: AuditData,
+    *,
+    groups: dict[str, Any],
+    attributes: Sequence[str] | None,
+    user_representations: pd.DataFrame | None,
+    k: int,
+    folds: int,
+    n_boot: int,
+    confidence: float,
+    seed: int,
+) -> tuple[dict[str, Any], list[str]]:
+    """Probe each categorical user attribute from representations and from the lists."""
+    names = (
+        list(attributes)
+        if attributes is not None
+        else [n for n in groups if data.user_attribute_kinds.get(n) == "categorical"]
+    )
+    out: dict[str, Any] = {}
+    warnings: list[str] = []
+    lists_features = bag_of_items(data.lists[:, :k], n_items=data.n_items)
+    for name in names:
+        if name not in data.user_attributes.columns:
+            raise DataError(
+                f"leakage: user attribute {name!r} is not in the data; available: "
+                f"{list(data.user_attributes.columns)}"
+            )
+        labels = data.user_attributes[name].to_numpy()
+        entry: dict[str, Any] = {}
+        sources: list[tuple[str, Any, np.ndarray]] = [
+            ("lists", lists_features, labels[data.list_users])
+        ]
+        if user_representations is not None:
+            reps = user_representations.reindex(data.user_ids[data.list_users])
+            ok = ~reps.isna().any(axis=1).to_numpy()
+            sources.insert(0, ("representations", reps.to_numpy()[ok], labels[data.list_users][ok]))
+        for source, features, y in sources:
+            try:
+                result = leakage_probe(
+                    features, y, folds=folds, n_boot=n_boot, confidence=confidence, seed=seed
+                )
+            except EquirecError as err:  # e.g. one class left: reported, not fatal
+                warnings.append(f"leakage of {name} from the {source}: not measured ({err})")
+                continue
+            entry[source] = result.to_dict()
+        if entry:
+            out[name] = entry
+    return out, warnings

@@ -1,0 +1,305 @@
+"""Item side of the audit: exposure by item group, popularity bias, calibration and diversity.
+
+Uncertainty: exposure shares get a bootstrap interval over lists (the lists are the sampled
+units); the gap between item groups is tested by permuting group memberships over items (the null
+hypothesis: an item's exposure does not depend on its group), with the catalogue fixed, so items
+that are never recommended count as the zeros they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from equirec.errors import DataError
+from equirec.evaluation.beyond import popularity_metrics
+from equirec.evaluation.metrics import hit_matrix
+from equirec.fairness.exposure import (
+    catalogue_share,
+    disparate_treatment,
+    equity_of_attention,
+    exposure_by_popularity_decile,
+    exposure_share,
+    group_exposure,
+    item_exposure,
+    lorenz_curve,
+    position_weights,
+)
+from equirec.fairness.frame import _num
+from equirec.fairness.groups import (
+    ItemGroups,
+    categorical_groups,
+    item_groups_from_labels,
+    multi_valued_groups,
+    quantile_groups,
+)
+from equirec.fairness.inputs import AuditData
+from equirec.fairness.item_metrics import catalogue_exposure, head_items, popularity_bias, reo, rsp
+from equirec.fairness.lists import calibration_kl, genre_profiles, intra_list_diversity
+from equirec.fairness.stats import percentile_interval
+
+
+def item_groups(
+    data: AuditData,
+    *,
+    attributes: Sequence[str] | None,
+    head_mask: np.ndarray,
+    multi: str,
+    numeric_bands: int = 4,
+) -> list[ItemGroups]:
+    """``popularity`` (head/tail) plus the item attributes' groups (default: categorical, multi)."""
+    kinds = data.item_attribute_kinds
+    pop_codes = np.where(head_mask, 0, 1).astype(np.int64)
+    from equirec.fairness.groups import Groups
+
+    out = [item_groups_from_labels(Groups("popularity", pop_codes, ("head", "tail")))]
+    names = (
+        [a for a, kind in kinds.items() if kind in ("categorical", "multi")]
+        if attributes is None
+        else [a for a in attributes if a != "popularity"]
+    )
+    for name in names:
+        if name not in kinds:
+            raise DataError(
+                f"item attribute {name!r} is not in the data; available: "
+                f"{sorted([*kinds, 'popularity'])}"
+            )
+        values = data.item_attributes[name]
+        if kinds[name] == "multi":
+            out.append(multi_valued_groups(values, name=name, multi=multi))
+        elif kinds[name] == "categorical":
+            out.append(item_groups_from_labels(categorical_groups(values, name=name)))
+        elif kinds[name] == "numeric":
+            g = quantile_groups(values.to_numpy(dtype=np.float64), name=name, bands=numeric_bands)
+            out.append(item_groups_from_labels(g))
+        else:
+            raise DataError(f"item attribute {name!r} is free text; it cannot define groups")
+    return out
+
+
+def group_exposure_report(
+    lists: np.ndarray,
+    groups: ItemGroups,
+    *,
+    exposure: np.ndarray,
+    weights: np.ndarray,
+    seen: Any,
+    relevant: Any,
+    k: int,
+    n_boot: int,
+    confidence: float,
+    n_permutations: int,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Exposure of every group of one item attribute, with interval, test, RSP and REO."""
+    m = groups.membership
+    n_items = m.shape[0]
+    total = float(exposure.sum())
+    size = m.sum(axis=0)
+    cat_share = catalogue_share(m)
+    share = exposure_share(exposure, m)
+    per_item = group_exposure(exposure, m)
+    relevance = np.asarray(relevant.sum(axis=0)).ravel()
+    treatment = disparate_treatment(exposure, relevance, m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = share / cat_share
+        rel_per_item = (relevance @ m) / size
+
+    # bootstrap over lists: per-list exposure of each group and in total
+    padded = np.where(lists >= 0, lists, 0)
+    v = np.where(lists >= 0, weights[None, : lists.shape[1]], 0.0)
+    contrib = np.einsum("lk,lkg->lg", v, m[padded])
+    list_total = v.sum(axis=1)
+    low = np.full(len(size), np.nan)
+    high = np.full(len(size), np.nan)
+    if n_boot and len(lists):
+        draws = rng.integers(0, len(lists), size=(n_boot, len(lists)))
+        boot = np.stack([contrib[d].sum(axis=0) / list_total[d].sum() for d in draws])
+        for g in range(len(size)):
+            low[g], high[g] = percentile_interval(boot[:, g], confidence)
+
+    p_value = float("nan")
+    present = size > 0
+    if n_permutations and present.sum() >= 2 and total > 0:
+        observed = np.nanmax(relative[present]) - np.nanmin(relative[present])
+        hits = 0
+        for start in range(0, n_permutations, 256):
+            n = min(256, n_permutations - start)
+            perms = np.argsort(rng.random((n, n_items)), axis=1)
+            rel = (exposure[perms] @ m[:, present]) / total / cat_share[present]
+            stat = rel.max(axis=1) - rel.min(axis=1)
+            hits += int((stat >= observed - 1e-12).sum())
+        p_value = (1.0 + hits) / (1.0 + n_permutations)
+
+    r = rsp(lists, seen=seen, membership=m, k=k)
+    e = reo(lists, relevant=relevant, membership=m, k=k)
+    by_group = {
+        label: {
+            "exposure": _num(per_item[g]),
+            "exposure_share": _num(share[g]),
+            "catalogue_share": _num(cat_share[g]),
+            "relative_exposure": _num(relative[g]),
+            "ci_low": _num(low[g]),
+            "ci_high": _num(high[g]),
+            "n_items": int((m[:, g] > 0).sum()),
+            "relevance_per_item": _num(rel_per_item[g]),
+            "exposure_per_relevance": _num(treatment[g]),
+            "rsp_probability": _num(r["by_group"][g]),
+            "reo_probability": _num(e["by_group"][g]),
+        }
+        for g, label in enumerate(groups.labels)
+    }
+    rel_present = relative[present]
+    return {
+        "by_group": by_group,
+        "multi": groups.multi,
+        "rsp": _num(r["value"]),
+        "reo": _num(e["value"]),
+        "exposure_ratio": _num(np.nanmin(rel_present) / np.nanmax(rel_present))
+        if present.sum() >= 2 and np.nanmax(rel_present) > 0
+        else None,
+        "difference": _num(np.nanmax(rel_present) - np.nanmin(rel_present))
+        if present.sum() >= 2
+        else None,
+        "p_value": _num(p_value),
+    }
+
+
+def item_side(
+    data: AuditData,
+    *,
+    k: int,
+    item_attributes: Sequence[str] | None,
+    head: str,
+    head_cutoff: float,
+    attention: str,
+    patience: float,
+    multi: str,
+    calibration_attribute: str | None,
+    calibration_alpha: float,
+    n_boot: int,
+    confidence: float,
+    n_permutations: int,
+    seed: int,
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """The ``items`` and ``lists`` sections of the report, and warnings."""
+    rng = np.random.default_rng(seed)
+    lists = data.lists[:, :k]
+    warnings: list[str] = []
+    seen = data.seen[data.list_users]
+    relevant = data.relevant[data.list_users]
+    weights = position_weights(k, attention=attention, patience=patience)
+    exposure = item_exposure(
+        lists, n_items=data.n_items, k=k, attention=attention, patience=patience
+    )
+    head_mask = head_items(data.popularity, method=head, cutoff=head_cutoff)
+    tail = ~head_mask
+    bias = popularity_bias(lists, popularity=data.popularity, tail=tail, k=k)
+    groups_report: dict[str, Any] = {}
+    for groups in item_groups(data, attributes=item_attributes, head_mask=head_mask, multi=multi):
+        groups_report[groups.name] = group_exposure_report(
+            lists,
+            groups,
+            exposure=exposure,
+            weights=weights,
+            seen=seen,
+            relevant=relevant,
+            k=k,
+            n_boot=n_boot,
+            confidence=confidence,
+            n_permutations=n_permutations,
+            rng=rng,
+        )
+    pop = groups_report["popularity"]
+    x, y = lorenz_curve(exposure)
+    deciles = exposure_by_popularity_decile(exposure, data.popularity)
+    hits = hit_matrix(lists, relevant).astype(np.float64)
+    items = {
+        "k": k,
+        "catalogue": {
+            key: _num(value) if isinstance(value, float) else value
+            for key, value in catalogue_exposure(
+                lists, n_items=data.n_items, k=k, attention=attention
+            ).items()
+        }
+        | {"n_items": data.n_items},
+        "popularity": {
+            "arp": _num(bias["arp"].mean()),
+            "aplt": _num(bias["aplt"].mean()),
+            "aclt": _num(bias["aclt"].mean()),
+            "pop_rsp": pop["rsp"],
+            "pop_reo": pop["reo"],
+            "head": _head_text(head, head_cutoff, int(head_mask.sum())),
+        },
+        "lorenz": {"x": [float(v) for v in x], "y": [float(v) for v in y]},
+        "deciles": _records(deciles),
+        "groups": groups_report,
+        "equity_of_attention": _num(
+            equity_of_attention(lists, relevance=hits, k=k, attention=attention, patience=patience)
+        ),
+        "exposure": {"attention": attention, "total": float(exposure.sum())},
+    }
+    novelty = popularity_metrics(
+        lists, popularity=data.popularity, n_users=len(data.user_ids), ks=(k,)
+    )[f"novelty@{k}"]
+    lists_report: dict[str, Any] = {"novelty": _num(novelty.mean())}
+    attr = calibration_attribute or next(
+        (a for a, kind in data.item_attribute_kinds.items() if kind == "multi"), None
+    )
+    if attr is not None:
+        if data.item_attribute_kinds.get(attr) not in ("multi", "categorical"):
+            raise DataError(
+                f"calibration attribute {attr!r} must be a multi-valued or categorical item "
+                f"attribute; item attributes: {data.item_attribute_kinds}"
+            )
+        genres = multi_valued_groups(data.item_attributes[attr], name=attr, multi="count")
+        ckl = calibration_kl(
+            lists, seen=seen, item_genres=genres.membership, k=k, alpha=calibration_alpha
+        )
+        ok = ckl[~np.isnan(ckl)]
+        lo = hi = float("nan")
+        if n_boot and len(ok):
+            means = ok[rng.integers(0, len(ok), size=(n_boot, len(ok)))].mean(axis=1)
+            lo, hi = percentile_interval(means, confidence)
+        profiles = genre_profiles(lists, seen=seen, item_genres=genres.membership, k=k)
+        profiles.index = list(genres.labels)
+        ild = intra_list_diversity(lists, item_features=genres.membership, k=k, metric="jaccard")
+        lists_report["calibration"] = {
+            "attribute": attr,
+            "alpha": calibration_alpha,
+            "c_kl": _num(ok.mean()) if len(ok) else None,
+            "ci_low": _num(lo),
+            "ci_high": _num(hi),
+            "users": len(ok),
+            "profile": {
+                str(g): {"history": _num(row["history"]), "recommended": _num(row["recommended"])}
+                for g, row in profiles.iterrows()
+            },
+        }
+        lists_report["diversity"] = {
+            "ild": _num(np.nanmean(ild)) if np.isfinite(ild).any() else None,
+            "features": attr,
+            "metric": "jaccard",
+        }
+    else:
+        warnings.append("no multi-valued item attribute (genres): calibration not measured")
+    return items, lists_report, warnings
+
+
+def _head_text(method: str, cutoff: float, n_head: int) -> str:
+    if method == "share":
+        return f"most popular items holding {cutoff:.0%} of training interactions ({n_head} items)"
+    return f"top {cutoff:.0%} of items by training popularity ({n_head} items)"
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {
+            str(c): (_num(v) if isinstance(v, (float, np.floating)) else int(v))
+            for c, v in row.items()
+        }
+        for row in frame.to_dict(orient="records")
+    ]

@@ -1,0 +1,518 @@
+"""Leakage probe: how well a sensitive user attribute can be predicted from what a recommender made.
+
+Attribute inference (Beigi et al., WSDM 2020; Ganhör et al., SIGIR 2022): a fresh classifier is
+trained to predict a user's sensitive attribute (gender, age band...) from the user's
+representation in a model, or from the user's recommendation list taken as a bag of items
+(:func:`bag_of_items`). If it beats chance on users it never saw, the representation or the lists
+leak the attribute.
+
+Protocol of :func:`leakage_probe`:
+
+- Users whose label is missing (``None``/NaN) are dropped and counted.
+- Classes with fewer than ``min_class_size`` users (at least ``folds``: a class cannot be spread
+  over more folds than it has users) are *merged* into one ``"other"`` class when together they
+  reach ``min_class_size``; otherwise their users are dropped. Both are reported.
+- Stratified K-fold cross-validation (shuffled, seeded): every fold fits a fresh classifier on the
+  other folds only and predicts class probabilities for its held-out users, so every user gets one
+  out-of-fold prediction from a classifier that never saw them.
+- Metrics on the out-of-fold predictions: ROC-AUC (binary: the usual AUC; more classes: the
+  unweighted mean of the one-vs-rest AUCs, as scikit-learn's ``multi_class="ovr"``,
+  ``average="macro"``), whose chance level is 0.5, and balanced accuracy (mean per-class recall
+  of the most probable class), whose chance level is ``1 / n_classes`` — the balanced accuracy of
+  always predicting the majority class. The majority class's share of users (the plain accuracy of
+  that predictor) is reported next to the probe's plain accuracy.
+- Percentile confidence intervals for both from a bootstrap over users of the out-of-fold
+  predictions, stratified by class (each resample draws ``n_c`` users with replacement from each
+  class ``c``), so every class is present in every resample. The classifiers are not refitted: the
+  interval covers the sampling of the evaluated users, not the training noise of the probe, so it
+  is somewhat too narrow: in null simulations (labels independent of the features) ``ci_low >
+  0.5`` happened in about 4-5% of dense probes but about 12% of sparse bag-of-items probes over
+  hundreds of items, against 2.5% nominal. For a calibrated test of "no leakage", ask for
+  ``n_permutations`` (labels shuffled and the whole cross-validation refitted each time).
+
+The default classifier (``classifier="logistic"``) is an L2-regularised logistic regression with
+``C=1.0`` and ``class_weight="balanced"`` (so that a minority class is not ignored and balanced
+accuracy is meaningful), fitted with L-BFGS for up to 5,000 iterations. Dense features (model
+representations) are standardised first inside the pipeline (so fold statistics come from the
+training folds only); a sparse bag of items is used as is (plain 0/1 features, no TF-IDF). A
+linear probe gives a *lower bound* on what a stronger attacker (an MLP, as in Ganhör et al.) could
+infer; pass any scikit-learn classifier with ``predict_proba`` to use another one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from equirec.errors import ConfigError, DataError
+from equirec.fairness.stats import percentile_interval
+
+OTHER = "other"
+"""Name of the class that rare classes are merged into (``other*``... if a class is so named)."""
+
+_LOGISTIC_C = 1.0
+_LOGISTIC_MAX_ITER = 5000
+_BOOT_CELLS = 4_000_000  # resample weights held at once: chunk × users
+
+
+@dataclass(frozen=True)
+class LeakageResult:
+    """What a leakage probe found.
+
+    Attributes:
+        auc: Out-of-fold ROC-AUC (macro one-vs-rest for more than two classes); 0.5 = no leakage.
+        ci_low: Lower end of the bootstrap percentile interval of :attr:`auc`.
+        ci_high: Upper end of that interval.
+        baseline: Chance level of the AUC, 0.5.
+        balanced_accuracy: Out-of-fold balanced accuracy (mean per-class recall).
+        balanced_accuracy_ci_low: Lower end of its bootstrap percentile interval.
+        balanced_accuracy_ci_high: Upper end of that interval.
+        balanced_accuracy_baseline: ``1 / n_classes``, the majority-class predictor's balanced
+            accuracy.
+        accuracy: Out-of-fold plain accuracy of the probe.
+        majority_accuracy: Share of users in the largest class (the majority-class predictor's
+            plain accuracy).
+        n: Users probed (after dropping missing labels and too-rare classes).
+        n_classes: Classes probed (after merging rare classes).
+        classes: Users per class, ``{label: count}``, in class order; labels are strings (a float
+            label that is a whole number is written as an integer, ``2.0`` → ``"2"``).
+        dropped_missing: Users dropped because their label was missing.
+        merged_classes: Labels of the classes that had fewer than ``min_class_size`` users; they
+            were merged into the ``"other"`` class, or dropped if :attr:`dropped_rare` > 0.
+        dropped_rare: Users dropped because their class was too rare even after merging.
+        folds: Cross-validation folds.
+        classifier: ``"logistic"`` or the class name of the classifier given.
+        p_value: Permutation p-value of the AUC (None when ``n_permutations`` is 0).
+        n_permutations: Label shuffles of the permutation test (0 = not run).
+    """
+
+    auc: float
+    ci_low: float
+    ci_high: float
+    baseline: float
+    balanced_accuracy: float
+    balanced_accuracy_ci_low: float
+    balanced_accuracy_ci_high: float
+    balanced_accuracy_baseline: float
+    accuracy: float
+    majority_accuracy: float
+    n: int
+    n_classes: int
+    classes: dict[str, int]
+    dropped_missing: int
+    merged_classes: list[str] = field(default_factory=list)
+    dropped_rare: int = 0
+    folds: int = 5
+    classifier: str = "logistic"
+    p_value: float | None = None
+    n_permutations: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain Python types (floats, ints, strings, lists, dicts), JSON-ready.
+
+        Keys: ``auc``, ``ci_low``, ``ci_high``, ``baseline``, ``balanced_accuracy``,
+        ``balanced_accuracy_ci_low``, ``balanced_accuracy_ci_high``,
+        ``balanced_accuracy_baseline``, ``accuracy``, ``majority_accuracy``, ``n``,
+        ``n_classes``, ``classes``, ``dropped_missing``, ``merged_classes``, ``dropped_rare``,
+        ``folds``, ``classifier``, ``p_value``, ``n_permutations``. A NaN float (an interval
+        that could not be computed) is written as ``None``.
+        """
+        return {
+            "auc": _float(self.auc),
+            "ci_low": _float(self.ci_low),
+            "ci_high": _float(self.ci_high),
+            "baseline": _float(self.baseline),
+            "balanced_accuracy": _float(self.balanced_accuracy),
+            "balanced_accuracy_ci_low": _float(self.balanced_accuracy_ci_low),
+            "balanced_accuracy_ci_high": _float(self.balanced_accuracy_ci_high),
+            "balanced_accuracy_baseline": _float(self.balanced_accuracy_baseline),
+            "accuracy": _float(self.accuracy),
+            "majority_accuracy": _float(self.majority_accuracy),
+            "n": int(self.n),
+            "n_classes": int(self.n_classes),
+            "classes": {str(k): int(v) for k, v in self.classes.items()},
+            "dropped_missing": int(self.dropped_missing),
+            "merged_classes": [str(c) for c in self.merged_classes],
+            "dropped_rare": int(self.dropped_rare),
+            "folds": int(self.folds),
+            "classifier": str(self.classifier),
+            "p_value": None if self.p_value is None else float(self.p_value),
+            "n_permutations": int(self.n_permutations),
+        }
+
+
+def _float(value: float) -> float | None:
+    v = float(value)
+    return None if math.isnan(v) else v
+
+
+def bag_of_items(lists: np.ndarray, *, n_items: int) -> sp.csr_matrix:
+    """Recommendation lists as a users × items 0/1 matrix.
+
+    Args:
+        lists: ``(n_users, K)`` item indices (``-1`` = padding, ignored).
+        n_items: Catalogue size (number of columns).
+
+    Returns:
+        ``(n_users, n_items)`` CSR matrix with 1.0 where the item is in the user's list (an item
+        listed twice still counts 1).
+
+    Raises:
+        DataError: ``lists`` is not 2-D or holds an index outside ``[-1, n_items)``.
+    """
+    arr = np.asarray(lists)
+    if arr.ndim != 2:
+        raise DataError(f"bag_of_items: lists must be 2-D (users × K), got shape {arr.shape}")
+    if n_items < 0:
+        raise DataError(f"bag_of_items: n_items must be >= 0, got {n_items}")
+    arr = arr.astype(np.int64, copy=False)
+    bad = (arr < -1) | (arr >= n_items)
+    if bad.any():
+        value = int(arr[bad][0])
+        raise DataError(
+            f"bag_of_items: item index {value} is outside the catalogue [0, {n_items}) "
+            "(use -1 for padding)"
+        )
+    rows, cols = np.nonzero(arr >= 0)
+    items = arr[rows, cols]
+    matrix = sp.csr_matrix(
+        (np.ones(len(items), dtype=np.float64), (rows, items)), shape=(arr.shape[0], n_items)
+    )
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def leakage_probe(
+    features: np.ndarray | sp.spmatrix | sp.sparray,
+    labels: Any,
+    *,
+    folds: int = 5,
+    classifier: str | Any = "logistic",
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    min_class_size: int | None = None,
+    n_permutations: int = 0,
+) -> LeakageResult:
+    """Cross-validated attribute inference: predict a sensitive attribute from user features.
+
+    See the module docstring for the protocol and the default classifier.
+
+    Args:
+        features: ``(n_users, d)`` dense float features (e.g. a model's user vectors) or a
+            scipy.sparse matrix (e.g. :func:`bag_of_items` of the recommendation lists).
+        labels: The attribute's value for each user (strings or numbers, categorical; two or
+            more classes). ``None``/NaN marks a missing value; those users are dropped.
+        folds: Stratified cross-validation folds (at least 2).
+        classifier: ``"logistic"`` or a scikit-learn classifier with ``predict_proba`` (cloned
+            for every fold).
+        n_boot: Bootstrap resamples for the confidence intervals (0 = no intervals: NaN).
+        confidence: Level of the percentile intervals, in (0, 1).
+        seed: Seed of the fold split and of the bootstrap.
+        min_class_size: Classes with fewer users are merged into ``"other"`` (or dropped if they
+            are too few even together). Default and minimum: ``folds``.
+        n_permutations: If > 0, also a permutation test of "the attribute does not leak": the
+            labels are shuffled over the users and the whole cross-validation is rerun this many
+            times; ``p_value`` is the share of shuffles whose AUC reaches the observed one
+            (``(1 + count) / (1 + n_permutations)``). It costs ``n_permutations × folds`` more
+            fits but, unlike the bootstrap interval, accounts for the training noise of the
+            probe (see the module docstring). 0 = no test (``p_value`` None).
+
+    Returns:
+        The :class:`LeakageResult`.
+
+    Raises:
+        DataError: Features and labels differ in length, the features are empty or not finite,
+            or fewer than two classes are large enough to probe.
+        ConfigError: Bad ``folds``, ``classifier``, ``n_boot``, ``confidence``,
+            ``min_class_size`` or ``n_permutations``.
+    """
+    x = _features(features)
+    raw = _labels(labels)
+    if x.shape[0] != len(raw):
+        raise DataError(
+            f"leakage probe: features have {x.shape[0]} rows (users) but labels have {len(raw)} "
+            "values; give one label per feature row"
+        )
+    _check_options(folds=folds, n_boot=n_boot, confidence=confidence)
+    if n_permutations < 0:
+        raise ConfigError(f"leakage probe: n_permutations must be >= 0, got {n_permutations}")
+    min_size = folds if min_class_size is None else int(min_class_size)
+    if min_size < folds:
+        raise ConfigError(
+            f"leakage probe: min_class_size={min_class_size} is below folds={folds}; a class "
+            f"needs at least one user per fold, so use min_class_size >= {folds}"
+        )
+    model, name = _classifier(classifier, sparse=sp.issparse(x))
+
+    missing = np.asarray(pd.isna(raw), dtype=bool)
+    text = np.array([_label(v) for v in raw[~missing]], dtype=object)
+    keep = np.flatnonzero(~missing)
+    codes, class_names, merged, dropped_rare, keep = _classes(text, keep, min_size, folds)
+    y = codes
+    xs = x[keep]
+    n, n_classes = len(y), len(class_names)
+    counts = np.bincount(y, minlength=n_classes)
+
+    proba = _out_of_fold(xs, y, n_classes, model=model, folds=folds, seed=seed)
+    pred = np.argmax(proba, axis=1)
+    ones = np.ones((1, n))
+    auc = float(_auc(proba, y, n_classes, ones)[0])
+    bal = float(_balanced_accuracy(pred == y, y, counts, ones)[0])
+
+    rng = np.random.default_rng(seed)
+    auc_lo, auc_hi, bal_lo, bal_hi = (float("nan"),) * 4
+    if n_boot > 0:
+        auc_boot, bal_boot = _bootstrap(proba, y, pred, counts, n_boot=n_boot, rng=rng)
+        auc_lo, auc_hi = percentile_interval(auc_boot, confidence)
+        bal_lo, bal_hi = percentile_interval(bal_boot, confidence)
+
+    p_value: float | None = None
+    if n_permutations > 0:
+        shuffle = np.random.default_rng([seed, 1])  # own stream: the bootstrap does not change
+        reached = 0
+        for _ in range(n_permutations):
+            yp = shuffle.permutation(y)
+            pp = _out_of_fold(
+                xs, yp, n_classes, model=model, folds=folds, seed=int(shuffle.integers(2**31))
+            )
+            reached += int(_auc(pp, yp, n_classes, ones)[0] >= auc - 1e-12)
+        p_value = (1 + reached) / (1 + n_permutations)
+
+    return LeakageResult(
+        auc=auc,
+        ci_low=auc_lo,
+        ci_high=auc_hi,
+        baseline=0.5,
+        balanced_accuracy=bal,
+        balanced_accuracy_ci_low=bal_lo,
+        balanced_accuracy_ci_high=bal_hi,
+        balanced_accuracy_baseline=1.0 / n_classes,
+        accuracy=float(np.mean(pred == y)),
+        majority_accuracy=float(counts.max() / n),
+        n=n,
+        n_classes=n_classes,
+        classes={c: int(k) for c, k in zip(class_names, counts, strict=True)},
+        dropped_missing=int(missing.sum()),
+        merged_classes=merged,
+        dropped_rare=dropped_rare,
+        folds=folds,
+        classifier=name,
+        p_value=p_value,
+        n_permutations=n_permutations,
+    )
+
+
+# -- inputs -------------------------------------------------------------------------------------
+
+
+def _features(features: Any) -> Any:
+    if sp.issparse(features):
+        x = sp.csr_matrix(features, dtype=np.float64)
+        values = x.data
+    else:
+        try:
+            x = np.asarray(features, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise DataError(f"leakage probe: features must be numeric ({err})") from err
+        if x.ndim != 2:
+            raise DataError(
+                f"leakage probe: features must be 2-D (users × dimensions), got shape {x.shape}"
+            )
+        values = x
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise DataError(
+            f"leakage probe: features are empty (shape {x.shape}); need at least one user and "
+            "one dimension"
+        )
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = int((~finite).sum())
+        raise DataError(
+            f"leakage probe: features hold {bad} non-finite value(s) (NaN or inf); drop or "
+            "impute those users first"
+        )
+    return x
+
+
+def _labels(labels: Any) -> np.ndarray:
+    if isinstance(labels, pd.Series | pd.Index):
+        values = labels.to_numpy(dtype=object)
+    else:
+        values = np.asarray(labels, dtype=object)
+    if values.ndim != 1:
+        raise DataError(f"leakage probe: labels must be 1-D (one per user), got {values.shape}")
+    return values
+
+
+def _label(value: Any) -> str:
+    """The class name of a label (as the user-side groups write it: ``2.0`` → ``"2"``)."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _check_options(*, folds: int, n_boot: int, confidence: float) -> None:
+    if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 2:
+        raise ConfigError(f"leakage probe: folds must be an integer >= 2, got {folds!r}")
+    if n_boot < 0:
+        raise ConfigError(f"leakage probe: n_boot must be >= 0, got {n_boot}")
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"leakage probe: confidence must be in (0, 1), got {confidence}")
+
+
+def _classifier(classifier: Any, *, sparse: bool) -> tuple[Any, str]:
+    if isinstance(classifier, str):
+        if classifier != "logistic":
+            raise ConfigError(
+                f"leakage probe: unknown classifier {classifier!r}; use 'logistic' or a "
+                "scikit-learn classifier instance with predict_proba"
+            )
+        logistic = LogisticRegression(
+            C=_LOGISTIC_C, class_weight="balanced", max_iter=_LOGISTIC_MAX_ITER
+        )
+        model: Any = logistic if sparse else make_pipeline(StandardScaler(), logistic)
+        return model, "logistic"
+    if not (hasattr(classifier, "fit") and hasattr(classifier, "predict_proba")):
+        raise ConfigError(
+            f"leakage probe: classifier {classifier!r} has no fit/predict_proba; use 'logistic' "
+            "or a scikit-learn classifier instance with predict_proba"
+        )
+    inner = classifier.steps[-1][1] if isinstance(classifier, Pipeline) else classifier
+    return classifier, type(inner).__name__
+
+
+def _classes(
+    text: np.ndarray, keep: np.ndarray, min_size: int, folds: int
+) -> tuple[np.ndarray, list[str], list[str], int, np.ndarray]:
+    """Class codes after merging rare classes; returns (codes, names, merged, dropped, keep)."""
+    names, inverse, counts = np.unique(text.astype(str), return_inverse=True, return_counts=True)
+    found = {str(c): int(k) for c, k in zip(names, counts, strict=True)}
+    rare = counts < min_size
+    merged = [str(c) for c in names[rare]]
+    big = [str(c) for c in names[~rare]]
+    dropped = 0
+    labels = names.astype(object)
+    if rare.any():
+        other = OTHER
+        while other in found:
+            other += "*"
+        if counts[rare].sum() >= min_size:
+            labels[rare] = other
+        else:
+            labels[rare] = None
+            dropped = int(counts[rare].sum())
+    per_user = labels[inverse]
+    ok = np.array([v is not None for v in per_user], dtype=bool)
+    remaining = sorted({str(v) for v in per_user[ok]})
+    if len(remaining) < 2:
+        shown = ", ".join(f"{c!r}: {k}" for c, k in found.items()) or "none"
+        raise DataError(
+            f"leakage probe: the attribute needs at least 2 classes with >= {min_size} users "
+            f"each (folds={folds}) but has {len(found)} class(es) with a value ({{{shown}}}); "
+            f"classes with < {min_size} users ({merged or 'none'}) are merged into one "
+            f"'{OTHER}' class when together they reach {min_size} users, else dropped; "
+            f"{len(big)} class(es) are large enough"
+        )
+    lookup = {c: i for i, c in enumerate(remaining)}
+    codes = np.array([lookup[str(v)] for v in per_user[ok]], dtype=np.int64)
+    return codes, remaining, merged, dropped, keep[ok]
+
+
+# -- cross-validation -----------------------------------------------------------------------------
+
+
+def _out_of_fold(
+    x: Any, y: np.ndarray, n_classes: int, *, model: Any, folds: int, seed: int
+) -> np.ndarray:
+    """``(n, n_classes)`` class probabilities, each row from a classifier that never saw it."""
+    proba = np.full((len(y), n_classes), np.nan)
+    split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, test in split.split(np.zeros(len(y)), y):
+        fitted = clone(model).fit(x[train], y[train])
+        p = np.asarray(fitted.predict_proba(x[test]), dtype=np.float64)
+        learned = np.asarray(getattr(fitted, "classes_", np.arange(p.shape[1])), dtype=np.int64)
+        fold = np.zeros((len(test), n_classes))
+        fold[:, learned] = p
+        proba[test] = fold
+    if not np.isfinite(proba).all():
+        raise DataError("leakage probe: the classifier returned non-finite probabilities")
+    return proba
+
+
+# -- metrics (weighted so that a bootstrap resample is a vector of user multiplicities) ----------
+
+
+def _binary_auc(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """AUC of ``score`` for ``positive`` vs the rest under each row of ``weights`` (ties: 0.5)."""
+    order = np.argsort(score, kind="mergesort")
+    s = score[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    w = weights[:, order]
+    pos = positive[order]
+    pos_w = np.add.reduceat(np.where(pos, w, 0.0), starts, axis=1)
+    neg_w = np.add.reduceat(np.where(pos, 0.0, w), starts, axis=1)
+    below = np.cumsum(neg_w, axis=1) - neg_w
+    num = (pos_w * (below + 0.5 * neg_w)).sum(axis=1)
+    den = pos_w.sum(axis=1) * neg_w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(num / den)
+
+
+def _auc(proba: np.ndarray, y: np.ndarray, n_classes: int, weights: np.ndarray) -> np.ndarray:
+    if n_classes == 2:
+        return _binary_auc(proba[:, 1], y == 1, weights)
+    per_class = [_binary_auc(proba[:, c], y == c, weights) for c in range(n_classes)]
+    return np.asarray(np.mean(per_class, axis=0))
+
+
+def _balanced_accuracy(
+    correct: np.ndarray, y: np.ndarray, counts: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """Mean per-class recall; ``counts`` are the class sizes (kept by a stratified resample)."""
+    recall = [
+        (weights[:, y == c] * correct[y == c]).sum(axis=1) / counts[c] for c in range(len(counts))
+    ]
+    return np.asarray(np.mean(recall, axis=0))
+
+
+def _bootstrap(
+    proba: np.ndarray,
+    y: np.ndarray,
+    pred: np.ndarray,
+    counts: np.ndarray,
+    *,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """AUC and balanced accuracy of ``n_boot`` class-stratified resamples of the users."""
+    n, n_classes = len(y), len(counts)
+    members = [np.flatnonzero(y == c) for c in range(n_classes)]
+    chunk = max(1, min(n_boot, _BOOT_CELLS // max(n, 1)))
+    aucs, bals = [], []
+    correct = pred == y
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        flat = np.concatenate(
+            [
+                (
+                    np.arange(b)[:, None] * n + idx[rng.integers(0, len(idx), size=(b, len(idx)))]
+                ).ravel()
+                for idx in members
+            ]
+        )
+        weights = np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
+        aucs.append(_auc(proba, y, n_classes, weights))
+        bals.append(_balanced_accuracy(correct, y, counts, weights))
+    return np.concatenate(aucs), np.concatenate(bals)

@@ -1,0 +1,93 @@
+"""`equirec run --audit` and `equirec audit RUN_DIR` end to end, and their error messages."""
+
+import json
+import shutil
+
+import pytest
+
+from equirec.cli import main
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "bpr"
+    code = main(
+        [
+            "run",
+            "--dataset",
+            "synthetic",
+            "--model",
+            "bpr",
+            "--epochs",
+            "3",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def test_audit_command_writes_json_and_html(run_dir, capsys):
+    code = main(
+        ["audit", str(run_dir), "--k", "10", "--n-boot", "100", "--intersect", "group*activity"]
+    )
+    assert code == 0
+    report = json.loads((run_dir / "audit.json").read_text())
+    assert {"group", "activity", "group*activity"} <= set(report["users"])
+    assert report["params"]["model"] == "bpr" and report["params"]["dataset"] == "synthetic"
+    assert report["params"]["k"] == 10
+    assert report["items"]["groups"]["provider"]["by_group"]
+    leak = report["leakage"]["group"]
+    assert {"representations", "lists"} <= set(leak)
+    assert 0.0 <= leak["representations"]["auc"] <= 1.0
+    html = (run_dir / "audit.html").read_text()
+    assert html.lstrip().lower().startswith("<!doctype html")
+    assert "significant finding" in capsys.readouterr().out
+    assert not list(run_dir.glob(".*.tmp"))
+
+
+def test_run_with_audit_flag(tmp_path):
+    out = tmp_path / "pop"
+    assert (
+        main(
+            [
+                "run",
+                "--dataset",
+                "synthetic",
+                "--model",
+                "pop",
+                "--out",
+                str(out),
+                "--quiet",
+                "--audit",
+            ]
+        )
+        == 0
+    )
+    assert (out / "audit.json").is_file() and (out / "audit.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--attributes", "height"], "user attribute 'height' is not in the data"),
+        (["--k", "500"], "k=500 is larger than the longest recommendation list"),
+        (["--intersect", "group"], "write two attributes as A"),
+    ],
+)
+def test_bad_audit_options(run_dir, args, message, capsys):
+    assert main(["audit", str(run_dir), "--n-boot", "10", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+
+
+def test_folder_without_recommendations(run_dir, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    shutil.copytree(run_dir, broken)
+    (broken / "recommendations.csv").unlink()
+    assert main(["audit", str(broken)]) == 2
+    assert "missing recommendations.csv" in capsys.readouterr().err
+    assert main(["audit", str(tmp_path / "nowhere")]) == 2
+    assert "no such run folder" in capsys.readouterr().err
