@@ -56,6 +56,33 @@ def _parser() -> argparse.ArgumentParser:
     aud.add_argument("run_dir", help="a folder written by `equirec run`")
     _audit_flags(aud)
 
+    rr = sub.add_parser(
+        "rerank", help="re-rank a run's stored top lists (fairness post-processing)"
+    )
+    rr.add_argument("run_dir", help="a folder written by `equirec run`")
+    rr.add_argument(
+        "--method", required=True, help="fair, detconstsort, calibrated, mmr, ugf, cpfair"
+    )
+    rr.add_argument("--param", action="append", default=[], help="re-ranker parameter key=value")
+    rr.add_argument("--k", type=int, default=10, help="length of the re-ranked lists (default 10)")
+    rr.add_argument("--out", help="output folder (default RUN_DIR-METHOD)")
+    rr.add_argument("--audit", action="store_true", help="also audit the re-ranked lists")
+
+    sw = sub.add_parser(
+        "sweep", help="accuracy/fairness trade-off of a re-ranker over a grid of strengths"
+    )
+    sw.add_argument("run_dir", help="a folder written by `equirec run`")
+    sw.add_argument(
+        "--method", required=True, help="fair, detconstsort, calibrated, mmr, ugf, cpfair"
+    )
+    sw.add_argument(
+        "--grid", action="append", required=True, help="parameter values, e.g. p=0.1,0.3,0.5"
+    )
+    sw.add_argument("--param", action="append", default=[], help="fixed parameter key=value")
+    sw.add_argument("--k", type=int, default=10, help="length of the re-ranked lists (default 10)")
+    sw.add_argument("--fairness-metric", help="metric traded against NDCG (default per method)")
+    sw.add_argument("--out", help="output folder (default RUN_DIR/sweep-METHOD)")
+
     sub.add_parser("datasets", help="list the built-in datasets")
     sub.add_parser("models", help="list the available models")
     return parser
@@ -78,6 +105,36 @@ def _audit_summary(console: Console, result: Any, path: Any) -> None:
     for f in findings[:8]:
         console.print(f"  - {f['text']}")
     console.print(f"audit written to {path}/audit.json and {path}/audit.html")
+
+
+def _value(text: str) -> Any:
+    """A parameter value: JSON (numbers, true/false, lists, objects) or else the plain string."""
+    import json
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _params(items: Sequence[str], flag: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise EquirecError(f"{flag} {item!r}: write key=value")
+        out[key.strip()] = _value(value.strip())
+    return out
+
+
+def _grid(items: Sequence[str]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            raise EquirecError(f"--grid {item!r}: write name=v1,v2,... (e.g. p=0.1,0.3,0.5)")
+        out[key.strip()] = [_value(v.strip()) for v in values.split(",")]
+    return out
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -211,6 +268,48 @@ def main(argv: Sequence[str] | None = None) -> int:
                 n_boot=args.n_boot,
             )
             _audit_summary(console, audit_run(args.run_dir, **options), args.run_dir)
+        elif args.command == "rerank":
+            from equirec.mitigation.postprocess import rerank_run
+
+            reranked = rerank_run(
+                args.run_dir,
+                method=args.method,
+                params=_params(args.param, "--param"),
+                k=args.k,
+                out=args.out,
+            )
+            ndcg = reranked.metrics["overall"].get(f"ndcg@{args.k}")
+            console.print(
+                f"re-ranked with {args.method}: ndcg@{args.k} = {_fmt(ndcg)}; "
+                f"results in {reranked.out}"
+            )
+            if args.audit:
+                from equirec.fairness.run_audit import audit_run
+
+                _audit_summary(console, audit_run(reranked.out, k=args.k), reranked.out)
+        elif args.command == "sweep":
+            from equirec.mitigation.sweep import sweep_run
+
+            swept = sweep_run(
+                args.run_dir,
+                method=args.method,
+                grid=_grid(args.grid),
+                fixed=_params(args.param, "--param"),
+                k=args.k,
+                fairness_metric=args.fairness_metric,
+                out=args.out,
+            )
+            table = Table(title=f"{args.method} sweep: {swept['params']['fairness_label']}")
+            for col in ("setting", swept["params"]["accuracy_metric"], "fairness", "pareto"):
+                table.add_column(col)
+            for point in swept["points"]:
+                table.add_row(
+                    point["label"],
+                    _fmt(point["accuracy"]),
+                    _fmt(point["fairness"]),
+                    "yes" if point["pareto"] else "",
+                )
+            console.print(table)
     except EquirecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -161,24 +161,61 @@ def evaluate(
         exclude_seen=True,
         batch_size=batch_size,
     )
-    accuracy = ranking_metrics(top_items, relevant=relevant, users=users, ks=cutoffs)
-    bias = popularity_metrics(
+    per_user, overall = score_lists(
         top_items,
+        users=users,
+        relevant=relevant,
+        user_ids=model.user_ids_,
         popularity=pop,
-        n_users=len(model.user_ids_),
         ks=cutoffs,
-        smoothing=novelty_smoothing,
+        novelty_smoothing=novelty_smoothing,
     )
-    per_user = pd.concat([accuracy, bias], axis=1)
-    per_user["user"] = model.user_ids_[users].to_numpy()
-    overall = _means(per_user)
-    overall.update(catalogue_metrics(top_items, n_items=model.n_items, ks=cutoffs))
     return EvaluationResult(
         overall=overall,
         per_user=per_user,
         recommendations=model.lists_frame(users, top_items, top_scores),
         params=params,
     )
+
+
+def score_lists(
+    top_items: np.ndarray,
+    *,
+    users: np.ndarray,
+    relevant: History,
+    user_ids: pd.Index,
+    popularity: np.ndarray,
+    ks: Sequence[int],
+    novelty_smoothing: float = 1.0,
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Per-user and overall metrics of given top lists (a model's, or re-ranked ones).
+
+    Args:
+        top_items: ``(len(users), K)`` internal item indices, best first, ``-1`` padding.
+        users: Internal index of the user of every row.
+        relevant: Held-out items of every user.
+        user_ids: The user vocabulary (``per_user["user"]`` gets original ids).
+        popularity: Training popularity of every catalogue item (ARP, novelty).
+        ks: Cut-offs.
+        novelty_smoothing: See :func:`~equirec.evaluation.beyond.popularity_metrics`.
+
+    Returns:
+        ``per_user`` (one row per list, as :attr:`EvaluationResult.per_user`) and ``overall``
+        (means plus coverage, Gini and entropy over the whole catalogue).
+    """
+    accuracy = ranking_metrics(top_items, relevant=relevant, users=users, ks=ks)
+    bias = popularity_metrics(
+        top_items,
+        popularity=popularity,
+        n_users=len(user_ids),
+        ks=ks,
+        smoothing=novelty_smoothing,
+    )
+    per_user = pd.concat([accuracy, bias], axis=1)
+    per_user["user"] = user_ids[users].to_numpy()
+    overall = _means(per_user)
+    overall.update(catalogue_metrics(top_items, n_items=len(popularity), ks=ks))
+    return per_user, overall
 
 
 def _popularity(model: Recommender, popularity: np.ndarray | None) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from equirec.config import RunConfig
+from equirec.data.dataset import Dataset
+from equirec.data.split import Split
 from equirec.errors import DataError
 from equirec.fairness.audit import AuditResult, audit
 from equirec.fairness.inputs import AuditData
@@ -46,6 +49,69 @@ def audit_run(
     Raises:
         DataError: Not a run folder, or a file in it missing or unreadable.
     """
+    t0 = time.perf_counter()
+    loaded = load_run(run_dir)
+    run, split, history = loaded.path, loaded.split, loaded.history
+    data = AuditData.from_split(split, recommendations=loaded.recommendations, history=history)
+
+    reps = None
+    if probe_model and (run / "model").is_dir():
+        reps = _representations(run / "model", split, history)
+    context = {
+        "run": str(run),
+        "dataset": loaded.dataset.name,
+        "model": loaded.saved.get("model", {}).get("name"),
+        "split": split.name,
+        "test_history": history,
+    }
+    result = audit(
+        data, user_representations=reps, context=context | options.pop("context", {}), **options
+    )
+    result.report["params"]["audit_seconds"] = time.perf_counter() - t0
+    if write:
+        write_audit(run, result)
+    return result
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """A run folder read back: its config, rebuilt dataset and split, and its lists.
+
+    Attributes:
+        path: The folder.
+        saved: The resolved config as saved in ``config.json``.
+        config: The same as a :class:`RunConfig`.
+        dataset: The dataset, loaded and preprocessed as in the run.
+        split: The run's split (same method and seed, so the same parts).
+        recommendations: ``recommendations.csv`` with the ids in the dataset's types.
+        history: What the lists were ranked with: ``"train"`` or ``"train+valid"``.
+    """
+
+    path: Path
+    saved: dict[str, Any]
+    config: RunConfig
+    dataset: Dataset
+    split: Split
+    recommendations: pd.DataFrame
+    history: str
+
+    def known(self) -> Dataset:
+        """The interactions known when the lists were made (never the test part)."""
+        if self.history == "train+valid":
+            both = pd.concat(
+                [self.split.train.interactions, self.split.valid.interactions], ignore_index=True
+            )
+            cols = [c for c in ("user", "item", "timestamp", "rating", "weight") if c in both]
+            return self.split.train.with_interactions(both[cols], name="known")
+        return self.split.train
+
+
+def load_run(run_dir: str | Path) -> LoadedRun:
+    """Read a folder written by ``equirec run`` back (dataset and split rebuilt from its config).
+
+    Raises:
+        DataError: Not a run folder, or a file in it missing or unreadable.
+    """
     from equirec.runner import load_data, make_split
 
     run = Path(run_dir)
@@ -56,10 +122,9 @@ def audit_run(
     for path in (config_path, recs_path):
         if not path.is_file():
             raise DataError(
-                f"{run}: missing {path.name}; audit a folder written by `equirec run` (it holds "
+                f"{run}: missing {path.name}; use a folder written by `equirec run` (it holds "
                 "config.json, recommendations.csv, metrics.json and model/)"
             )
-    t0 = time.perf_counter()
     try:
         saved = json.loads(config_path.read_text())["config"]
     except (json.JSONDecodeError, KeyError, TypeError) as err:
@@ -78,26 +143,15 @@ def audit_run(
             raise DataError(f"{recs_path}: missing column {col!r}; it has {list(recs.columns)}")
     recs["user"] = _restore_ids(recs["user"], dataset.user_ids, recs_path, "user")
     recs["item"] = _restore_ids(recs["item"], dataset.item_ids, recs_path, "item")
-    history = config.evaluation.history
-    data = AuditData.from_split(split, recommendations=recs, history=history)
-
-    reps = None
-    if probe_model and (run / "model").is_dir():
-        reps = _representations(run / "model", split, history)
-    context = {
-        "run": str(run),
-        "dataset": dataset.name,
-        "model": saved.get("model", {}).get("name"),
-        "split": split.name,
-        "test_history": history,
-    }
-    result = audit(
-        data, user_representations=reps, context=context | options.pop("context", {}), **options
+    return LoadedRun(
+        path=run,
+        saved=saved,
+        config=config,
+        dataset=dataset,
+        split=split,
+        recommendations=recs,
+        history=config.evaluation.history,
     )
-    result.report["params"]["audit_seconds"] = time.perf_counter() - t0
-    if write:
-        write_audit(run, result)
-    return result
 
 
 def write_audit(folder: str | Path, result: AuditResult) -> tuple[Path, Path]:

@@ -1,0 +1,1 @@
+"""Bias mitigation: post-processing re-rankers (see :mod:`equirec.mitigation.rerank`)."""

@@ -1,0 +1,516 @@
+"""CPFair: consumer- and producer-fair re-ranking (Naghiaei, Rahmani & Deldjoo, SIGIR 2022).
+
+From every user's top-N candidates CPFair picks ``k`` items maximising::
+
+    sum_{u,i} W_ui * S_ui  -  lambda_user * DC  -  lambda_item * DP
+    s.t. sum_i W_ui = k for every list,  W_ui in {0, 1}
+
+* ``S_ui``: model scores min-max normalised to ``[0, 1]`` within every list (as in
+  :mod:`~equirec.mitigation.rerank.ugf`).
+* ``DC = | mean_{u in Z1} M(u) - mean_{u in Z2} M(u) |``, the consumer-side (active vs inactive
+  users) gap of the NDCG proxy ``M(u) = sum_i W_ui * rel_ui / IDEAL_u`` of
+  :mod:`~equirec.mitigation.rerank.ugf`, computed from the caller's relevance *estimates* (training
+  or validation data, calibrated scores), never from test labels -- the reference code used the
+  test labels.
+* ``DP = | Exp(I1) / |I1| - Exp(I2) / |I2| |``, the producer-side gap: ``Exp(G)`` is the number of
+  recommendations (over all lists) of items of group ``G``, ``I1`` the popular (short-head) items
+  and ``I2`` the long-tail items of the whole catalogue (``item_groups``), so ``DP`` is the
+  difference of the *mean exposure per item* of the two groups, the paper's group-mean deviation
+  with exposure as the item metric. (The reference code instead subtracts the raw counts,
+  ``Exp(I1) - Exp(I2)``, without absolute value.)
+
+Both absolute values are linearised in the MILP with one auxiliary variable each
+(``t >= gap``, ``t >= -gap``, cost ``lambda * t``).
+
+**Scale of the lambdas.** The score term grows with the number of lists while ``DC`` is a
+difference of means in ``[0, 1]`` and one swap moves ``DP`` by about ``1/|I1|``: a swap that
+costs ``d`` normalised score pays off when ``lambda_user * |Z2|^-1 * d(M)`` or
+``lambda_item * (1/|I1| + 1/|I2|)`` exceeds ``d``. Useful values therefore grow with the number
+of users and items (think ``lambda_user ~ |Z2|``, ``lambda_item ~ |I1|``), as in the paper, where
+they are tuned per data set.
+
+**Training items.** Candidates must not contain the users' training items (the models' top-N
+exclude them). The reference code ranked the whole catalogue including training items, so the
+fairness-unaware baseline wasted slots on them and the re-ranker's gains were inflated
+(rahmanidashti/CPFairRecSys issue #1). Pass ``seen`` (the training interactions) to
+:meth:`CPFair.rerank` to have this checked: a candidate among the user's training items raises
+:class:`~equirec.errors.DataError`, so the output is disjoint from ``seen``.
+
+**Solvers.** As in UGF: ``"milp"`` (HiGHS via :func:`scipy.optimize.milp`, ``time_limit``),
+``"greedy"``, or ``"auto"`` (MILP up to :data:`~equirec.mitigation.rerank.ugf.MILP_MAX_VARIABLES`
+binary variables after dropping dominated candidates). The greedy starts from the top-``k`` and
+applies, best first, single swaps within a list (one selected item out, one unselected candidate
+in) that increase the objective, until none does.
+
+The final list orders the selected items by model score.
+"""
+
+from __future__ import annotations
+
+import heapq
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from equirec.errors import ConfigError, DataError
+from equirec.mitigation.rerank.base import Candidates, check_k, check_unit_interval
+from equirec.mitigation.rerank.ugf import (
+    MILP_MAX_VARIABLES,
+    GapTerm,
+    check_binary_groups,
+    check_nonnegative,
+    check_relevance,
+    check_solver,
+    group_coefficients,
+    list_lengths,
+    metric_weights,
+    normalised_scores,
+    prune_dominated,
+    regret_costs,
+    selection_to_lists,
+    solve_selection,
+    top_k_selection,
+)
+
+__all__ = ["CPFair", "popular_items"]
+
+_TOL = 1e-12
+_MAX_ROUNDS = 1_000
+
+
+def popular_items(popularity: np.ndarray, *, top: float = 0.2) -> np.ndarray:
+    """Short-head mask: the ``top`` share of items with the most training interactions.
+
+    Args:
+        popularity: ``(n_items,)`` training interaction counts (or any popularity measure >= 0),
+            indexed by item index. Never test data.
+        top: Share of the catalogue called popular, in (0, 1): the ``ceil(top * n_items)`` most
+            popular items are (ties broken by lower item index; same rounding as
+            :func:`equirec.fairness.groups.activity_groups`).
+
+    Returns:
+        ``(n_items,)`` bool, True for popular (short-head) items, for ``CPFair(item_groups=...)``.
+    """
+    top = check_unit_interval(top, name="top", owner="popular_items")
+    pop = np.asarray(popularity, dtype=np.float64)
+    if pop.ndim != 1 or len(pop) == 0:
+        raise DataError(
+            f"popular_items: popularity must be a non-empty 1-d array (one value per item), got "
+            f"shape {pop.shape}."
+        )
+    if not np.isfinite(pop).all() or (pop < 0).any():
+        raise DataError("popular_items: popularity must hold finite numbers >= 0 (e.g. counts).")
+    n_head = max(1, int(np.ceil(top * len(pop) - 1e-9)))  # 0.07 * 100 > 7 in floats
+    order = np.argsort(-pop, kind="stable")
+    mask = np.zeros(len(pop), dtype=bool)
+    mask[order[:n_head]] = True
+    return mask
+
+
+def _seen_candidates(seen: Any, candidates: Candidates) -> np.ndarray:
+    """``(n_lists, N)`` mask of the candidates that are among their user's training items.
+
+    Args:
+        seen: Training interactions, users x items: a scipy sparse matrix/array (stored non-zeros
+            count) or a :class:`~equirec.data.history.History`.
+        candidates: The candidate lists.
+    """
+    if sp.issparse(seen):
+        csr = sp.csr_array(seen)
+        csr.eliminate_zeros()
+        indptr, indices, n_users = csr.indptr, csr.indices, csr.shape[0]
+    elif hasattr(seen, "indptr") and hasattr(seen, "items"):
+        indptr, indices = np.asarray(seen.indptr), np.asarray(seen.items)
+        n_users = len(indptr) - 1
+    else:
+        raise DataError(
+            "CPFair: seen must be a scipy sparse users x items matrix of training interactions "
+            f"(or a History), got {type(seen).__name__}."
+        )
+    users = candidates.users
+    if len(users) and (users.min() < 0 or users.max() >= n_users):
+        raise DataError(
+            f"CPFair: a candidate list belongs to user {int(users.max())} but seen covers only "
+            f"{n_users} users; build both from the same user vocabulary."
+        )
+    starts = np.asarray(indptr[users], dtype=np.int64)
+    counts = np.asarray(indptr[users + 1], dtype=np.int64) - starts
+    total = int(counts.sum())
+    valid = candidates.valid
+    if total == 0 or not valid.any():
+        return np.zeros_like(valid)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    seen_items = np.asarray(indices, dtype=np.int64)[offsets + np.arange(total)]
+    seen_rows = np.repeat(np.arange(len(users), dtype=np.int64), counts)
+    width = int(max(seen_items.max(), candidates.items.max())) + 1
+    rows, cols = np.nonzero(valid)
+    cand_keys = rows * width + candidates.items[rows, cols]
+    mask = np.zeros_like(valid)
+    mask[rows, cols] = np.isin(cand_keys, seen_rows * width + seen_items)
+    return mask
+
+
+def _sign(x: float) -> float:
+    return 0.0 if x == 0 else (1.0 if x > 0 else -1.0)
+
+
+class _PenalisedSearch:
+    """State of the CPFair swap local search (see :func:`greedy_penalised`)."""
+
+    def __init__(
+        self,
+        selected: np.ndarray,
+        valid: np.ndarray,
+        scores: np.ndarray,
+        effect_user: np.ndarray,
+        effect_item: np.ndarray,
+        lambda_user: float,
+        lambda_item: float,
+    ) -> None:
+        self.sel = selected.copy()
+        self.valid = valid
+        self.scores = scores
+        self.eu = effect_user
+        self.ei = effect_item
+        self.lu = lambda_user
+        self.li = lambda_item
+        self.g_u = float((effect_user * self.sel).sum())
+        self.g_i = float((effect_item * self.sel).sum())
+        self.version = np.zeros(self.sel.shape[0], dtype=np.int64)
+
+    def exact_gain(self, u: int, j: int, i: int) -> float:
+        """Objective change of swapping position ``j`` out of list ``u`` and ``i`` in."""
+        du = float(self.eu[u, i] - self.eu[u, j])
+        di = float(self.ei[u, i] - self.ei[u, j])
+        return float(
+            self.scores[u, i]
+            - self.scores[u, j]
+            - self.lu * (abs(self.g_u + du) - abs(self.g_u))
+            - self.li * (abs(self.g_i + di) - abs(self.g_i))
+        )
+
+    def best_swaps(
+        self, rows: np.ndarray, value: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Linear gain, out position and in position of the best swap of every list in rows."""
+        v = value[rows]
+        incoming = np.where(self.valid[rows] & ~self.sel[rows], v, -np.inf)
+        outgoing = np.where(self.sel[rows], v, np.inf)
+        i = incoming.argmax(axis=1)
+        j = outgoing.argmin(axis=1)
+        ar = np.arange(len(rows))
+        return incoming[ar, i] - outgoing[ar, j], j, i
+
+    def run_round(self) -> bool:
+        """Apply improving swaps with the current gap signs; True when a sign changed."""
+        s_u, s_i = _sign(self.g_u), _sign(self.g_i)
+        value = self.scores - self.lu * s_u * self.eu - self.li * s_i * self.ei
+        est, js, is_ = self.best_swaps(np.arange(self.sel.shape[0]), value)
+        queue = np.nonzero(np.isfinite(est) & (est > _TOL))[0]
+        queue = queue[np.argsort(-est[queue], kind="stable")]  # lists by best estimate
+        start = self.version.copy()
+        ptr = 0
+        heap: list[tuple[float, int, int, int, int]] = []  # re-estimated entries
+        while ptr < len(queue) or heap:
+            if heap and (ptr >= len(queue) or -heap[0][0] >= est[queue[ptr]]):
+                _, u, ver, j, i = heapq.heappop(heap)
+            else:
+                u = int(queue[ptr])
+                ver, j, i = int(start[u]), int(js[u]), int(is_[u])
+                ptr += 1
+            if ver != self.version[u]:
+                continue
+            gain = self.exact_gain(u, j, i)
+            if gain <= _TOL:
+                continue
+            following = max(
+                float(est[queue[ptr]]) if ptr < len(queue) else -np.inf,
+                -heap[0][0] if heap else -np.inf,
+            )
+            if gain < following - _TOL:  # a gap would change sign: queue at its exact gain
+                heapq.heappush(heap, (-gain, u, ver, j, i))
+                continue
+            self.sel[u, j] = False
+            self.sel[u, i] = True
+            self.g_u += float(self.eu[u, i] - self.eu[u, j])
+            self.g_i += float(self.ei[u, i] - self.ei[u, j])
+            self.version[u] += 1
+            if _sign(self.g_u) != s_u or _sign(self.g_i) != s_i:
+                return True
+            e2, j2, i2 = self.best_swaps(np.array([u]), value)
+            if np.isfinite(e2[0]) and e2[0] > _TOL:
+                heapq.heappush(
+                    heap, (-float(e2[0]), u, int(self.version[u]), int(j2[0]), int(i2[0]))
+                )
+        return False
+
+
+def greedy_penalised(
+    selected: np.ndarray,
+    *,
+    valid: np.ndarray,
+    scores: np.ndarray,
+    effect_user: np.ndarray,
+    effect_item: np.ndarray,
+    lambda_user: float,
+    lambda_item: float,
+) -> np.ndarray:
+    """Swap local search for ``max sum S W - lu |sum eu W| - li |sum ei W|`` (CPFair greedy).
+
+    While the signs of the two gaps stay fixed the objective change of a swap in list u is
+    ``v_i - v_j`` with ``v = S - lu * sign_u * eu - li * sign_i * ei``, so every list's best swap is
+    its best unselected ``v`` in for its worst selected ``v`` out. Swaps are applied best first
+    (checked against the exact change, which is smaller when a gap would change sign); the values
+    are recomputed whenever a gap changes sign (at most ``_MAX_ROUNDS`` times). Being a local
+    search it can stop short of the optimum, typically once a gap sits at 0, where every single
+    swap that moves it costs ``lambda * |change|``.
+
+    Returns:
+        The improved selection mask (same number of items per list).
+    """
+    if selected.size == 0:
+        return selected.copy()
+    search = _PenalisedSearch(
+        selected, valid, scores, effect_user, effect_item, lambda_user, lambda_item
+    )
+    for _ in range(_MAX_ROUNDS):
+        if not search.run_round():
+            break
+    return search.sel
+
+
+class CPFair:
+    """Consumer- and producer-fair re-ranking (Naghiaei et al., SIGIR 2022); see the module doc.
+
+    Args:
+        user_groups: ``(n_lists,)`` group of every candidate list: 0 = advantaged/active (Z1),
+            1 = disadvantaged/inactive (Z2), from training data.
+        item_groups: ``(n_items,)`` bool (or 0/1) per item index, True = popular (short head),
+            e.g. :func:`popular_items` of the training popularity (top 20% by default).
+        lambda_user: Weight of the consumer-side gap ``DC`` (>= 0).
+        lambda_item: Weight of the producer-side gap ``DP`` (>= 0).
+        solver: ``"auto"``, ``"milp"`` or ``"greedy"``.
+        time_limit: Seconds the MILP solver may run.
+
+    Attributes (set by :meth:`rerank`):
+        status_: ``"optimal"`` (MILP optimum, or both lambdas 0), ``"time_limit"`` (MILP stopped at
+            the time limit: its best solution, or the greedy one when it had none) or
+            ``"greedy"``.
+        user_gap_before_, user_gap_: Estimated ``DC`` of the top-``k`` by score and of the output.
+        item_gap_before_, item_gap_: ``DP`` of the top-``k`` and of the output.
+        long_tail_share_before_, long_tail_share_: Share of long-tail items among all
+            recommended items, before and after.
+        objective_before_, objective_: The penalised objective (normalised scores) of the top-k
+            and of the output.
+        n_variables_: Binary variables of the MILP (real candidates not dominated).
+        solve_seconds_: Wall time of the MILP solve (0.0 when no MILP ran).
+    """
+
+    name: ClassVar[str] = "cpfair"
+
+    def __init__(
+        self,
+        *,
+        user_groups: np.ndarray,
+        item_groups: np.ndarray,
+        lambda_user: float,
+        lambda_item: float,
+        solver: str = "auto",
+        time_limit: float = 30.0,
+    ) -> None:
+        self.user_groups = user_groups
+        self.item_groups = item_groups
+        self.lambda_user = lambda_user
+        self.lambda_item = lambda_item
+        self.solver = solver
+        self.time_limit = time_limit
+
+    def _check(self, candidates: Candidates) -> tuple[np.ndarray, np.ndarray, float, float]:
+        owner = type(self).__name__
+        lam_u = check_nonnegative(self.lambda_user, name="lambda_user", owner=owner)
+        lam_i = check_nonnegative(self.lambda_item, name="lambda_item", owner=owner)
+        users = check_binary_groups(
+            self.user_groups,
+            length=candidates.n_lists,
+            name="user_groups",
+            owner=owner,
+            what="list",
+        )
+        items = np.asarray(self.item_groups)
+        if items.ndim != 1:
+            raise ConfigError(
+                f"{owner}: item_groups must be a 1-d array with one entry per item index, got "
+                f"shape {items.shape}."
+            )
+        n_needed = int(candidates.items.max()) + 1 if candidates.items.size else 0
+        if len(items) < n_needed:
+            raise ConfigError(
+                f"{owner}: item_groups has {len(items)} entries but a candidate has item index "
+                f"{n_needed - 1}; give one entry per item of the catalogue."
+            )
+        popular = check_binary_groups(
+            items, length=len(items), name="item_groups", owner=owner, what="item"
+        ).astype(bool)
+        if popular.all() or not popular.any():
+            raise ConfigError(
+                f"{owner}: item_groups marks {'every' if popular.any() else 'no'} item as popular; "
+                "both the popular and the long-tail group need items (see popular_items)."
+            )
+        return users, popular, lam_u, lam_i
+
+    def rerank(
+        self,
+        candidates: Candidates,
+        *,
+        k: int,
+        relevance: np.ndarray,
+        seen: Any = None,
+    ) -> np.ndarray:
+        """Pick ``k`` items per list trading score against the user and item gaps.
+
+        Args:
+            candidates: The candidate lists, without the users' training items.
+            k: Length of the output lists.
+            relevance: ``(n_lists, N)`` relevance estimates in [0, 1] aligned with
+                ``candidates.items`` (training/validation data, never test labels).
+            seen: Optional training interactions (sparse users x items, or a History); when
+                given, a candidate among its user's training items raises
+                :class:`~equirec.errors.DataError`.
+
+        Returns:
+            ``(n_lists, k)`` int64 item indices ordered by model score, ``-1`` padding.
+        """
+        owner = type(self).__name__
+        groups, popular, lam_u, lam_i = self._check(candidates)
+        solver, time_limit = check_solver(self.solver, self.time_limit, owner=owner)
+        k = check_k(k)
+        rel = check_relevance(relevance, candidates, owner=owner)
+        if seen is not None:
+            leaked = _seen_candidates(seen, candidates)
+            if leaked.any():
+                r, c = np.argwhere(leaked)[0]
+                raise DataError(
+                    f"{owner}: candidate item {int(candidates.items[r, c])} of list {int(r)} "
+                    f"(user {int(candidates.users[r])}) is one of the user's training items. "
+                    "Candidate lists must exclude training items (as the models' recommend does); "
+                    "re-ranking lists that contain them inflates the gains over the baseline."
+                )
+        valid = candidates.valid
+        k_u = list_lengths(candidates, k)
+        scores = normalised_scores(candidates)
+        coef, both = group_coefficients(groups)
+        if not both and lam_u > 0:
+            warnings.warn(
+                "CPFair: user_groups holds a single group, so the user-side gap is 0 and "
+                "lambda_user has no effect",
+                UserWarning,
+                stacklevel=2,
+            )
+        effect_user = coef[:, None] * metric_weights(rel, valid, k_u, "ndcg")
+        n_pop = int(popular.sum())
+        n_tail = len(popular) - n_pop
+        item_weight = np.where(popular, 1.0 / n_pop, -1.0 / n_tail)
+        safe_items = np.where(valid, candidates.items, 0)
+        effect_item = np.where(valid, item_weight[safe_items], 0.0)
+        tail = valid & ~popular[safe_items]
+
+        base = top_k_selection(scores, valid, k_u)
+        active = prune_dominated(valid, scores, [effect_user, effect_item], k_u)
+        self.n_variables_ = int(active.sum())
+        self.solve_seconds_ = 0.0
+
+        def measure(sel: np.ndarray) -> tuple[float, float, float, float]:
+            gu = abs(float((effect_user * sel).sum()))
+            gi = abs(float((effect_item * sel).sum()))
+            total = int(sel.sum())
+            share = float((tail & sel).sum() / total) if total else 0.0
+            return gu, gi, share, float((scores * sel).sum()) - lam_u * gu - lam_i * gi
+
+        (
+            self.user_gap_before_,
+            self.item_gap_before_,
+            self.long_tail_share_before_,
+            self.objective_before_,
+        ) = measure(base)
+
+        selected = base
+        if lam_u == 0 and lam_i == 0:
+            status = "optimal"
+        elif solver == "greedy" or (solver == "auto" and self.n_variables_ > MILP_MAX_VARIABLES):
+            status = "greedy"
+            selected = self._greedy(base, valid, scores, effect_user, effect_item, lam_u, lam_i)
+        else:
+            selected, status = self._milp(
+                base,
+                valid,
+                active,
+                scores,
+                effect_user,
+                effect_item,
+                lam_u,
+                lam_i,
+                k_u,
+                time_limit,
+            )
+        self.status_ = status
+        self.user_gap_, self.item_gap_, self.long_tail_share_, self.objective_ = measure(selected)
+        return selection_to_lists(selected, candidates, k)
+
+    @staticmethod
+    def _greedy(
+        base: np.ndarray,
+        valid: np.ndarray,
+        scores: np.ndarray,
+        effect_user: np.ndarray,
+        effect_item: np.ndarray,
+        lam_u: float,
+        lam_i: float,
+    ) -> np.ndarray:
+        return greedy_penalised(
+            base,
+            valid=valid,
+            scores=scores,
+            effect_user=effect_user,
+            effect_item=effect_item,
+            lambda_user=lam_u,
+            lambda_item=lam_i,
+        )
+
+    def _milp(
+        self,
+        base: np.ndarray,
+        valid: np.ndarray,
+        active: np.ndarray,
+        scores: np.ndarray,
+        effect_user: np.ndarray,
+        effect_item: np.ndarray,
+        lam_u: float,
+        lam_i: float,
+        k_u: np.ndarray,
+        time_limit: float,
+    ) -> tuple[np.ndarray, str]:
+        selected, status, seconds = solve_selection(
+            active,
+            k_u,
+            regret_costs(active, scores, base, k_u),
+            [GapTerm(effect_user, weight=lam_u), GapTerm(effect_item, weight=lam_i)],
+            time_limit=time_limit,
+        )
+        self.solve_seconds_ = seconds
+        if selected is not None:
+            return selected, status
+        reason = (
+            f"the MILP found no solution within time_limit={time_limit}s"
+            if status == "time_limit"
+            else f"the MILP solver failed ({status})"
+        )
+        warnings.warn(
+            f"CPFair: {reason}; falling back to the greedy heuristic. Raise time_limit or use "
+            "solver='greedy'.",
+            UserWarning,
+            stacklevel=3,
+        )
+        selected = self._greedy(base, valid, scores, effect_user, effect_item, lam_u, lam_i)
+        return selected, "time_limit" if status == "time_limit" else "greedy"

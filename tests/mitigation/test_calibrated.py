@@ -1,0 +1,175 @@
+"""Calibrated re-ranking (Steck 2018) against an independent loop implementation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from equirec.errors import ConfigError, DataError
+from equirec.mitigation.rerank import Calibrated, Candidates
+
+N_ITEMS, N_GENRES = 80, 4
+
+
+def genre_mix(items: list[int], genres: np.ndarray) -> list[float]:
+    """Mean normalised genre vector of ``items`` (Steck's p(g|u) / q(g|u), uniform weights)."""
+    mix = [0.0] * genres.shape[1]
+    for i in items:
+        total = sum(genres[i])
+        for g in range(genres.shape[1]):
+            mix[g] += genres[i][g] / total if total else 0.0
+    return [m / len(items) for m in mix]
+
+
+def c_kl(p: list[float], q: list[float], alpha: float = 0.01) -> float:
+    """Σ_g p log(p / ((1-α) q + α p)), written out independently of the module."""
+    return sum(
+        pg * math.log(pg / ((1 - alpha) * qg + alpha * pg))
+        for pg, qg in zip(p, q, strict=True)
+        if pg > 0
+    )
+
+
+def reference_greedy(
+    cands: list[int], scores: list[float], p: list[float], genres: np.ndarray, k: int, lam: float
+) -> list[int]:
+    lo, hi = min(scores), max(scores)
+    s = {c: (v - lo) / (hi - lo) if hi > lo else 1.0 for c, v in zip(cands, scores, strict=True)}
+    chosen: list[int] = []
+    for _ in range(min(k, len(cands))):
+        best, best_val = None, -math.inf
+        for c in cands:
+            if c in chosen:
+                continue
+            lst = [*chosen, c]
+            val = (1 - lam) * sum(s[i] for i in lst) - lam * c_kl(p, genre_mix(lst, genres))
+            if val > best_val + 1e-12:
+                best, best_val = c, val
+        assert best is not None
+        chosen.append(best)
+    return chosen
+
+
+@pytest.fixture
+def data() -> tuple[Candidates, np.ndarray, sp.csr_matrix]:
+    rng = np.random.default_rng(0)
+    genres = (rng.random((N_ITEMS, N_GENRES)) < 0.35).astype(float)
+    genres[rng.random(N_ITEMS) < 0.05] = 0.0  # some items without a genre
+    n_lists, width = 15, 25
+    items = np.stack([rng.choice(N_ITEMS, size=width, replace=False) for _ in range(n_lists)])
+    scores = np.sort(rng.normal(size=(n_lists, width)), axis=1)[:, ::-1]
+    # skewed histories: each user favours one genre
+    rows, cols = [], []
+    for u in range(n_lists):
+        fav = genres[:, u % N_GENRES] > 0
+        pool = np.nonzero(fav)[0] if u % 2 else np.arange(N_ITEMS)
+        picked = rng.choice(pool, size=8, replace=False)
+        rows += [u] * 8
+        cols += picked.tolist()
+    hist = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_lists, N_ITEMS))
+    return Candidates(items=items, scores=scores, users=np.arange(n_lists)), genres, hist
+
+
+def test_lambda_zero_keeps_the_score_order(data) -> None:
+    cands, genres, hist = data
+    out = Calibrated(item_genres=genres, lam=0.0).rerank(cands, k=10, history=hist)
+    assert (out == cands.items[:, :10]).all()
+
+
+@pytest.mark.parametrize("lam", [0.3, 0.7, 0.99])
+def test_matches_an_independent_greedy_loop(data, lam: float) -> None:
+    cands, genres, hist = data
+    out = Calibrated(item_genres=genres, lam=lam).rerank(cands, k=6, history=hist)
+    for r in range(cands.n_lists):
+        hist_items = hist[r].indices.tolist()
+        p = genre_mix(hist_items, genres)
+        expected = reference_greedy(
+            cands.items[r].tolist(), cands.scores[r].tolist(), p, genres, 6, lam
+        )
+        assert out[r].tolist() == expected
+
+
+def test_lambda_one_never_increases_miscalibration(data) -> None:
+    cands, genres, hist = data
+    k = 8
+    out = Calibrated(item_genres=genres, lam=1.0).rerank(cands, k=k, history=hist)
+    improved = 0
+    for r in range(cands.n_lists):
+        p = genre_mix(hist[r].indices.tolist(), genres)
+        before = c_kl(p, genre_mix(cands.items[r, :k].tolist(), genres))
+        after = c_kl(p, genre_mix(out[r].tolist(), genres))
+        assert after <= before + 1e-12
+        improved += after < before - 1e-9
+    assert improved >= cands.n_lists // 2
+
+
+def test_single_genre_history_pulls_the_list_towards_that_genre() -> None:
+    # genre A = column 0. Candidates alternate B-only and A-only items, B ranked first.
+    genres = np.zeros((20, 2))
+    genres[0::2, 1] = 1.0  # even items: genre B
+    genres[1::2, 0] = 1.0  # odd items: genre A
+    cands = Candidates(items=[np.arange(20)], scores=[np.linspace(1, 0, 20)], users=[0])
+    hist = sp.csr_matrix(np.isin(np.arange(20), [1, 3, 5]).astype(float)[None, :])
+    before = genres[np.arange(6), 0].mean()
+    out = Calibrated(item_genres=genres, lam=0.5).rerank(cands, k=6, history=hist)
+    after = genres[out[0], 0].mean()
+    assert before == 0.5 and after > before
+    assert set(out[0].tolist()) <= set(range(20))
+
+
+def test_empty_history_keeps_the_score_order(data) -> None:
+    cands, genres, _ = data
+    hist = sp.csr_matrix((cands.n_lists, N_ITEMS))
+    out = Calibrated(item_genres=genres, lam=0.9).rerank(cands, k=7, history=hist)
+    assert (out == cands.items[:, :7]).all()
+
+
+def test_user_distribution_is_the_mean_item_genre_distribution() -> None:
+    genres = np.array([[1.0, 1.0], [0.0, 2.0], [0.0, 0.0]])
+    hist = sp.csr_matrix(np.array([[1.0, 5.0, 0.0], [0.0, 0.0, 1.0]]))
+    dist = Calibrated(item_genres=genres).user_distribution(hist)
+    assert dist.tolist() == [[0.25, 0.75], [0.0, 0.0]]  # interaction values count once
+
+
+def test_dense_history_and_short_lists_are_accepted(data) -> None:
+    _, genres, _ = data
+    cands = Candidates(
+        items=[[3, 5, -1, -1], [7, -1, -1, -1]], scores=[[2, 1, 0, 0], [1, 0, 0, 0]], users=[0, 1]
+    )
+    hist = np.zeros((2, N_ITEMS))
+    hist[:, 4] = 1
+    out = Calibrated(item_genres=genres).rerank(cands, k=3, history=hist)
+    assert sorted(out[0, :2].tolist()) == [3, 5] and out[0, 2] == -1
+    assert out[1].tolist() == [7, -1, -1]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lam": 1.2}, r"lam must be a number in \[0, 1\]"),
+        ({"lam": -0.1}, r"lam must be a number in \[0, 1\]"),
+        ({"alpha": 0.0}, r"alpha must be a number in \(0, 1\)"),
+        ({"alpha": 1.0}, r"alpha must be a number in \(0, 1\)"),
+        ({"item_genres": -np.ones((N_ITEMS, 2))}, "non-negative"),
+        ({"item_genres": np.ones(N_ITEMS)}, "2-d"),
+    ],
+)
+def test_parameter_validation(data, kwargs: dict, message: str) -> None:
+    cands, genres, hist = data
+    params = {"item_genres": genres, **kwargs}
+    with pytest.raises(ConfigError, match=message):
+        Calibrated(**params).rerank(cands, k=3, history=hist)
+
+
+def test_history_is_required_and_must_fit(data) -> None:
+    cands, genres, hist = data
+    cal = Calibrated(item_genres=genres)
+    with pytest.raises(ConfigError, match="needs history="):
+        cal.rerank(cands, k=3)
+    with pytest.raises(DataError, match="one history row per list"):
+        cal.rerank(cands, k=3, history=hist[:3])
+    with pytest.raises(DataError, match=f"must be \\(n_lists, {N_ITEMS}\\)"):
+        cal.rerank(cands, k=3, history=hist[:, :10])

@@ -1,0 +1,156 @@
+"""Re-ranking a run's stored lists end to end: every method, guarantees, no test labels read."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import equirec.runner
+from equirec.cli import main
+from equirec.errors import ConfigError
+from equirec.fairness.item_metrics import head_items
+from equirec.fairness.run_audit import load_run
+from equirec.mitigation.postprocess import METHODS, KnownData, rerank_recommendations, rerank_run
+from equirec.mitigation.rerank import FAIR
+
+PARAMS = {
+    "fair": {"p": 0.5},
+    "detconstsort": {"target": "equal"},
+    "calibrated": {"lam": 0.7},
+    "mmr": {"lam": 0.5},
+    "ugf": {"epsilon": 0.0},
+    "cpfair": {"lambda_user": 0.5, "lambda_item": 0.5},
+}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "bpr"
+    code = main(
+        [
+            "run",
+            "--dataset",
+            "synthetic",
+            "--model",
+            "bpr",
+            "--epochs",
+            "3",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def reranked(run_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reranked")
+    return {
+        m: rerank_run(run_dir, method=m, params=PARAMS[m], k=10, out=folder / m) for m in METHODS
+    }
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_reranks_within_the_candidates(run_dir, reranked, method):
+    result = reranked[method]
+    tmp_path = result.out.parent
+    recs = result.recommendations
+    stored = pd.read_csv(run_dir / "recommendations.csv")
+    pairs = set(zip(stored["user"], stored["item"], strict=True))
+    assert all(p in pairs for p in zip(recs["user"], recs["item"], strict=True))
+    assert recs.groupby("user")["item"].nunique().eq(10).all()
+    assert (tmp_path / method / "metrics.json").is_file()
+    metrics = json.loads((tmp_path / method / "metrics.json").read_text())
+    assert metrics["rerank"]["method"] == method
+    assert 0.0 <= metrics["overall"]["ndcg@10"] <= 1.0
+
+
+def test_fair_meets_its_prefix_minimums_on_every_list(run_dir):
+    loaded = load_run(run_dir)
+    known = KnownData.from_dataset(loaded.known())
+    recs = rerank_recommendations(
+        loaded.recommendations, known=known, method="fair", params={"p": 0.6}, k=10
+    )
+    protected = ~head_items(known.popularity, method="share", cutoff=0.8)
+    table = FAIR(protected=protected, p=0.6).mtable(10)
+    items = loaded.dataset.item_index(recs["item"])
+    recs = recs.assign(protected=protected[items])
+    for _, group in recs.sort_values("rank").groupby("user"):
+        assert (np.cumsum(group["protected"].to_numpy()) >= table).all()
+
+
+def test_no_reranker_reads_test_labels(run_dir, reranked, monkeypatch):
+    """Shuffling the test items between users changes the metrics, never the lists."""
+    original = reranked
+    make_split = equirec.runner.make_split
+
+    def shuffled(dataset, config):
+        split = make_split(dataset, config)
+        test = split.test.interactions.copy()
+        test["item"] = np.random.default_rng(0).permutation(test["item"].to_numpy())
+        cols = ["user", "item", "timestamp", "weight"]
+        return dataclasses.replace(split, test=split.test.with_interactions(test[cols]))
+
+    monkeypatch.setattr(equirec.runner, "make_split", shuffled)
+    for method in METHODS:
+        again = rerank_run(run_dir, method=method, params=PARAMS[method], k=10, write=False)
+        pd.testing.assert_frame_equal(again.recommendations, original[method].recommendations)
+        assert again.metrics["overall"]["ndcg@10"] != original[method].metrics["overall"]["ndcg@10"]
+
+
+def test_cli_rerank_with_audit_and_errors(run_dir, tmp_path, capsys):
+    out = tmp_path / "fair"
+    assert (
+        main(
+            [
+                "rerank",
+                str(run_dir),
+                "--method",
+                "fair",
+                "--param",
+                "p=0.5",
+                "--out",
+                str(out),
+                "--audit",
+            ]
+        )
+        == 0
+    )
+    assert (out / "audit.json").is_file()
+    assert main(["rerank", str(run_dir), "--method", "nope"]) == 2
+    assert "unknown re-ranker 'nope'" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "rerank",
+                str(run_dir),
+                "--method",
+                "fair",
+                "--param",
+                "p=0.5",
+                "--param",
+                "protected=provider=9",
+            ]
+        )
+        == 2
+    )
+    assert "provider has groups" in capsys.readouterr().err
+    assert main(["rerank", str(run_dir), "--method", "fair", "--param", "p=0.5", "--k", "500"]) == 2
+    assert "fewer than k=500" in capsys.readouterr().err
+
+
+def test_unknown_item_groups_message(run_dir):
+    loaded = load_run(run_dir)
+    known = KnownData.from_dataset(loaded.known())
+    with pytest.raises(ConfigError, match="not a categorical item attribute"):
+        rerank_recommendations(
+            loaded.recommendations,
+            known=known,
+            method="detconstsort",
+            params={"groups": "genres"},
+            k=10,
+        )
