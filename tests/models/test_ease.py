@@ -1,6 +1,8 @@
 import numpy as np
+import pandas as pd
 import pytest
 
+from equirec.data.dataset import Dataset
 from equirec.errors import ConfigError
 from equirec.models.ease import EASE
 from equirec.testing import RecommenderChecks
@@ -30,3 +32,17 @@ def test_defaults_follow_recbole():
 def test_rejects_non_positive_l2(make_dataset):
     with pytest.raises(ConfigError, match="l2"):
         EASE(l2=0.0).fit(make_dataset([[1, 0], [0, 1]]))
+
+
+def test_float32_precision_agrees_with_float64():
+    rng = np.random.default_rng(0)
+    x = (rng.random((200, 60)) < 0.1).astype(int)
+    rows, cols = np.nonzero(x)
+    data = Dataset(
+        interactions=pd.DataFrame({"user": rows, "item": cols, "timestamp": np.arange(len(rows))})
+    )
+    b64 = EASE(l2=20.0, device="cpu").fit(data).coef_.numpy()
+    b32 = EASE(l2=20.0, device="cpu", precision="float32").fit(data).coef_.numpy()
+    np.testing.assert_allclose(b32, b64, atol=1e-5)
+    with pytest.raises(ConfigError, match="precision"):
+        EASE(precision="half").fit(data)
