@@ -127,3 +127,14 @@ def test_bad_input_messages():
         audit(data, k=50, leakage=False, **FAST)
     with pytest.raises(DataError, match="item attribute 'studio' is not in the data"):
         audit(data, item_attributes=["studio"], leakage=False, **FAST)
+
+
+def test_leakage_with_permutation_p_values():
+    data = _audit_data(user_bias=0.9, provider_bias=0.0, seed=2, n_users=300, k=10)
+    report = audit(
+        data, k=10, attributes=["group"], leakage_permutations=9, n_boot=50, n_permutations=50
+    ).report
+    lists = report["leakage"]["group"]["lists"]
+    assert lists["n_permutations"] == 9 and lists["p_value"] is not None
+    finding = next(f for f in report["summary"] if f["side"] == "leakage")
+    assert "permutation p" in finding["text"]

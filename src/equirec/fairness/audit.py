@@ -75,6 +75,7 @@ def audit(
     leakage: bool = True,
     leakage_attributes: Sequence[str] | None = None,
     leakage_folds: int = 5,
+    leakage_permutations: int = 0,
     n_boot: int = 1000,
     confidence: float = 0.95,
     n_permutations: int = 2000,
@@ -112,6 +113,12 @@ def audit(
         leakage: Run the leakage probes.
         leakage_attributes: User attributes probed (default: the categorical ones audited).
         leakage_folds: Cross-validation folds of the probes.
+        leakage_permutations: Label permutations (each a full cross-validation) for a
+            permutation p-value of every probe. With 0 (default, fast) a probe counts as
+            leaking when its bootstrap interval clears chance; that interval ignores the
+            classifiers' refit noise, so on sparse bag-of-items features it flags about 10% of
+            leak-free attributes instead of 2.5% — use e.g. 99 permutations for a calibrated
+            test.
         n_boot: Bootstrap resamples (stratified by group).
         confidence: Level of intervals and significance (``α = 1 − confidence``).
         n_permutations: Permutations of every significance test.
@@ -219,6 +226,7 @@ def audit(
             user_representations=user_representations,
             k=k,
             folds=leakage_folds,
+            permutations=leakage_permutations,
             n_boot=n_boot,
             confidence=confidence,
             seed=int(next(seeds)),
@@ -240,6 +248,7 @@ def audit(
         "head": {"method": head, "cutoff": head_cutoff},
         "activity_top": activity_top,
         "multi": multi,
+        "leakage_permutations": leakage_permutations,
         "n_users": len(evaluated),
         "n_lists": len(data.lists),
         "n_items": int(data.n_items),
@@ -389,6 +398,7 @@ def _leakage(
     user_representations: pd.DataFrame | None,
     k: int,
     folds: int,
+    permutations: int,
     n_boot: int,
     confidence: float,
     seed: int,
@@ -420,7 +430,13 @@ def _leakage(
         for source, features, y in sources:
             try:
                 result = leakage_probe(
-                    features, y, folds=folds, n_boot=n_boot, confidence=confidence, seed=seed
+                    features,
+                    y,
+                    folds=folds,
+                    n_boot=n_boot,
+                    confidence=confidence,
+                    seed=seed,
+                    n_permutations=permutations,
                 )
             except EquirecError as err:  # e.g. one class left: reported, not fatal
                 warnings.append(f"leakage of {name} from the {source}: not measured ({err})")
