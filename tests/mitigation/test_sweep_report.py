@@ -1,0 +1,384 @@
+"""The HTML page of a trade-off sweep: complete, self-contained, escaped, robust to gaps."""
+
+from __future__ import annotations
+
+import copy
+import html
+import re
+from html.parser import HTMLParser
+from typing import Any, ClassVar
+
+import pytest
+
+from equirec.mitigation.sweep_report import _fmt_change, render_sweep_html
+
+_BASE = (0.104, 0.02)
+
+
+def _point(label: str, setting: dict[str, Any], acc: float, fair: float, pareto: bool) -> dict:
+    return {
+        "label": label,
+        "setting": setting,
+        "accuracy": acc,
+        "fairness": fair,
+        "pareto": pareto,
+        "accuracy_change": (acc - _BASE[0]) / _BASE[0],
+        "fairness_change": (fair - _BASE[1]) / _BASE[1],
+        "metrics": {
+            "ndcg@10": acc,
+            "recall@10": 2 * acc,
+            "tail_exposure_share": fair,
+            "aplt": fair + 0.01,
+            "gini_exposure": 0.9 - fair,
+            "c_kl": 0.5,
+            "ugf_ndcg": 0.03,
+        },
+    }
+
+
+def example() -> dict[str, Any]:
+    return {
+        "params": {
+            "run": "runs/ml100k-sasrec",
+            "method": "fair",
+            "k": 10,
+            "accuracy_metric": "ndcg@10",
+            "fairness_metric": "tail_exposure_share",
+            "fairness_label": "exposure share of long-tail items",
+            "fairness_better": "higher",
+            "grid": {"p": [0.1, 0.3, 0.5, 0.6, 0.9]},
+            "fixed": {"alpha": 0.1},
+        },
+        "points": [
+            _point("baseline", {}, 0.104, 0.02, True),
+            _point("p=0.1", {"p": 0.1}, 0.1035, 0.031, True),
+            _point("p=0.3", {"p": 0.3}, 0.1012, 0.058, True),
+            _point("p=0.5", {"p": 0.5}, 0.0968, 0.094, True),
+            _point("p=0.6", {"p": 0.6}, 0.0941, 0.090, False),
+            _point("p=0.9", {"p": 0.9}, 0.0842, 0.172, True),
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return render_sweep_html(example())
+
+
+class _Balance(HTMLParser):
+    """Checks that every non-void element is closed in order."""
+
+    VOID: ClassVar[set[str]] = {"meta", "br", "hr", "img", "input", "link", "col", "wbr"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+
+def assert_well_formed(page: str) -> None:
+    checker = _Balance()
+    checker.feed(page)
+    checker.close()
+    assert not checker.errors, checker.errors[:5]
+    assert not checker.stack, checker.stack
+
+
+def assert_offline(page: str) -> None:
+    low = page.lower()
+    assert "http://" not in low and "https://" not in low
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:[a-z]+:)?//""", page, flags=re.I)
+    for tag in ("<script", "<link", "<img", "<iframe", "@import", "url(", "javascript:"):
+        assert tag not in low
+
+
+def dots(page: str) -> dict[int, str]:
+    """Point index -> class of its dot in the chart."""
+    found = re.findall(r'<g class="pt ([^"]+)" data-point="(\d+)">', page)
+    return {int(i): cls for cls, i in found}
+
+
+def table_rows(page: str) -> list[str]:
+    body = re.search(r'<table class="sweep">.*?<tbody>(.*?)</tbody>', page, flags=re.S)
+    assert body
+    return re.findall(r"<tr>(.*?)</tr>", body.group(1), flags=re.S)
+
+
+def frontier_vertices(page: str) -> int:
+    m = re.search(r'<polyline class="frontier" points="([^"]*)"', page)
+    return len(m.group(1).split()) if m else 0
+
+
+# -- the full example ---------------------------------------------------------------------------
+def test_full_example_is_a_complete_offline_page(page: str) -> None:
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.rstrip().endswith("</html>")
+    assert_well_formed(page)
+    assert_offline(page)
+    assert page.count("<svg") == 1
+    for anchor in ("trade-off", "points", "parameters"):
+        assert f'id="{anchor}"' in page
+
+
+def test_header_says_what_was_swept(page: str) -> None:
+    assert "<title>Trade-off sweep — fair on runs/ml100k-sasrec</title>" in page
+    line = re.search(r'<p class="audited">(.*?)</p>', page, flags=re.S)
+    assert line
+    text = html.unescape(re.sub(r"<[^>]+>", "", line.group(1)))
+    assert "fair re-ranking of runs/ml100k-sasrec" in text
+    assert "p ∈ {0.1, 0.3, 0.5, 0.6, 0.9}" in text
+    assert "fixed alpha = 0.1" in text
+    assert "5 settings + baseline" in text
+    assert "higher is fairer" in text
+
+
+def test_long_grids_are_shortened_in_the_header() -> None:
+    sweep = example()
+    sweep["params"]["grid"] = {"w": list(range(20))}
+    page = render_sweep_html(sweep)
+    assert "w ∈ {0, 1, 2, …, 18, 19} (20 values)" in page
+    assert "0, 1, 2, 3, 4, 5, 6" in page  # in full among the parameters
+
+
+def test_chart_axes_direction_and_labels(page: str) -> None:
+    svg = re.search(r"<svg.*?</svg>", page, flags=re.S)
+    assert svg
+    chart = svg.group(0)
+    assert "exposure share of long-tail items (tail_exposure_share)" in chart
+    assert "NDCG@10 — higher is more accurate →" in chart
+    assert "fairer →" in chart
+    assert "better on both ↗" in chart
+    for p in example()["points"]:  # every point is labelled with its setting
+        assert re.search(rf'class="pt-lbl[^"]*">{re.escape(html.escape(p["label"]))}</text>', chart)
+    for x in re.findall(r'<text x="([\d.-]+)"[^>]*class="pt-lbl', chart):
+        assert 0 <= float(x) <= 900
+
+
+def test_pareto_markers_match_the_input_flags(page: str) -> None:
+    points = example()["points"]
+    classes = dots(page)
+    assert sorted(classes) == list(range(len(points)))
+    for i, p in enumerate(points):
+        status = classes[i].split()[0]
+        assert status == ("pareto" if p["pareto"] else "dominated"), (i, classes[i])
+    rows = table_rows(page)
+    assert len(rows) == len(points)
+    for row, p in zip(rows, points, strict=True):
+        assert ("● Pareto" in row) == p["pareto"]
+        assert ("○ dominated" in row) == (not p["pareto"])
+    assert frontier_vertices(page) == sum(p["pareto"] for p in points)
+
+
+def test_pareto_flags_are_taken_from_the_input_not_recomputed() -> None:
+    sweep = example()
+    for p in sweep["points"]:
+        p["pareto"] = not p["pareto"]  # deliberately "wrong": the page shows what it is given
+    page = render_sweep_html(sweep)
+    classes = dots(page)
+    for i, p in enumerate(sweep["points"]):
+        assert classes[i].startswith("pareto" if p["pareto"] else "dominated")
+
+
+def test_baseline_is_highlighted(page: str) -> None:
+    classes = dots(page)
+    assert "baseline" in classes[0]
+    assert all("baseline" not in c for i, c in classes.items() if i)
+    assert page.count('class="base-level"') >= 2  # its levels, besides the legend
+    assert "<td><strong>baseline</strong></td>" in page
+    assert 'class="pt-lbl base"' in page
+
+
+def test_table_has_all_metrics_and_changes(page: str) -> None:
+    head = re.search(r'<table class="sweep"><thead>(.*?)</thead>', page, flags=re.S)
+    assert head
+    heads = html.unescape(re.sub(r"<[^>]+>", "", head.group(1)))
+    for name in ("NDCG@10", "RECALL@10", "tail_exposure_share", "aplt", "gini_exposure", "c_kl"):
+        assert name in heads
+    assert "accuracy change" in heads and "fairness change" in heads
+    assert heads.count("NDCG@10") == 1  # the accuracy metric is not repeated among the others
+    rows = table_rows(page)
+    # p=0.5: accuracy 0.0968 (−6.9%), fairness 0.094 (+370%)
+    assert "0.0968" in rows[3]
+    assert '<span class="bad">−6.9%</span>' in rows[3]
+    assert '<span class="good">+370%</span>' in rows[3]
+    assert "0.0%" in rows[0]
+
+
+def test_lead_sentence(page: str) -> None:
+    lead = re.search(r'<p class="lead">(.*?)</p>', page)
+    assert lead
+    assert "5 of 6 points are Pareto-optimal" in lead.group(1)
+    assert "Fairest setting on the frontier: p=0.9" in lead.group(1)
+
+
+def test_rendering_is_deterministic(page: str) -> None:
+    assert render_sweep_html(example()) == page
+
+
+def test_title_argument() -> None:
+    page = render_sweep_html(example(), title="My <sweep>")
+    assert "<title>My &lt;sweep&gt;</title>" in page
+    assert "<h1>My &lt;sweep&gt;</h1>" in page
+
+
+# -- minimal and degenerate inputs --------------------------------------------------------------
+def test_minimal_single_point() -> None:
+    sweep = {
+        "params": {"accuracy_metric": "ndcg@10", "fairness_metric": "aplt"},
+        "points": [{"label": "baseline", "setting": {}, "accuracy": 0.1, "fairness": 0.0}],
+    }
+    page = render_sweep_html(sweep)
+    assert_well_formed(page)
+    assert_offline(page)
+    assert len(dots(page)) == 1
+    assert frontier_vertices(page) == 0
+    assert "0 settings + baseline" in page
+    assert len(table_rows(page)) == 1
+    assert "fairer" not in re.search(r"<svg.*?</svg>", page, flags=re.S).group(0)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "sweep",
+    [{}, {"params": {}}, {"points": []}, {"params": None, "points": None}, {"points": [1, "x"]}],
+)
+def test_empty_sweeps(sweep: dict[str, Any]) -> None:
+    page = render_sweep_html(sweep)
+    assert_well_formed(page)
+    assert "<svg" not in page
+    assert "not available" in page
+    assert "could not be rendered" not in page
+
+
+def test_not_a_mapping() -> None:
+    with pytest.raises(TypeError, match="mapping"):
+        render_sweep_html([1, 2])  # type: ignore[arg-type]
+
+
+def test_none_values_are_handled() -> None:
+    sweep = example()
+    sweep["params"]["fairness_better"] = None
+    sweep["params"]["k"] = None
+    pts = sweep["points"]
+    pts[1]["accuracy"] = None
+    pts[1]["accuracy_change"] = None
+    pts[2]["fairness"] = float("nan")
+    pts[2]["fairness_change"] = None
+    pts[3]["pareto"] = None
+    pts[3]["metrics"] = None
+    pts[4]["metrics"]["aplt"] = None
+    pts[4]["label"] = None
+    page = render_sweep_html(sweep)
+    assert_well_formed(page)
+    assert "could not be rendered" not in page
+    classes = dots(page)
+    assert sorted(classes) == [0, 3, 4, 5]  # points without both values are not drawn
+    assert classes[3].startswith("dominated")  # unknown status: drawn hollow
+    assert "Not plotted (a value is missing): p=0.1, p=0.3." in page
+    rows = table_rows(page)
+    assert rows[1].count("n/a") == 2  # accuracy and its change
+    assert rows[2].count("n/a") == 2
+    assert "p=0.6" in rows[4]  # label rebuilt from the setting
+    assert 'class="pareto-no">n/a' in rows[3]
+    assert "fairer →" not in page  # direction unknown: no arrow, no colour
+    assert 'class="good"' not in rows[2] and "fairness change" in page
+
+
+def test_all_values_missing() -> None:
+    sweep = example()
+    for p in sweep["points"]:
+        p["accuracy"] = None
+    page = render_sweep_html(sweep)
+    assert "<svg" not in page
+    assert "chart not available" in page
+    assert len(table_rows(page)) == len(sweep["points"])
+
+
+def test_changes_are_computed_when_missing() -> None:
+    sweep = example()
+    for p in sweep["points"]:
+        del p["accuracy_change"], p["fairness_change"]
+    page = render_sweep_html(sweep)
+    assert '<span class="good">+370%</span>' in table_rows(page)[3]
+
+
+def test_lower_is_fairer() -> None:
+    sweep = example()
+    sweep["params"].update(
+        fairness_metric="c_kl", fairness_label="miscalibration C_KL", fairness_better="lower"
+    )
+    page = render_sweep_html(sweep)
+    assert "← fairer" in page and "↖ better on both" in page
+    # fairness went up, which is now worse
+    assert '<span class="bad">+370%</span>' in table_rows(page)[3]
+    assert "lower is fairer" in page
+
+
+def test_multi_parameter_grids_get_short_dot_labels() -> None:
+    sweep = example()
+    sweep["params"]["grid"] = {"lambda": [0.1, 0.5], "temperature": [1, 10]}
+    for p, (lam, t) in zip(
+        sweep["points"][1:], [(0.1, 1), (0.1, 10), (0.5, 1), (0.5, 10), (0.9, 1)], strict=True
+    ):
+        p["setting"] = {"lambda": lam, "temperature": t}
+        p["label"] = f"lambda={lam}, temperature={t}"
+    page = render_sweep_html(sweep)
+    # the short label on the chart, the full one as its tooltip
+    assert re.search(
+        r'class="pt-lbl[^"]*"><title>lambda=0\.1, temperature=10</title>0\.1, 10</text>', page
+    )
+    assert "Dots are labelled with lambda, temperature." in page
+    assert "lambda=0.1, temperature=10" in page  # full label in the tooltip and the table
+
+
+# -- escaping -----------------------------------------------------------------------------------
+def test_user_data_is_escaped() -> None:
+    evil = '<script>alert("x")</script>&'
+    sweep = example()
+    sweep["params"]["run"] = evil
+    sweep["params"]["method"] = "<b>m</b>"
+    sweep["params"]["fairness_label"] = evil
+    sweep["params"]["fairness_metric"] = "<i>f</i>"
+    sweep["params"]["grid"] = {"<p>": ["<v>"]}
+    sweep["params"]["fixed"] = {'"q"': "<w>"}
+    sweep["points"][1]["label"] = evil
+    sweep["points"][2]["metrics"]["<img src=x>"] = 1.0
+    page = render_sweep_html(sweep)
+    assert_well_formed(page)
+    assert_offline(page)
+    for raw in ("<script", "<b>m</b>", "<i>f</i>", "<p>", "<v>", "<w>", "<img"):
+        assert raw not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;" in page
+    assert "&lt;img src=x&gt;" in page
+
+
+def test_input_is_not_modified() -> None:
+    sweep = example()
+    before = copy.deepcopy(sweep)
+    render_sweep_html(sweep)
+    assert sweep == before
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "n/a"),
+        (float("nan"), "n/a"),
+        (0.0, "0.0%"),
+        (0.125, "+12.5%"),
+        (-0.03, "−3.0%"),
+        (14.0, "+1,400%"),
+        (-1.0, "−100%"),
+    ],
+)
+def test_change_format(value: Any, text: str) -> None:
+    assert _fmt_change(value) == text
