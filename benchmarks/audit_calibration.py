@@ -5,7 +5,8 @@ providers are treated alike (``provider_exposure_bias=0``), a popularity (or EAS
 an audit. Reports how often the 95% interval of the user-group NDCG gap contains 0 (should be
 about 95%) and how often the permutation test of each gap rejects at 5% (should be about 5%).
 
-    .venv/bin/python benchmarks/audit_calibration.py --seeds 200 --out benchmarks/results/audit_calibration.json
+    .venv/bin/python benchmarks/audit_calibration.py --seeds 200 \
+        --out benchmarks/results/audit_calibration_pop.json
 """
 
 from __future__ import annotations
