@@ -4,6 +4,7 @@ import itertools
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.optimize import OptimizeResult
 
 import equirec.mitigation.rerank.cpfair as cpfair_module
 import equirec.mitigation.rerank.ugf as ugf_module
@@ -262,3 +263,28 @@ def test_bad_relevance():
         model.rerank(cands, k=4, relevance=rel[:5])
     with pytest.raises(DataError, match=r"\[0, 1\]"):
         model.rerank(cands, k=4, relevance=rel - 0.5)
+    with pytest.raises(DataError, match="needs relevance="):
+        model.rerank(cands, k=4)
+
+
+def test_time_limit_without_solution_falls_back_to_greedy(monkeypatch):
+    cands, groups, popular, rel = make_instance(seed=3)
+    kwargs = {"user_groups": groups, "item_groups": popular, "lambda_user": 5.0}
+    greedy = CPFair(**kwargs, lambda_item=2.0, solver="greedy").rerank(cands, k=4, relevance=rel)
+    monkeypatch.setattr(ugf_module, "milp", lambda *a, **kw: OptimizeResult(status=1, x=None))
+    model = CPFair(**kwargs, lambda_item=2.0, solver="milp", time_limit=1)
+    with pytest.warns(UserWarning, match="no solution within time_limit=1"):
+        out = model.rerank(cands, k=4, relevance=rel)
+    assert model.status_ == "time_limit"
+    np.testing.assert_array_equal(out, greedy)
+
+
+def test_sparse_relevance_matches_dense():
+    cands, groups, popular, rel = make_instance(seed=4)
+    rows, cols = np.nonzero(cands.valid)
+    matrix = sp.coo_matrix(
+        (rel[rows, cols], (cands.users[rows], cands.items[rows, cols])), shape=(24, 50)
+    )
+    model = CPFair(user_groups=groups, item_groups=popular, lambda_user=5.0, lambda_item=2.0)
+    dense = model.rerank(cands, k=4, relevance=rel)
+    np.testing.assert_array_equal(model.rerank(cands, k=4, relevance=matrix), dense)

@@ -4,10 +4,12 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from scipy.optimize import OptimizeResult
 
 import equirec.mitigation.rerank.ugf as ugf_module
 from equirec.errors import ConfigError, DataError
-from equirec.mitigation.rerank.base import Candidates, Reranker
+from equirec.mitigation.rerank.base import Candidates, Reranker, compose
 from equirec.mitigation.rerank.ugf import UGF
 
 
@@ -253,8 +255,71 @@ def test_bad_relevance_and_k():
         model.rerank(cands, k=5, relevance=bad)
     with pytest.raises(ConfigError, match="k must be"):
         model.rerank(cands, k=0, relevance=rel)
+    with pytest.raises(DataError, match="needs relevance="):
+        model.rerank(cands, k=5)
     padded, _, prel = make_instance(short=[(1, 2)])
     prel[1, 5] = np.nan  # padding is ignored
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         UGF(user_groups=groups, epsilon=0.1).rerank(padded, k=5, relevance=prel)
+
+
+def test_time_limit_keeps_incumbent_or_falls_back(monkeypatch):
+    cands, groups, rel = make_instance()
+    exact = UGF(user_groups=groups, epsilon=0.02, solver="milp")
+    best = exact.rerank(cands, k=5, relevance=rel)
+    real_milp = ugf_module.milp
+
+    def stopped_with_incumbent(*args, **kwargs):
+        res = real_milp(*args, **kwargs)
+        res.status = 1
+        return res
+
+    monkeypatch.setattr(ugf_module, "milp", stopped_with_incumbent)
+    model = UGF(user_groups=groups, epsilon=0.02, solver="milp")
+    np.testing.assert_array_equal(model.rerank(cands, k=5, relevance=rel), best)
+    assert model.status_ == "time_limit"
+
+    monkeypatch.setattr(ugf_module, "milp", lambda *a, **kw: OptimizeResult(status=1, x=None))
+    with pytest.warns(UserWarning, match="no solution within time_limit"):
+        out = model.rerank(cands, k=5, relevance=rel)
+    assert model.status_ == "time_limit"
+    greedy = UGF(user_groups=groups, epsilon=0.02, solver="greedy")
+    np.testing.assert_array_equal(out, greedy.rerank(cands, k=5, relevance=rel))
+
+
+def sparse_relevance(cands, rel, n_items=80):
+    rows, cols = np.nonzero(cands.valid)
+    users = cands.users[rows]
+    return sp.csr_array(
+        (rel[rows, cols], (users, cands.items[rows, cols])), shape=(cands.n_lists, n_items)
+    )
+
+
+class Reverse:
+    """A re-ranker that reverses every list (to move candidates around in a pipeline)."""
+
+    name = "reverse"
+
+    def rerank(self, candidates, *, k):
+        out = np.full((candidates.n_lists, k), -1, dtype=np.int64)
+        for r in range(candidates.n_lists):
+            real = candidates.items[r][candidates.items[r] >= 0][::-1][:k]
+            out[r, : len(real)] = real
+        return out
+
+
+def test_sparse_relevance_is_looked_up_by_user_and_item():
+    cands, groups, rel = make_instance(short=[(2, 4)])
+    dense = UGF(user_groups=groups, epsilon=0.02).rerank(cands, k=5, relevance=rel)
+    matrix = sparse_relevance(cands, rel)
+    np.testing.assert_array_equal(
+        UGF(user_groups=groups, epsilon=0.02).rerank(cands, k=5, relevance=matrix), dense
+    )
+    # Inside a pipeline the candidates reach UGF reordered; the sparse form stays aligned.
+    piped = compose(Reverse(), UGF(user_groups=groups, epsilon=0.02))
+    np.testing.assert_array_equal(piped.rerank(cands, k=5, relevance=matrix), dense)
+    with pytest.raises(DataError, match="columns"):
+        UGF(user_groups=groups, epsilon=0.02).rerank(cands, k=5, relevance=matrix[:, :10])
+    with pytest.raises(DataError, match=r"\[0, 1\]"):
+        UGF(user_groups=groups, epsilon=0.02).rerank(cands, k=5, relevance=matrix * 3)

@@ -93,7 +93,7 @@ def activity_groups(counts: np.ndarray, *, top: float = 0.05, name: str = "activ
     if not 0.0 < top < 1.0:
         raise ConfigError(f"the active share must be in (0, 1), got {top}")
     c = np.asarray(counts)
-    n_active = max(1, int(np.ceil(top * len(c))))
+    n_active = max(1, int(np.ceil(top * len(c) - 1e-9)))  # 0.07 * 100 is 7.000000000000001
     order = np.argsort(-c, kind="stable")
     codes = np.ones(len(c), dtype=np.int64)
     codes[order[:n_active]] = 0

@@ -13,13 +13,17 @@ from equirec.mitigation.rerank.base import (
     lists_to_frame,
 )
 from equirec.mitigation.rerank.calibrated import Calibrated
+from equirec.mitigation.rerank.cpfair import CPFair, popular_items
 from equirec.mitigation.rerank.detconstsort import DetConstSort
 from equirec.mitigation.rerank.fair import FAIR
 from equirec.mitigation.rerank.mmr import MMR
+from equirec.mitigation.rerank.ugf import UGF
 
 __all__ = [
     "FAIR",
     "MMR",
+    "UGF",
+    "CPFair",
     "Calibrated",
     "Candidates",
     "DetConstSort",
@@ -28,4 +32,5 @@ __all__ = [
     "candidates_from_frame",
     "compose",
     "lists_to_frame",
+    "popular_items",
 ]

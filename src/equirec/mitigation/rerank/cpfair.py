@@ -15,19 +15,21 @@ From every user's top-N candidates CPFair picks ``k`` items maximising::
 * ``DP = | Exp(I1) / |I1| - Exp(I2) / |I2| |``, the producer-side gap: ``Exp(G)`` is the number of
   recommendations (over all lists) of items of group ``G``, ``I1`` the popular (short-head) items
   and ``I2`` the long-tail items of the whole catalogue (``item_groups``), so ``DP`` is the
-  difference of the *mean exposure per item* of the two groups, the paper's group-mean deviation
-  with exposure as the item metric. (The reference code instead subtracts the raw counts,
-  ``Exp(I1) - Exp(I2)``, without absolute value.)
+  difference of the *mean exposure per item* of the two groups (the paper's deviation of group
+  means, with exposure -- times recommended -- as the item metric). The reference code instead
+  subtracts the raw counts, ``Exp(I1) - Exp(I2)``, without absolute value; with 20% popular items
+  that target is 50% long-tail recommendations, here it is 80% (equal exposure per item).
 
 Both absolute values are linearised in the MILP with one auxiliary variable each
 (``t >= gap``, ``t >= -gap``, cost ``lambda * t``).
 
-**Scale of the lambdas.** The score term grows with the number of lists while ``DC`` is a
-difference of means in ``[0, 1]`` and one swap moves ``DP`` by about ``1/|I1|``: a swap that
-costs ``d`` normalised score pays off when ``lambda_user * |Z2|^-1 * d(M)`` or
-``lambda_item * (1/|I1| + 1/|I2|)`` exceeds ``d``. Useful values therefore grow with the number
-of users and items (think ``lambda_user ~ |Z2|``, ``lambda_item ~ |I1|``), as in the paper, where
-they are tuned per data set.
+**Scale of the lambdas.** Both penalties are differences of group means, so one swap moves them
+little: a swap that raises a disadvantaged user's ``M(u)`` by ``d`` lowers ``DC`` by ``d / |Z2|``
+(while ``DC > 0``), and one that replaces a popular item by a long-tail one lowers ``DP`` by
+``1/|I1| + 1/|I2|`` (while ``DP > 0``); the swap is made when lambda times that reduction exceeds
+the normalised score it costs. Useful values therefore grow with the data (``lambda_user`` of the
+order of ``|Z2|``, ``lambda_item`` of the order of ``|I1|``) and are tuned per data set, as in
+the paper.
 
 **Training items.** Candidates must not contain the users' training items (the models' top-N
 exclude them). The reference code ranked the whole catalogue including training items, so the
@@ -36,7 +38,7 @@ fairness-unaware baseline wasted slots on them and the re-ranker's gains were in
 :meth:`CPFair.rerank` to have this checked: a candidate among the user's training items raises
 :class:`~equirec.errors.DataError`, so the output is disjoint from ``seen``.
 
-**Solvers.** As in UGF: ``"milp"`` (HiGHS via :func:`scipy.optimize.milp`, ``time_limit``),
+**Solvers.** As in UGF (same time-limit and fallback rules): ``"milp"`` (HiGHS, ``time_limit``),
 ``"greedy"``, or ``"auto"`` (MILP up to :data:`~equirec.mitigation.rerank.ugf.MILP_MAX_VARIABLES`
 binary variables after dropping dominated candidates). The greedy starts from the top-``k`` and
 applies, best first, single swaps within a list (one selected item out, one unselected candidate
@@ -49,6 +51,7 @@ from __future__ import annotations
 
 import heapq
 import warnings
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -156,6 +159,43 @@ def _sign(x: float) -> float:
     return 0.0 if x == 0 else (1.0 if x > 0 else -1.0)
 
 
+@dataclass
+class _Queue:
+    """Swap candidates of every list under one pair of gap signs, best estimate first.
+
+    ``order`` holds the lists sorted by the estimate of a full evaluation (valid while the list's
+    version still equals ``start``); ``heap`` holds entries pushed since (re-estimates and lists
+    changed later).
+    """
+
+    signs: tuple[float, float]
+    order: np.ndarray
+    est: np.ndarray
+    out_pos: np.ndarray
+    in_pos: np.ndarray
+    start: np.ndarray
+    log_seen: int
+    ptr: int = 0
+    heap: list[tuple[float, int, int, int, int]] = field(default_factory=list)
+
+    def next_estimate(self) -> float:
+        a = float(self.est[self.order[self.ptr]]) if self.ptr < len(self.order) else -np.inf
+        return max(a, -self.heap[0][0] if self.heap else -np.inf)
+
+    def pop(self) -> tuple[int, int, int, int] | None:
+        """Best entry as ``(list, version, out position, in position)``; None when empty."""
+        if self.heap and (
+            self.ptr >= len(self.order) or -self.heap[0][0] >= self.est[self.order[self.ptr]]
+        ):
+            _, u, ver, j, i = heapq.heappop(self.heap)
+            return u, ver, j, i
+        if self.ptr >= len(self.order):
+            return None
+        u = int(self.order[self.ptr])
+        self.ptr += 1
+        return u, int(self.start[u]), int(self.out_pos[u]), int(self.in_pos[u])
+
+
 class _PenalisedSearch:
     """State of the CPFair swap local search (see :func:`greedy_penalised`)."""
 
@@ -179,6 +219,11 @@ class _PenalisedSearch:
         self.g_u = float((effect_user * self.sel).sum())
         self.g_i = float((effect_item * self.sel).sum())
         self.version = np.zeros(self.sel.shape[0], dtype=np.int64)
+        self.log: list[int] = []  # lists changed, in order
+        self.queues: dict[tuple[float, float], _Queue] = {}
+
+    def signs(self) -> tuple[float, float]:
+        return _sign(self.g_u), _sign(self.g_i)
 
     def exact_gain(self, u: int, j: int, i: int) -> float:
         """Objective change of swapping position ``j`` out of list ``u`` and ``i`` in."""
@@ -192,10 +237,14 @@ class _PenalisedSearch:
         )
 
     def best_swaps(
-        self, rows: np.ndarray, value: np.ndarray
+        self, rows: np.ndarray, signs: tuple[float, float]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Linear gain, out position and in position of the best swap of every list in rows."""
-        v = value[rows]
+        v = (
+            self.scores[rows]
+            - self.lu * signs[0] * self.eu[rows]
+            - self.li * signs[1] * self.ei[rows]
+        )
         incoming = np.where(self.valid[rows] & ~self.sel[rows], v, -np.inf)
         outgoing = np.where(self.sel[rows], v, np.inf)
         i = incoming.argmax(axis=1)
@@ -203,48 +252,67 @@ class _PenalisedSearch:
         ar = np.arange(len(rows))
         return incoming[ar, i] - outgoing[ar, j], j, i
 
-    def run_round(self) -> bool:
-        """Apply improving swaps with the current gap signs; True when a sign changed."""
-        s_u, s_i = _sign(self.g_u), _sign(self.g_i)
-        value = self.scores - self.lu * s_u * self.eu - self.li * s_i * self.ei
-        est, js, is_ = self.best_swaps(np.arange(self.sel.shape[0]), value)
-        queue = np.nonzero(np.isfinite(est) & (est > _TOL))[0]
-        queue = queue[np.argsort(-est[queue], kind="stable")]  # lists by best estimate
-        start = self.version.copy()
-        ptr = 0
-        heap: list[tuple[float, int, int, int, int]] = []  # re-estimated entries
-        while ptr < len(queue) or heap:
-            if heap and (ptr >= len(queue) or -heap[0][0] >= est[queue[ptr]]):
-                _, u, ver, j, i = heapq.heappop(heap)
-            else:
-                u = int(queue[ptr])
-                ver, j, i = int(start[u]), int(js[u]), int(is_[u])
-                ptr += 1
+    def build(self, signs: tuple[float, float]) -> _Queue:
+        """Full evaluation of every list under ``signs``."""
+        est, js, is_ = self.best_swaps(np.arange(self.sel.shape[0]), signs)
+        order = np.nonzero(np.isfinite(est) & (est > _TOL))[0]
+        order = order[np.argsort(-est[order], kind="stable")]
+        queue = _Queue(signs, order, est, js, is_, self.version.copy(), len(self.log))
+        self.queues[signs] = queue
+        return queue
+
+    def push_best(self, queue: _Queue, rows: np.ndarray) -> None:
+        """Queue the current best swap of ``rows`` under the queue's signs."""
+        if len(rows) == 0:
+            return
+        est, js, is_ = self.best_swaps(rows, queue.signs)
+        for t in np.nonzero(np.isfinite(est) & (est > _TOL))[0]:
+            u = int(rows[t])
+            entry = (-float(est[t]), u, int(self.version[u]), int(js[t]), int(is_[t]))
+            heapq.heappush(queue.heap, entry)
+
+    def run(self, queue: _Queue) -> bool:
+        """Apply improving swaps from ``queue`` while the signs hold; True when a sign changed."""
+        while (entry := queue.pop()) is not None:
+            u, ver, j, i = entry
             if ver != self.version[u]:
                 continue
             gain = self.exact_gain(u, j, i)
             if gain <= _TOL:
                 continue
-            following = max(
-                float(est[queue[ptr]]) if ptr < len(queue) else -np.inf,
-                -heap[0][0] if heap else -np.inf,
-            )
-            if gain < following - _TOL:  # a gap would change sign: queue at its exact gain
-                heapq.heappush(heap, (-gain, u, ver, j, i))
+            if gain < queue.next_estimate() - _TOL:  # a gap would change sign: re-queue
+                heapq.heappush(queue.heap, (-gain, u, ver, j, i))
                 continue
             self.sel[u, j] = False
             self.sel[u, i] = True
             self.g_u += float(self.eu[u, i] - self.eu[u, j])
             self.g_i += float(self.ei[u, i] - self.ei[u, j])
             self.version[u] += 1
-            if _sign(self.g_u) != s_u or _sign(self.g_i) != s_i:
+            self.log.append(u)
+            queue.log_seen = len(self.log)
+            if self.signs() != queue.signs:
                 return True
-            e2, j2, i2 = self.best_swaps(np.array([u]), value)
-            if np.isfinite(e2[0]) and e2[0] > _TOL:
-                heapq.heappush(
-                    heap, (-float(e2[0]), u, int(self.version[u]), int(j2[0]), int(i2[0]))
-                )
+            self.push_best(queue, np.array([u]))
         return False
+
+    def search(self) -> np.ndarray:
+        """Run rounds (one per sign change or full re-evaluation) until no swap improves."""
+        for _ in range(_MAX_ROUNDS):
+            signs = self.signs()
+            queue = self.queues.get(signs)
+            if queue is None:
+                queue = self.build(signs)
+            else:  # catch up with the lists changed under other signs
+                self.push_best(queue, np.unique(self.log[queue.log_seen :]))
+                queue.log_seen = len(self.log)
+            if self.run(queue):
+                continue
+            # Exhausted; entries dropped earlier (their gap would have changed sign) may pay now:
+            # stop only when a fresh evaluation of every list finds nothing either.
+            changes = len(self.log)
+            if not self.run(self.build(signs)) and len(self.log) == changes:
+                break
+        return self.sel
 
 
 def greedy_penalised(
@@ -272,13 +340,9 @@ def greedy_penalised(
     """
     if selected.size == 0:
         return selected.copy()
-    search = _PenalisedSearch(
+    return _PenalisedSearch(
         selected, valid, scores, effect_user, effect_item, lambda_user, lambda_item
-    )
-    for _ in range(_MAX_ROUNDS):
-        if not search.run_round():
-            break
-    return search.sel
+    ).search()
 
 
 class CPFair:
@@ -296,8 +360,8 @@ class CPFair:
 
     Attributes (set by :meth:`rerank`):
         status_: ``"optimal"`` (MILP optimum, or both lambdas 0), ``"time_limit"`` (MILP stopped at
-            the time limit: its best solution, or the greedy one when it had none) or
-            ``"greedy"``.
+            the time limit: the better of its best solution and the greedy one, or the greedy one
+            when it had none) or ``"greedy"``.
         user_gap_before_, user_gap_: Estimated ``DC`` of the top-``k`` by score and of the output.
         item_gap_before_, item_gap_: ``DP`` of the top-``k`` and of the output.
         long_tail_share_before_, long_tail_share_: Share of long-tail items among all
@@ -365,7 +429,7 @@ class CPFair:
         candidates: Candidates,
         *,
         k: int,
-        relevance: np.ndarray,
+        relevance: np.ndarray | sp.sparray | None = None,
         seen: Any = None,
     ) -> np.ndarray:
         """Pick ``k`` items per list trading score against the user and item gaps.
@@ -373,8 +437,10 @@ class CPFair:
         Args:
             candidates: The candidate lists, without the users' training items.
             k: Length of the output lists.
-            relevance: ``(n_lists, N)`` relevance estimates in [0, 1] aligned with
-                ``candidates.items`` (training/validation data, never test labels).
+            relevance: Relevance estimates in [0, 1] from training/validation data, never test
+                labels: an ``(n_lists, N)`` array aligned with ``candidates.items`` or a sparse
+                users x items matrix (see :class:`~equirec.mitigation.rerank.ugf.UGF`). Required
+                (the default only keeps the signature compatible with :class:`Reranker`).
             seen: Optional training interactions (sparse users x items, or a History); when
                 given, a candidate among its user's training items raises
                 :class:`~equirec.errors.DataError`.
@@ -499,8 +565,19 @@ class CPFair:
             time_limit=time_limit,
         )
         self.solve_seconds_ = seconds
-        if selected is not None:
+        if selected is not None and status == "optimal":
             return selected, status
+        greedy = self._greedy(base, valid, scores, effect_user, effect_item, lam_u, lam_i)
+        if selected is not None:  # time limit: keep the better of the incumbent and the greedy
+
+            def value(sel: np.ndarray) -> float:
+                return float(
+                    (scores * sel).sum()
+                    - lam_u * abs((effect_user * sel).sum())
+                    - lam_i * abs((effect_item * sel).sum())
+                )
+
+            return (greedy if value(greedy) > value(selected) else selected), status
         reason = (
             f"the MILP found no solution within time_limit={time_limit}s"
             if status == "time_limit"
@@ -512,5 +589,4 @@ class CPFair:
             UserWarning,
             stacklevel=3,
         )
-        selected = self._greedy(base, valid, scores, effect_user, effect_item, lam_u, lam_i)
-        return selected, "time_limit" if status == "time_limit" else "greedy"
+        return greedy, "time_limit" if status == "time_limit" else "greedy"

@@ -42,8 +42,10 @@ first: of the candidates of a list with the same relevance estimate only the ``k
 kept (0/1 estimates leave at most ``2k`` variables per list). ``"greedy"`` runs the swap heuristic
 below; ``"auto"`` uses the MILP when it has at most :data:`MILP_MAX_VARIABLES` binary variables and
 the greedy otherwise. When no selection meets ``epsilon``, or the MILP stops at the time limit
-without a solution, the greedy result is returned and a warning is issued. A very small
-``epsilon`` can make the MILP slow: it then stops at ``time_limit`` with its best solution.
+without a solution, the greedy result is returned and a warning is issued; when it stops with a
+solution, the better of that and the greedy one is returned. HiGHS checks the time limit between
+phases only, so large problems can overrun it by several seconds. A very small ``epsilon`` makes
+the MILP slow.
 
 **Greedy.** Start from the top-``k`` by score. While the estimated gap exceeds ``epsilon``, apply
 the single swap (one selected item out, one unselected candidate of the same list in) that costs
@@ -136,18 +138,34 @@ def check_binary_groups(
 
 
 def check_relevance(relevance: Any, candidates: Candidates, *, owner: str) -> np.ndarray:
-    """Validate relevance estimates: shape of the candidates, values in [0, 1] at real candidates.
+    """Validate relevance estimates and align them with the candidates.
+
+    Args:
+        relevance: Either an ``(n_lists, N)`` array aligned with ``candidates.items`` (padding
+            ignored), or a scipy sparse ``users x items`` matrix looked up at every candidate's
+            (user, item) -- missing entries are 0. The sparse form stays aligned when an earlier
+            step of a pipeline has reordered the candidates.
+        candidates: The candidate lists.
+        owner: Class name, for the messages.
 
     Returns:
-        float64 copy with 0 at padding.
+        ``(n_lists, N)`` float64 estimates in [0, 1], 0 at padding.
     """
+    if relevance is None:
+        raise DataError(
+            f"{owner}.rerank needs relevance=: relevance estimates of the candidates from training "
+            "or validation data (or calibrated scores), never test labels."
+        )
+    valid = candidates.valid
+    if sp.issparse(relevance):
+        return _lookup(sp.csr_array(relevance), candidates, owner=owner)
     rel = np.asarray(relevance, dtype=np.float64)
     if rel.shape != candidates.items.shape:
         raise DataError(
             f"{owner}: relevance has shape {rel.shape} but the candidates have shape "
-            f"{candidates.items.shape}; give one estimate per candidate."
+            f"{candidates.items.shape}; give one estimate per candidate (or a sparse users x "
+            "items matrix)."
         )
-    valid = candidates.valid
     vals = np.where(valid, rel, 0.0)
     bad = ~np.isfinite(vals) | (vals < 0) | (vals > 1)
     if bad.any():
@@ -157,6 +175,37 @@ def check_relevance(relevance: Any, candidates: Candidates, *, owner: str) -> np
             "numbers in [0, 1] (e.g. 0/1 validation labels or calibrated probabilities)."
         )
     return vals
+
+
+def _lookup(matrix: sp.csr_array, candidates: Candidates, *, owner: str) -> np.ndarray:
+    """Values of a sparse users x items matrix at every candidate (0 where not stored)."""
+    n_rows, n_cols = matrix.shape
+    users, valid = candidates.users, candidates.valid
+    if len(users) and (users.min() < 0 or users.max() >= n_rows):
+        raise DataError(
+            f"{owner}: a candidate list belongs to user {int(users.max())} but the relevance "
+            f"matrix has {n_rows} rows; build both from the same user vocabulary."
+        )
+    if valid.any() and int(candidates.items.max()) >= n_cols:
+        raise DataError(
+            f"{owner}: a candidate has item index {int(candidates.items.max())} but the relevance "
+            f"matrix has {n_cols} columns; build both from the same item vocabulary."
+        )
+    matrix = matrix.copy()
+    matrix.sum_duplicates()  # also sorts the indices
+    data = np.asarray(matrix.data, dtype=np.float64)
+    if not np.isfinite(data).all() or (data < 0).any() or (data > 1).any():
+        raise DataError(f"{owner}: relevance estimates must be numbers in [0, 1].")
+    entry_rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(matrix.indptr))
+    keys = entry_rows * n_cols + matrix.indices
+    rows, cols = np.nonzero(valid)
+    wanted = users[rows] * n_cols + candidates.items[rows, cols]
+    pos = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+    out = np.zeros(valid.shape)
+    if len(keys):
+        found = keys[pos] == wanted
+        out[rows[found], cols[found]] = data[pos[found]]
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -548,9 +597,10 @@ class UGF:
 
     Attributes (set by :meth:`rerank`):
         status_: ``"optimal"`` (MILP optimum, or the top-k already satisfied the bound),
-            ``"time_limit"`` (MILP stopped at the time limit: its best solution, or the greedy one
-            when it had none), ``"greedy"`` (greedy heuristic chosen) or ``"infeasible"`` (no
-            selection meets ``epsilon``: greedy result, closest it could get).
+            ``"time_limit"`` (MILP stopped at the time limit: the better of its best solution and
+            the greedy one, or the greedy one when it had none), ``"greedy"`` (greedy heuristic
+            chosen) or ``"infeasible"`` (no selection meets ``epsilon``: greedy result, as close
+            as it could get, with a warning).
         gap_before_: Estimated gap of the top-``k`` by score.
         gap_: Estimated gap of the returned lists.
         objective_: Sum of the normalised scores of the returned selection.
@@ -589,14 +639,22 @@ class UGF:
         )
         return groups, epsilon, str(self.metric), solver, time_limit
 
-    def rerank(self, candidates: Candidates, *, k: int, relevance: np.ndarray) -> np.ndarray:
+    def rerank(
+        self,
+        candidates: Candidates,
+        *,
+        k: int,
+        relevance: np.ndarray | sp.sparray | None = None,
+    ) -> np.ndarray:
         """Pick ``k`` items per list under the estimated user-fairness bound.
 
         Args:
             candidates: The candidate lists (already without the users' training items).
             k: Length of the output lists.
-            relevance: ``(n_lists, N)`` relevance estimates in [0, 1] aligned with
-                ``candidates.items`` (padding ignored). Never test labels.
+            relevance: Relevance estimates in [0, 1], never test labels: an ``(n_lists, N)``
+                array aligned with ``candidates.items`` (padding ignored) or a sparse users x items
+                matrix (missing entries 0; stays aligned inside a pipeline). Required (the default
+                only keeps the signature compatible with :class:`Reranker`).
 
         Returns:
             ``(n_lists, k)`` int64 item indices ordered by model score, ``-1`` padding.
@@ -672,7 +730,13 @@ class UGF:
             time_limit=time_limit,
         )
         self.solve_seconds_ = seconds
-        if selected is not None:
+        if selected is not None and status == "optimal":
+            return selected, status
+        greedy = self._greedy(base, valid, scores, effect, epsilon)
+        if selected is not None:  # time limit: keep the better of the incumbent and the greedy
+            greedy_ok = abs(float((effect * greedy).sum())) <= epsilon
+            if greedy_ok and (scores * greedy).sum() > (scores * selected).sum():
+                return greedy, status
             return selected, status
         reason = {
             "infeasible": f"no selection meets epsilon={epsilon}",
@@ -684,5 +748,4 @@ class UGF:
             UserWarning,
             stacklevel=3,
         )
-        selected = self._greedy(base, valid, scores, effect, epsilon)
-        return selected, status if status in ("infeasible", "time_limit") else "greedy"
+        return greedy, status if status in ("infeasible", "time_limit") else "greedy"
