@@ -20,7 +20,7 @@ PARAMS = {
     "detconstsort": {"target": "equal"},
     "calibrated": {"lam": 0.7},
     "mmr": {"lam": 0.5},
-    "ugf": {"epsilon": 0.0},
+    "ugf": {"epsilon": 0.01, "solver": "greedy"},
     "cpfair": {"lambda_user": 0.5, "lambda_item": 0.5},
 }
 
@@ -154,3 +154,20 @@ def test_unknown_item_groups_message(run_dir):
             params={"groups": "genres"},
             k=10,
         )
+
+
+def test_deeper_candidates_from_the_saved_model(run_dir):
+    """With the model's top 300 instead of the stored 100, FA*IR can meet p = 0.9 everywhere."""
+    result = rerank_run(run_dir, method="fair", params={"p": 0.9}, k=10, depth=300, write=False)
+    assert result.metrics["rerank"]["depth"] == 300
+    loaded = load_run(run_dir)
+    known = KnownData.from_dataset(loaded.known())
+    protected = ~head_items(known.popularity, method="share", cutoff=0.8)
+    table = FAIR(protected=protected, p=0.9).mtable(10)
+    recs = result.recommendations
+    recs = recs.assign(protected=protected[loaded.dataset.item_index(recs["item"])])
+    met = [
+        (np.cumsum(g["protected"].to_numpy()) >= table).all()
+        for _, g in recs.sort_values("rank").groupby("user")
+    ]
+    assert all(met)

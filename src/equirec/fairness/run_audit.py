@@ -106,6 +106,25 @@ class LoadedRun:
         return self.split.train
 
 
+def deeper_lists(loaded: LoadedRun, depth: int) -> pd.DataFrame:
+    """The run's lists recomputed to ``depth`` items with its saved model (same history)."""
+    from equirec.models.base import Recommender
+
+    model_dir = loaded.path / "model"
+    if not model_dir.is_dir():
+        raise DataError(
+            f"{loaded.path}: no saved model to rank {depth} candidates with; the stored lists "
+            "are all there is"
+        )
+    model = Recommender.load(model_dir)
+    known = loaded.known().history()
+    users = np.asarray(
+        loaded.dataset.user_index(pd.unique(loaded.recommendations["user"])), dtype=np.int64
+    )
+    items, scores = model.topk(users, k=depth, history=known, exclude_seen=True)
+    return model.lists_frame(users, items, scores)
+
+
 def load_run(run_dir: str | Path) -> LoadedRun:
     """Read a folder written by ``equirec run`` back (dataset and split rebuilt from its config).
 

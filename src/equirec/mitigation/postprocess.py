@@ -133,9 +133,14 @@ def build(
     - ``detconstsort``: ``groups`` (default ``popularity``) and ``target`` = ``"catalogue"``
       (each group's share of the catalogue, the default), ``"equal"`` or ``{label: share}``.
     - ``calibrated`` / ``mmr``: ``attribute``, the multi-valued item attribute (default genres).
-    - ``ugf`` / ``cpfair``: users split by known activity (UGF's top 5%), relevance estimated by
-      the model scores min-max normalised per list; ``cpfair``'s popular items are the top 20%
-      by known popularity.
+    - ``ugf`` / ``cpfair``: users split by known activity (UGF's top 5%); ``relevance`` =
+      ``"softmax"`` (default: the model's softmax probabilities over the candidates, so the
+      estimated hits differ between users) or ``"minmax"`` (scores min-max normalised per list).
+      UGF's default ``metric`` here is ``"f1"``: its NDCG proxy is normalised by the ideal list
+      of the same estimates, which the model's own top ``k`` always attains, so with score-based
+      estimates every user's estimated NDCG is 1 and the constraint could never bind (the same
+      holds for CPFair's user term). ``cpfair``'s popular items are the top 20% by known
+      popularity.
     """
     p = dict(params)
     if method == "fair":
@@ -169,8 +174,9 @@ def build(
     if method in ("ugf", "cpfair"):
         users = activity_groups(known.activity, top=float(p.pop("activity_top", 0.05)))
         user_groups = users.codes[candidates.users]
-        relevance = np.nan_to_num(minmax_per_list(candidates))
+        relevance = _relevance(candidates, str(p.pop("relevance", "softmax")))
         if method == "ugf":
+            p.setdefault("metric", "f1")
             return UGF(user_groups=user_groups, **p), {"relevance": relevance}
         from equirec.mitigation.rerank.cpfair import popular_items
 
@@ -178,6 +184,20 @@ def build(
         reranker = CPFair(user_groups=user_groups, item_groups=popular, **p)
         return reranker, {"relevance": relevance, "seen": known.seen[candidates.users]}
     raise ConfigError(f"unknown re-ranker {method!r}; choose one of {list(METHODS)}")
+
+
+def _relevance(candidates: Candidates, how: str) -> np.ndarray:
+    """Relevance estimates in [0, 1] from the candidates' model scores (never test labels)."""
+    if how == "minmax":
+        return np.nan_to_num(minmax_per_list(candidates))
+    if how == "softmax":
+        scores = np.where(candidates.valid, candidates.scores, -np.inf)
+        top = np.max(scores, axis=1, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)
+        e = np.exp(scores - top)
+        total = e.sum(axis=1, keepdims=True)
+        return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+    raise ConfigError(f"relevance={how!r}: use 'softmax' or 'minmax'")
 
 
 def rerank_candidates(
@@ -225,6 +245,7 @@ def rerank_run(
     method: str,
     params: Mapping[str, Any] | None = None,
     k: int = 10,
+    depth: int | None = None,
     out: str | Path | None = None,
     write: bool = True,
 ) -> RerankResult:
@@ -235,19 +256,21 @@ def rerank_run(
         method: One of :data:`METHODS`.
         params: The re-ranker's parameters (see :func:`build`).
         k: Length of the re-ranked lists.
+        depth: Candidates per user: default the stored lists (``keep_k``, 100); a larger depth
+            re-ranks the saved model's top ``depth`` instead (no retraining), for constraints
+            that the stored lists cannot satisfy (e.g. FA*IR with few protected items there).
         out: Folder for the re-ranked run (default ``RUN_DIR-METHOD``); it gets
             ``metrics.json``, ``per_user.csv``, ``recommendations.csv`` and ``config.json``
             like a run, so ``equirec audit`` works on it.
         write: Write the folder (atomically).
     """
-    from equirec.fairness.run_audit import load_run
+    from equirec.fairness.run_audit import deeper_lists, load_run
 
     loaded = load_run(run_dir)
     known = KnownData.from_dataset(loaded.known())
+    stored = loaded.recommendations if depth is None else deeper_lists(loaded, depth)
     t0 = time.perf_counter()
-    recs = rerank_recommendations(
-        loaded.recommendations, known=known, method=method, params=params, k=k
-    )
+    recs = rerank_recommendations(stored, known=known, method=method, params=params, k=k)
     seconds = time.perf_counter() - t0
     data = loaded.dataset
     ks = sorted({kk for kk in loaded.config.evaluation.ks if kk <= k} | {k})
@@ -267,7 +290,13 @@ def rerank_run(
     )
     metrics = {
         "overall": overall,
-        "rerank": {"method": method, "params": dict(params or {}), "k": k, "source": str(run_dir)},
+        "rerank": {
+            "method": method,
+            "params": dict(params or {}),
+            "k": k,
+            "depth": depth,
+            "source": str(run_dir),
+        },
         "rerank_seconds": seconds,
         "evaluated_users": len(per_user),
         "exclude_seen": True,

@@ -120,6 +120,7 @@ def sweep_run(
     fixed: Mapping[str, Any] | None = None,
     k: int = 10,
     fairness_metric: str | None = None,
+    depth: int | None = None,
     out: str | Path | None = None,
     write: bool = True,
 ) -> dict[str, Any]:
@@ -132,6 +133,8 @@ def sweep_run(
         fixed: Parameters kept fixed at every point.
         k: Length of the re-ranked lists.
         fairness_metric: Name in :data:`FAIRNESS_METRICS` (default per method).
+        depth: Candidates per user (default: the stored lists; larger: the saved model's top
+            ``depth``, see :func:`~equirec.mitigation.postprocess.rerank_run`).
         out: Folder for ``sweep.json``, ``sweep.csv`` and ``sweep.html`` (default
             ``RUN_DIR/sweep-METHOD``).
         write: Write the files (atomically).
@@ -139,7 +142,7 @@ def sweep_run(
     Returns:
         The ``sweep.json`` content: ``params`` and one entry per point (baseline first).
     """
-    from equirec.fairness.run_audit import load_run
+    from equirec.fairness.run_audit import deeper_lists, load_run
 
     name = fairness_metric or DEFAULT_FAIRNESS.get(method, "tail_exposure_share")
     if name not in FAIRNESS_METRICS:
@@ -150,9 +153,8 @@ def sweep_run(
     loaded = load_run(run_dir)
     known = KnownData.from_dataset(loaded.known())
     data = loaded.dataset
-    candidates = candidates_from_frame(
-        loaded.recommendations, user_ids=data.user_ids, item_ids=data.item_ids
-    )
+    stored = loaded.recommendations if depth is None else deeper_lists(loaded, depth)
+    candidates = candidates_from_frame(stored, user_ids=data.user_ids, item_ids=data.item_ids)
     accuracy_metric = f"ndcg@{k}"
     settings: list[dict[str, Any]] = [{}, *grid_points(grid)]
     points: list[dict[str, Any]] = []
@@ -203,6 +205,7 @@ def sweep_run(
             "fairness_better": metric.better,
             "grid": {key: list(values) for key, values in grid.items()},
             "fixed": dict(fixed or {}),
+            "depth": depth,
         },
         "points": points,
     }
