@@ -15,31 +15,40 @@ from typing import Any
 
 import numpy as np
 
-from equirec.fairness.run_audit import load_run
+from equirec.fairness.run_audit import deeper_lists, load_run
 from equirec.mitigation.postprocess import KnownData, build
 from equirec.mitigation.rerank import candidates_from_frame
 from equirec.mitigation.sweep import sweep_run
 
 GRIDS: dict[str, tuple[dict[str, list[Any]], dict[str, Any], str]] = {
     "fair": ({"p": [0.1, 0.2, 0.3, 0.4, 0.5]}, {"alpha": 0.1}, "tail_exposure_share"),
-    "detconstsort": ({"target": ["catalogue", "equal"]}, {}, "tail_exposure_share"),
-    "calibrated": ({"lam": [0.1, 0.3, 0.5, 0.7, 0.9, 0.99]}, {}, "c_kl"),
+    "detconstsort": (
+        {"target": [{"head": 1 - t, "tail": t} for t in (0.1, 0.2, 0.3, 0.5)]},
+        {},
+        "tail_exposure_share",
+    ),
+    "calibrated": ({"lam": [0.3, 0.5, 0.55, 0.6, 0.65, 0.7, 0.9]}, {}, "c_kl"),
     "mmr": ({"lam": [0.9, 0.7, 0.5]}, {}, "ild"),
-    "ugf": ({"epsilon": [0.05, 0.02, 0.01, 0.005, 0.0]}, {}, "ugf_ndcg"),
-    "cpfair": ({"lambda_item": [0.0, 0.1, 0.5, 1.0]}, {"lambda_user": 0.5}, "tail_exposure_share"),
+    "ugf": ({"epsilon": [0.01, 0.005, 0.002, 0.0]}, {"solver": "greedy"}, "ugf_ndcg"),
+    "cpfair": (
+        {"lambda_item": [1.0, 10.0, 100.0, 1000.0]},
+        {"lambda_user": 0.0, "solver": "greedy"},
+        "tail_exposure_share",
+    ),
 }
 
 
-def guarantee(run_dir: str, method: str, params: dict[str, Any], k: int) -> float | None:
+def guarantee(
+    run_dir: str, method: str, params: dict[str, Any], k: int, depth: int | None
+) -> float | None:
     """Share of lists on which FA*IR's prefix minimums / DetConstSort's counts hold."""
     if method not in ("fair", "detconstsort"):
         return None
     loaded = load_run(run_dir)
     known = KnownData.from_dataset(loaded.known())
     data = loaded.dataset
-    cands = candidates_from_frame(
-        loaded.recommendations, user_ids=data.user_ids, item_ids=data.item_ids
-    )
+    stored = loaded.recommendations if depth is None else deeper_lists(loaded, depth)
+    cands = candidates_from_frame(stored, user_ids=data.user_ids, item_ids=data.item_ids)
     reranker, side = build(method, params, known, cands)
     lists = reranker.rerank(cands, k=k, **side)
     if method == "fair":
@@ -64,6 +73,7 @@ def main() -> None:
     parser.add_argument("run_dir")
     parser.add_argument("--methods", nargs="+", default=list(GRIDS))
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--depth", type=int, help="candidates from the saved model's top DEPTH")
     parser.add_argument("--out")
     args = parser.parse_args()
     results = {}
@@ -77,11 +87,12 @@ def main() -> None:
             fixed=fixed,
             k=args.k,
             fairness_metric=metric,
+            depth=args.depth,
             write=False,
         )
         for point in sweep["points"][1:]:
             point["guarantee_met"] = guarantee(
-                args.run_dir, method, {**fixed, **point["setting"]}, args.k
+                args.run_dir, method, {**fixed, **point["setting"]}, args.k, args.depth
             )
         sweep["seconds"] = time.perf_counter() - t0
         results[method] = sweep

@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     rr.add_argument("--param", action="append", default=[], help="re-ranker parameter key=value")
     rr.add_argument("--k", type=int, default=10, help="length of the re-ranked lists (default 10)")
+    rr.add_argument(
+        "--depth", type=int, help="candidates: the saved model's top DEPTH (default: stored 100)"
+    )
     rr.add_argument("--out", help="output folder (default RUN_DIR-METHOD)")
     rr.add_argument("--audit", action="store_true", help="also audit the re-ranked lists")
 
@@ -81,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--param", action="append", default=[], help="fixed parameter key=value")
     sw.add_argument("--k", type=int, default=10, help="length of the re-ranked lists (default 10)")
     sw.add_argument("--fairness-metric", help="metric traded against NDCG (default per method)")
+    sw.add_argument(
+        "--depth", type=int, help="candidates: the saved model's top DEPTH (default: stored 100)"
+    )
     sw.add_argument("--out", help="output folder (default RUN_DIR/sweep-METHOD)")
 
     sub.add_parser("datasets", help="list the built-in datasets")
@@ -276,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 method=args.method,
                 params=_params(args.param, "--param"),
                 k=args.k,
+                depth=args.depth,
                 out=args.out,
             )
             ndcg = reranked.metrics["overall"].get(f"ndcg@{args.k}")
@@ -297,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 fixed=_params(args.param, "--param"),
                 k=args.k,
                 fairness_metric=args.fairness_metric,
+                depth=args.depth,
                 out=args.out,
             )
             table = Table(title=f"{args.method} sweep: {swept['params']['fairness_label']}")

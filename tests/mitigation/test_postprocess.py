@@ -26,27 +26,6 @@ PARAMS = {
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "bpr"
-    code = main(
-        [
-            "run",
-            "--dataset",
-            "synthetic",
-            "--model",
-            "bpr",
-            "--epochs",
-            "3",
-            "--out",
-            str(out),
-            "--quiet",
-        ]
-    )
-    assert code == 0
-    return out
-
-
-@pytest.fixture(scope="module")
 def reranked(run_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("reranked")
     return {
