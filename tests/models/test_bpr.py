@@ -73,7 +73,15 @@ def test_extra_loss_terms_see_the_batch_and_change_training():
     penalised.fit(train)
     assert seen["keys"] == (
         ["items", "negatives", "users", "weights"],
-        ["item_repr", "neg_scores", "negative_repr", "pos_scores", "user_repr"],
+        [
+            "item_repr",
+            "item_table",
+            "losses",
+            "neg_scores",
+            "negative_repr",
+            "pos_scores",
+            "user_repr",
+        ],
     )
     norm = lambda m: float(m.module_.user_embeddings.weight.detach().norm())  # noqa: E731
     assert norm(penalised) < 0.5 * norm(plain)

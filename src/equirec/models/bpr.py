@@ -81,8 +81,9 @@ class BPR(LossTermsMixin, Recommender):
 
     Extra loss terms (:meth:`add_loss_term`) see ``batch`` with ``users``, ``items`` (positives),
     ``negatives`` and ``weights`` (one row per triple), and ``outputs`` with ``user_repr``,
-    ``item_repr``, ``negative_repr`` (embeddings, ``(B, dim)``) and ``pos_scores``, ``neg_scores``
-    (``(B,)``).
+    ``item_repr``, ``negative_repr`` (embeddings, ``(B, dim)``), ``pos_scores``, ``neg_scores``,
+    ``losses`` (per-triple losses before weighting, ``(B,)``) and ``item_table`` (every item's
+    embedding, ``(n_items, dim)``: scores are ``user_repr @ item_table.T``).
 
     Every training interaction ``(u, i)`` is paired, each epoch, with an item ``j`` drawn uniformly
     among the items ``u`` has not interacted with in training; the per-example loss
@@ -291,6 +292,8 @@ class _BPRTask:
             "negative_repr": q,
             "pos_scores": pos,
             "neg_scores": neg,
+            "losses": losses,
+            "item_table": module.item_embeddings.weight,
         }
         return losses, batch["weights"], outputs
 

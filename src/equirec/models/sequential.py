@@ -29,7 +29,13 @@ class SequentialRecommender(LossTermsMixin, Recommender):
 
     Extra loss terms (:meth:`add_loss_term`) see ``batch["users"]`` (internal user indices of the
     rows), ``tokens``, ``targets`` and ``weights``, and ``outputs`` with ``hidden`` (``(B, L, D)``),
-    ``user_repr`` (last position, ``(B, D)``) and ``target_mask``.
+    ``user_repr`` (``(B, D)``), ``target_mask`` (``(B, L)``, the positions with a target),
+    ``losses`` (per-target losses, ``(target_mask.sum(),)``, in the order of
+    ``target_mask.nonzero()``) and ``item_table`` (``(n_items, D)``: scores are
+    ``user_repr @ item_table.T``; only when loss terms are present). ``user_repr`` is the last
+    position's hidden state (SASRec); BERT4Rec with loss terms encodes ``batch["repr_tokens"]``
+    once more for it: the user's last ``max_len - 1`` training items followed by a mask token, as
+    at prediction time, so that terms act on the representation users are scored with.
     """
 
     causal: bool = True
@@ -233,7 +239,16 @@ class _SequenceTask:
             batch["targets"][mask],
             self.generator,
         )
-        outputs = {"hidden": hidden, "user_repr": hidden[:, -1], "target_mask": mask}
+        outputs = {
+            "hidden": hidden,
+            "user_repr": hidden[:, -1],
+            "target_mask": mask,
+            "losses": losses,
+        }
+        if self.model.loss_terms():  # content features make the table cost a projection
+            outputs["item_table"] = module.output_embeddings()  # type: ignore[operator]
+        if "repr_tokens" in batch:  # BERT4Rec with loss terms: the prediction-time representation
+            outputs["user_repr"] = module(batch["repr_tokens"])[:, -1]
         return losses, batch["weights"][mask], outputs
 
     def validate(self, module: nn.Module) -> float:
@@ -311,7 +326,12 @@ class _MaskedItemTask(_NextItemTask):
             tokens[row, length - n :] = inp
             targets[row, length - n :] = np.where(masked, seq, -1)
             weights[row, length - n :] = np.where(masked, w, 0.0)
-        return self._to_device(users, tokens, targets, weights)
+        batch = self._to_device(users, tokens, targets, weights)
+        if model.loss_terms():
+            inputs = model._inputs(users, self.train).numpy()
+            first = int(np.argmax((inputs != 0).any(axis=0)))  # leading all-padding columns
+            batch["repr_tokens"] = torch.from_numpy(inputs[:, first:]).to(self.device)
+        return batch
 
 
 @register

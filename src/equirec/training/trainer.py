@@ -27,6 +27,12 @@ LossTerm = Callable[[Batch, Outputs], torch.Tensor]
 
 ``outputs`` holds what the model's task exposes (e.g. ``hidden`` states, ``user_repr``), so an
 adversary or a regulariser can act on the model's representations.
+
+A term that is a :class:`torch.nn.Module` is moved to the device of the trained module and its
+trainable parameters are optimised together with the model's (same optimiser, learning rate,
+weight decay and gradient clipping), so a term can learn, e.g. an adversary's discriminator.
+Its parameters are not part of the model: they are neither saved nor restored by early
+stopping, and they keep their values from one fit to the next.
 """
 
 
@@ -99,7 +105,8 @@ class Trainer:
         patience: Stop after this many validations without improvement (0 disables).
         eval_every: Validate every this many epochs.
         grad_clip: Clip the gradient norm (0 disables).
-        extra_losses: Extra loss terms added to the weighted mean loss at every step.
+        extra_losses: Extra loss terms added to the weighted mean loss at every step (the
+            parameters of terms that are modules are trained too: see :data:`LossTerm`).
         seed: Seeds batching and every torch random draw (dropout, sampling).
         verbose: Show a progress bar.
         min_epochs: Never stop before this many epochs.
@@ -122,6 +129,13 @@ class Trainer:
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         params = [p for p in module.parameters() if p.requires_grad]
+        device = params[0].device if params else None
+        for term in self.extra_losses:
+            if isinstance(term, nn.Module):  # a term that learns (e.g. a discriminator)
+                if device is not None:
+                    term.to(device)
+                known = {id(p) for p in params}
+                params += [p for p in term.parameters() if p.requires_grad and id(p) not in known]
         optimizer = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
         log = TrainingLog()
         best_state: dict[str, torch.Tensor] | None = None
