@@ -8,27 +8,6 @@ import pytest
 from equirec.cli import main
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "bpr"
-    code = main(
-        [
-            "run",
-            "--dataset",
-            "synthetic",
-            "--model",
-            "bpr",
-            "--epochs",
-            "3",
-            "--out",
-            str(out),
-            "--quiet",
-        ]
-    )
-    assert code == 0
-    return out
-
-
 def test_audit_command_writes_json_and_html(run_dir, capsys):
     code = main(
         ["audit", str(run_dir), "--k", "10", "--n-boot", "100", "--intersect", "group*activity"]

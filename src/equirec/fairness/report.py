@@ -1475,30 +1475,43 @@ class _Page:
 
     # -- page ---------------------------------------------------------------------------------
     def render(self) -> str:
-        body = [self.header()]
-        for name, part in (
-            ("summary", self.summary),
-            ("users", self.users),
-            ("items", self.items),
-            ("lists", self.lists),
-            ("leakage", self.leakage),
-            ("parameters", self.footer),
-        ):
-            try:
-                body.append(part())
-            except Exception as err:  # a malformed section must not cost the whole page
-                body.append(
-                    f'<section id="{name}"><h2>{_esc(name.title())}</h2>'
-                    f'<p class="na-text">This section could not be rendered: '
-                    f"{_esc(type(err).__name__)}: {_esc(err)}</p></section>"
-                )
-        return (
-            "<!DOCTYPE html>\n"
-            '<html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_esc(self.title)}</title><style>{_CSS}</style></head>"
-            f"<body><main>{''.join(body)}</main></body></html>\n"
+        return html_page(
+            self.title,
+            self.header(),
+            [
+                ("summary", self.summary),
+                ("users", self.users),
+                ("items", self.items),
+                ("lists", self.lists),
+                ("leakage", self.leakage),
+                ("parameters", self.footer),
+            ],
+            css=_CSS,
         )
+
+
+def html_page(
+    title: str, header: str, sections: Sequence[tuple[str, Callable[[], str]]], *, css: str
+) -> str:
+    """A self-contained page: ``header`` then every section; a section that fails to render is
+    replaced by a one-line note instead of costing the whole page."""
+    body = [header]
+    for name, part in sections:
+        try:
+            body.append(part())
+        except Exception as err:  # a malformed section must not cost the whole page
+            body.append(
+                f'<section id="{name}"><h2>{_esc(name.title())}</h2>'
+                f'<p class="na-text">This section could not be rendered: '
+                f"{_esc(type(err).__name__)}: {_esc(err)}</p></section>"
+            )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_esc(title)}</title><style>{css}</style></head>"
+        f"<body><main>{''.join(body)}</main></body></html>\n"
+    )
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:

@@ -41,6 +41,7 @@ from equirec.fairness.report import (
     _text,
     _tick_fmt,
     _x_axis,
+    html_page,
 )
 
 __all__ = ["render_sweep_html"]
@@ -614,26 +615,15 @@ class _SweepPage:
         )
 
     def render(self) -> str:
-        body = [self.header()]
-        for name, part in (
-            ("trade-off", self.tradeoff),
-            ("points", self.table),
-            ("parameters", self.footer),
-        ):
-            try:
-                body.append(part())
-            except Exception as err:  # a malformed section must not cost the whole page
-                body.append(
-                    f'<section id="{name}"><h2>{_esc(name.title())}</h2>'
-                    f'<p class="na-text">This section could not be rendered: '
-                    f"{_esc(type(err).__name__)}: {_esc(err)}</p></section>"
-                )
-        return (
-            "<!DOCTYPE html>\n"
-            '<html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_esc(self.title)}</title><style>{_CSS}{_SWEEP_CSS}</style></head>"
-            f"<body><main>{''.join(body)}</main></body></html>\n"
+        return html_page(
+            self.title,
+            self.header(),
+            [
+                ("trade-off", self.tradeoff),
+                ("points", self.table),
+                ("parameters", self.footer),
+            ],
+            css=_CSS + _SWEEP_CSS,
         )
 
 
