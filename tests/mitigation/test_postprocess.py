@@ -150,3 +150,25 @@ def test_deeper_candidates_from_the_saved_model(run_dir):
         for _, g in recs.sort_values("rank").groupby("user")
     ]
     assert all(met)
+
+
+def test_chained_rerankers_keep_the_last_guarantee(run_dir):
+    loaded = load_run(run_dir)
+    known = KnownData.from_dataset(loaded.known())
+    params = {"calibrated.lam": 0.8, "fair.p": 0.6}
+    chained = rerank_recommendations(
+        loaded.recommendations, known=known, method="calibrated+fair", params=params, k=10
+    )
+    alone = rerank_recommendations(
+        loaded.recommendations, known=known, method="fair", params={"p": 0.6}, k=10
+    )
+    assert not chained.equals(alone)  # the calibration step changed what FA*IR saw
+    protected = ~head_items(known.popularity, method="share", cutoff=0.8)
+    table = FAIR(protected=protected, p=0.6).mtable(10)
+    chained = chained.assign(protected=protected[loaded.dataset.item_index(chained["item"])])
+    for _, group in chained.sort_values("rank").groupby("user"):
+        assert (np.cumsum(group["protected"].to_numpy()) >= table).all()
+    with pytest.raises(ConfigError, match=r"STEP\.KEY"):
+        rerank_recommendations(
+            loaded.recommendations, known=known, method="calibrated+fair", params={"p": 0.6}, k=10
+        )

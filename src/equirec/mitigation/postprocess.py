@@ -208,9 +208,33 @@ def rerank_candidates(
     params: Mapping[str, Any] | None,
     k: int,
 ) -> tuple[Any, np.ndarray]:
-    """Build the re-ranker and apply it: ``(reranker, (n_lists, k) item indices)``."""
-    reranker, side = build(method, params or {}, known, candidates)
-    return reranker, reranker.rerank(candidates, k=k, **side)
+    """Build the re-ranker and apply it: ``(reranker, (n_lists, k) item indices)``.
+
+    ``method`` may chain re-rankers with ``+`` (``"calibrated+fair"``): each step re-orders the
+    whole candidate list handed on by the previous one (side information rebuilt for it) and the
+    last step cuts to ``k``; parameters are then named ``STEP.KEY`` (``calibrated.lam``,
+    ``fair.p``). The returned re-ranker is the last step.
+    """
+    steps = [m.strip() for m in method.split("+")]
+    if len(steps) == 1:
+        reranker, side = build(method, params or {}, known, candidates)
+        return reranker, reranker.rerank(candidates, k=k, **side)
+    per_step: dict[str, dict[str, Any]] = {step: {} for step in steps}
+    for key, value in (params or {}).items():
+        step, dot, name = key.partition(".")
+        if not dot or step not in per_step:
+            raise ConfigError(
+                f"parameter {key!r}: with chained re-rankers write STEP.KEY, STEP one of {steps}"
+            )
+        per_step[step][name] = value
+    current = candidates
+    for i, step in enumerate(steps):
+        reranker, side = build(step, per_step[step], known, current)
+        last = i == len(steps) - 1
+        lists = reranker.rerank(current, k=k if last else max(k, current.width), **side)
+        if not last:
+            current = current.select(lists)
+    return reranker, lists
 
 
 def rerank_recommendations(
