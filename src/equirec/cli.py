@@ -61,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     rr.add_argument("run_dir", help="a folder written by `equirec run`")
     rr.add_argument(
-        "--method", required=True, help="fair, detconstsort, calibrated, mmr, ugf, cpfair"
+        "--method",
+        required=True,
+        help="fair, detconstsort, calibrated, mmr, ugf, cpfair; chain with +: calibrated+fair",
     )
     rr.add_argument("--param", action="append", default=[], help="re-ranker parameter key=value")
     rr.add_argument("--k", type=int, default=10, help="length of the re-ranked lists (default 10)")
@@ -76,7 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sw.add_argument("run_dir", help="a folder written by `equirec run`")
     sw.add_argument(
-        "--method", required=True, help="fair, detconstsort, calibrated, mmr, ugf, cpfair"
+        "--method",
+        required=True,
+        help="fair, detconstsort, calibrated, mmr, ugf, cpfair; chain with +: calibrated+fair",
     )
     sw.add_argument(
         "--grid", action="append", required=True, help="parameter values, e.g. p=0.1,0.3,0.5"
