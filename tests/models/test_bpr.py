@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from equirec.errors import ConfigError
-from equirec.models.bpr import BPR, BPRModule, _ndcg
+from equirec.models.bpr import BPR, BPRModule
 from equirec.testing import RecommenderChecks, planted_split
 
 SMALL = {"dim": 16, "batch_size": 64, "lr": 0.05, "device": "cpu", "verbose": False}
@@ -95,20 +95,6 @@ def test_early_stopping_on_validation_ndcg():
     assert log.stopped_early and log.epochs < 200
     assert all("valid" in r for r in log.history)
     assert log.best_score == max(r["valid"] for r in log.history) > 0.1
-
-
-def test_validation_ndcg_by_hand():
-    from equirec.data.history import History
-
-    seen = History.from_arrays(users=np.array([0]), items=np.array([0]), n_users=2, n_items=4)
-    relevant = History.from_arrays(
-        users=np.array([0, 0, 1]), items=np.array([2, 0, 3]), n_users=2, n_items=4
-    )
-    scores = torch.tensor([[9.0, 1.0, 2.0, 3.0], [4.0, 3.0, 2.0, 1.0]])
-    ndcg = _ndcg(scores, np.array([0, 1]), seen, relevant, k=2)
-    # user 0: item 0 is seen (masked, not relevant); ranking 3, 2 -> relevant 2 at rank 2
-    # user 1: relevant 3 is ranked 4th, beyond k
-    np.testing.assert_allclose(ndcg.numpy(), [1 / np.log2(3), 0.0])
 
 
 def test_rejects_bad_parameters():

@@ -79,6 +79,28 @@ class History:
         """The chronological item indices of one user."""
         return self.items[self.indptr[user] : self.indptr[user + 1]]
 
+    def rows(self, users: np.ndarray) -> sp.csr_matrix:
+        """Binary ``(len(users), n_items)`` matrix of the items of the given users.
+
+        Costs time in the number of those users' interactions only (not the whole history), so it
+        can be called for every scoring batch.
+
+        Args:
+            users: Internal user indices (a batch).
+        """
+        users = np.asarray(users, dtype=np.int64)
+        starts, ends = self.indptr[users], self.indptr[users + 1]
+        lengths = ends - starts
+        indptr = np.zeros(len(users) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        offsets = np.arange(indptr[-1]) - np.repeat(indptr[:-1], lengths)
+        items = self.items[np.repeat(starts, lengths) + offsets]
+        data = np.ones(len(items), dtype=np.float32)
+        m = sp.csr_matrix((data, items, indptr), shape=(len(users), self.n_items))
+        m.sum_duplicates()
+        m.data[:] = 1.0
+        return m
+
     def csr(self, *, binary: bool = True) -> sp.csr_matrix:
         """User x item sparse matrix; duplicates collapse to 1 if ``binary``, else weights sum."""
         data = np.ones(len(self.items), dtype=np.float32) if binary else self.weights

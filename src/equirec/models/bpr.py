@@ -19,7 +19,6 @@ from equirec.data.dataset import Dataset
 from equirec.data.history import History
 from equirec.errors import ConfigError
 from equirec.models.base import Recommender
-from equirec.models.itemknn import interaction_rows
 from equirec.models.registry import register
 from equirec.training.device import resolve_device
 from equirec.training.trainer import (
@@ -29,6 +28,7 @@ from equirec.training.trainer import (
     Trainer,
     TrainingLog,
 )
+from equirec.training.validation import masked_ndcg
 
 VALID_K = 10
 """Cut-off of the validation NDCG used for early stopping."""
@@ -304,26 +304,5 @@ class _BPRTask:
         for start in range(0, len(self.valid_users), 1024):
             users = self.valid_users[start : start + 1024]
             scores = module.full_scores(torch.from_numpy(users).to(self.device)).float().cpu()
-            total += float(_ndcg(scores, users, self.train, self.valid, k=VALID_K).sum())
+            total += float(masked_ndcg(scores, users, self.train, self.valid, k=VALID_K).sum())
         return total / len(self.valid_users)
-
-
-def _ndcg(
-    scores: torch.Tensor, users: np.ndarray, seen: History, relevant: History, *, k: int
-) -> torch.Tensor:
-    """Binary-relevance NDCG@k of each row of ``scores`` (modified in place: seen items masked).
-
-    Relevant items are those of ``relevant`` not in ``seen`` (seen items cannot be recommended);
-    rows without any count as 0.
-    """
-    seen_rows = interaction_rows(seen, users).tocoo()
-    scores[torch.from_numpy(seen_rows.row), torch.from_numpy(seen_rows.col)] = -torch.inf
-    rel = torch.from_numpy(interaction_rows(relevant, users).toarray() > 0)
-    rel[torch.from_numpy(seen_rows.row), torch.from_numpy(seen_rows.col)] = False
-    k = min(k, scores.shape[1])
-    top = torch.topk(scores, k, dim=1).indices
-    discounts = 1.0 / torch.log2(torch.arange(2, k + 2, dtype=torch.float64))
-    dcg = (rel.gather(1, top).double() * discounts).sum(1)
-    n_rel = rel.sum(1).clamp(max=k)
-    idcg = torch.cumsum(discounts, 0)[(n_rel - 1).clamp(min=0)]
-    return torch.where(n_rel > 0, dcg / idcg, torch.zeros_like(dcg))

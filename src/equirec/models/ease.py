@@ -10,7 +10,7 @@ from equirec.data.dataset import Dataset
 from equirec.data.history import History
 from equirec.errors import ConfigError, EquirecError
 from equirec.models.base import Recommender
-from equirec.models.itemknn import cooccurrence_columns, interaction_rows
+from equirec.models.itemknn import cooccurrence_columns
 from equirec.models.registry import register
 from equirec.training.device import resolve_device
 
@@ -113,7 +113,7 @@ class EASE(Recommender):
         self.coef_ = b.to(device="cpu", dtype=torch.float32).contiguous()
 
     def _score(self, users: np.ndarray, history: History) -> torch.Tensor:
-        scores = interaction_rows(history, users) @ self.coef_.numpy()
+        scores = history.rows(users) @ self.coef_.numpy()
         return torch.from_numpy(np.asarray(scores, dtype=np.float32))
 
     def _state(self) -> dict[str, torch.Tensor]:

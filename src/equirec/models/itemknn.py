@@ -1,7 +1,7 @@
 """Item-based k-nearest neighbours: cosine similarity with shrinkage, top-k neighbours per item.
 
-Also home of two sparse helpers shared with :mod:`equirec.models.ease`: :func:`interaction_rows`
-(the user x item rows of a few users) and :func:`cooccurrence_columns` (blocks of ``XᵀX``).
+Also home of a sparse helper shared with :mod:`equirec.models.ease`: :func:`cooccurrence_columns`
+(blocks of ``XᵀX``).
 """
 
 from __future__ import annotations
@@ -20,30 +20,6 @@ from equirec.models.registry import register
 
 BLOCK_SIZE = 1024
 """Target items whose similarities are computed at once (memory ~ ``n_items * BLOCK_SIZE``)."""
-
-
-def interaction_rows(history: History, users: np.ndarray) -> sp.csr_matrix:
-    """Binary ``(len(users), n_items)`` matrix of the items in ``history`` of the given users.
-
-    Costs time in the number of those users' interactions only (not the whole history), so it can
-    be called for every scoring batch.
-
-    Args:
-        history: Interactions in internal indices.
-        users: Internal user indices (a batch).
-    """
-    users = np.asarray(users, dtype=np.int64)
-    starts, ends = history.indptr[users], history.indptr[users + 1]
-    lengths = ends - starts
-    indptr = np.zeros(len(users) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    offsets = np.arange(indptr[-1]) - np.repeat(indptr[:-1], lengths)
-    items = history.items[np.repeat(starts, lengths) + offsets]
-    data = np.ones(len(items), dtype=np.float32)
-    m = sp.csr_matrix((data, items, indptr), shape=(len(users), history.n_items))
-    m.sum_duplicates()
-    m.data[:] = 1.0
-    return m
 
 
 def cooccurrence_columns(
@@ -141,7 +117,7 @@ class ItemKNN(Recommender):
         )
 
     def _score(self, users: np.ndarray, history: History) -> torch.Tensor:
-        scores = (interaction_rows(history, users) @ self.similarity_).toarray()
+        scores = (history.rows(users) @ self.similarity_).toarray()
         return torch.from_numpy(np.asarray(scores, dtype=np.float32))
 
     def _state(self) -> dict[str, torch.Tensor]:

@@ -22,6 +22,7 @@ from equirec.models.transformer import SequenceTransformer
 from equirec.training.device import resolve_device
 from equirec.training.losses import full_cross_entropy, sampled_cross_entropy
 from equirec.training.trainer import Batch, LossTermsMixin, Outputs, Trainer, TrainingLog
+from equirec.training.validation import masked_ndcg
 
 
 class SequentialRecommender(LossTermsMixin, Recommender):
@@ -208,9 +209,6 @@ class _SequenceTask:
         if valid is not None:
             has_valid = valid.lengths() > 0
             self.valid_users = np.flatnonzero(has_valid)
-            self.valid_targets = np.array(
-                [valid.sequence(int(u))[0] for u in self.valid_users], dtype=np.int64
-            )
 
     min_length = 2
 
@@ -252,21 +250,16 @@ class _SequenceTask:
         return losses, batch["weights"][mask], outputs
 
     def validate(self, module: nn.Module) -> float:
-        """Mean NDCG@10 of the validation item, full ranking, training items excluded."""
+        """Mean NDCG@10 of the validation items, full ranking, training items excluded."""
         assert self.valid is not None
         model = self.model
         total = 0.0
         for start in range(0, len(self.valid_users), 512):
             users = self.valid_users[start : start + 512]
-            targets = torch.from_numpy(self.valid_targets[start : start + 512])
             tokens = model._inputs(users, self.train).to(self.device)
             hidden = module(tokens)[:, -1]
             scores = (hidden @ module.output_embeddings().T).float().cpu()  # type: ignore[operator]
-            target_scores = scores[torch.arange(len(users)), targets].clone()
-            for row, u in enumerate(users):
-                scores[row, torch.from_numpy(self.train.sequence(int(u)))] = -torch.inf
-            rank = (scores > target_scores[:, None]).sum(1)
-            total += float(torch.where(rank < 10, 1.0 / torch.log2(rank + 2.0), 0.0).sum())
+            total += float(masked_ndcg(scores, users, self.train, self.valid, k=10).sum())
         return total / max(1, len(self.valid_users))
 
 
