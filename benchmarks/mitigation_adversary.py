@@ -23,13 +23,17 @@ from equirec.mitigation.inprocessing import AdversarialDebiasing
 from equirec.models.sequential import SASRec
 
 
-def one(data_dir: str, attribute: str, lam: float, seed: int, epochs: int) -> dict[str, float]:
+def one(
+    data_dir: str, attribute: str, lam: float, seed: int, epochs: int, disc_steps: int = 0
+) -> dict[str, float]:
     data = load_dataset("ml-100k", data_dir=data_dir)
     split = split_dataset(data, method="loo", seed=seed)
     model = SASRec(seed=seed, epochs=epochs, verbose=False)
     if lam > 0:
         model.add_loss_term(
-            AdversarialDebiasing.from_dataset(split.train, attributes=attribute, dim=64, lam=lam)
+            AdversarialDebiasing.from_dataset(
+                split.train, attributes=attribute, dim=64, lam=lam, disc_steps=disc_steps
+            )
         )
     t0 = time.perf_counter()
     model.fit(split.train, valid=split.valid)
@@ -42,6 +46,7 @@ def one(data_dir: str, attribute: str, lam: float, seed: int, epochs: int) -> di
     leak = leakage_probe(reps, labels, n_boot=500, seed=seed)
     return {
         "lam": lam,
+        "disc_steps": disc_steps,
         "seed": seed,
         "ndcg@10": result.overall["ndcg@10"],
         "auc": leak.auc,
@@ -60,11 +65,14 @@ def main() -> None:
     parser.add_argument("--lams", type=float, nargs="+", default=[0.0, 1.0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--disc-steps", type=int, default=0)
     parser.add_argument("--out")
     args = parser.parse_args()
     rows = []
     for lam in args.lams:
-        rows.append(one(args.data_dir, args.attribute, lam, args.seed, args.epochs))
+        rows.append(
+            one(args.data_dir, args.attribute, lam, args.seed, args.epochs, args.disc_steps)
+        )
         print(json.dumps(rows[-1]), flush=True)
         if args.out:
             with open(args.out, "w") as fh:

@@ -179,6 +179,25 @@ def test_bert4rec_terms_see_the_prediction_time_representation(encoded):
     torch.testing.assert_close(reprs, expected, atol=1e-5, rtol=1e-5)
 
 
+def test_extra_discriminator_steps_bring_the_adversary_closer_to_its_best_response():
+    torch.manual_seed(0)
+    codes = np.repeat([0, 1], 100)
+    groups = Groups("g", codes, ("a", "b"))
+    reprs = torch.randn(200, 4) + torch.from_numpy(codes)[:, None].float()  # attribute encoded
+    batch = {"users": torch.arange(200)}
+    plain = AdversarialDebiasing(groups, dim=4, lam=1.0, seed=1)
+    strong = AdversarialDebiasing(groups, dim=4, lam=1.0, seed=1, disc_steps=20, disc_lr=0.05)
+    before = plain(batch, {"user_repr": reprs}).item()  # same initial discriminators
+    after = strong(batch, {"user_repr": reprs.clone().requires_grad_(True)}).item()
+    assert after < before - 0.1  # the inner updates ran before the returned loss
+    with torch.no_grad():  # no inner updates outside training
+        frozen = [p.clone() for p in strong.parameters()]
+        strong(batch, {"user_repr": reprs})
+    assert all(torch.equal(a, b) for a, b in zip(frozen, strong.parameters(), strict=True))
+    with pytest.raises(ConfigError, match="disc_steps"):
+        AdversarialDebiasing(groups, dim=4, disc_steps=-1)
+
+
 def test_adversary_counts_each_user_once_and_skips_missing_labels():
     groups = Groups("g", np.array([0, 1, -1, 1]), ("a", "b"))
     adversary = AdversarialDebiasing(groups, dim=2, lam=1.0, hidden=0, balanced=False)

@@ -187,6 +187,12 @@ class AdversarialDebiasing(nn.Module):
         hidden: Hidden units of each discriminator (0 = a linear discriminator).
         balanced: Weight classes inversely to their size.
         seed: Seeds the discriminators' initialisation (the global torch RNG is left alone).
+        disc_steps: Extra discriminator updates per training step, on the batch's detached
+            representations with the term's own Adam (``disc_lr``), before the adversarial
+            loss is computed: keeps the discriminators near their best response, so the model
+            is pushed against a strong adversary rather than a lagging one (0 = only the joint
+            step through the trainer's optimiser).
+        disc_lr: Learning rate of those extra updates.
 
     Raises:
         ConfigError: ``lam < 0``, ``dim < 1``, ``hidden < 0``, no attribute, or an attribute with
@@ -207,9 +213,16 @@ class AdversarialDebiasing(nn.Module):
         hidden: int = 64,
         balanced: bool = True,
         seed: int = 0,
+        disc_steps: int = 0,
+        disc_lr: float = 1e-3,
     ) -> None:
         super().__init__()
         what = "AdversarialDebiasing"
+        if int(disc_steps) < 0 or not float(disc_lr) > 0:
+            raise ConfigError(f"{what}: disc_steps must be >= 0 and disc_lr > 0")
+        self.disc_steps = int(disc_steps)
+        self.disc_lr = float(disc_lr)
+        self._disc_optimizer: torch.optim.Optimizer | None = None
         attrs = [groups] if isinstance(groups, Groups) else list(groups)
         if not attrs:
             raise ConfigError(f"{what}: give at least one sensitive attribute")
@@ -254,6 +267,7 @@ class AdversarialDebiasing(nn.Module):
 
     def reset_parameters(self) -> None:
         """Re-initialise the discriminators (seeded by ``seed``), e.g. before another fit."""
+        self._disc_optimizer = None
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(self.seed)
             for module in self.discriminators.modules():
@@ -273,6 +287,8 @@ class AdversarialDebiasing(nn.Module):
         hidden: int = 64,
         balanced: bool = True,
         seed: int = 0,
+        disc_steps: int = 0,
+        disc_lr: float = 1e-3,
     ) -> AdversarialDebiasing:
         """Build the labels from ``dataset.user_attributes`` (by internal user index).
 
@@ -284,6 +300,8 @@ class AdversarialDebiasing(nn.Module):
             hidden: See the class.
             balanced: See the class.
             seed: See the class.
+            disc_steps: See the class.
+            disc_lr: See the class.
 
         Raises:
             ConfigError: Unknown attribute (the message lists the dataset's), a multi-valued or
@@ -291,7 +309,16 @@ class AdversarialDebiasing(nn.Module):
         """
         names = [attributes] if isinstance(attributes, str) else list(attributes)
         groups = [_user_groups(dataset, name, "AdversarialDebiasing") for name in names]
-        return cls(groups, dim=dim, lam=lam, hidden=hidden, balanced=balanced, seed=seed)
+        return cls(
+            groups,
+            dim=dim,
+            lam=lam,
+            hidden=hidden,
+            balanced=balanced,
+            seed=seed,
+            disc_steps=disc_steps,
+            disc_lr=disc_lr,
+        )
 
     def labels(self, attribute: str) -> torch.Tensor:
         """Class code of every internal user index (``-1`` = missing) for ``attribute``."""
@@ -317,7 +344,22 @@ class AdversarialDebiasing(nn.Module):
             )
         rows = _first_rows(users)
         users, reprs = users[rows], reprs[rows]
-        x = gradient_reversal(reprs, self.lam)
+        if self.disc_steps and torch.is_grad_enabled():
+            if self._disc_optimizer is None:
+                self._disc_optimizer = torch.optim.Adam(
+                    self.discriminators.parameters(), lr=self.disc_lr
+                )
+            detached = reprs.detach()
+            for _ in range(self.disc_steps):
+                self._disc_optimizer.zero_grad(set_to_none=True)
+                self._discriminator_loss(users, detached, record=False).backward()
+                self._disc_optimizer.step()
+            self._disc_optimizer.zero_grad(set_to_none=True)
+        return self._discriminator_loss(users, gradient_reversal(reprs, self.lam), record=True)
+
+    def _discriminator_loss(
+        self, users: torch.Tensor, x: torch.Tensor, *, record: bool
+    ) -> torch.Tensor:
         total = _zero(x)
         for i, name in enumerate(self.attributes):
             codes_name, weight_name = self._buffers_by_attr[name]
@@ -329,7 +371,8 @@ class AdversarialDebiasing(nn.Module):
                 loss = _zero(logits)
             else:
                 loss = F.cross_entropy(logits, codes[keep], weight=weight)
-            self.last_losses[name] = loss.detach()
+            if record:
+                self.last_losses[name] = loss.detach()
             total = total + loss
         return total
 
