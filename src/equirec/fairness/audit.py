@@ -21,6 +21,7 @@ import pandas as pd
 
 from equirec.errors import ConfigError, DataError, EquirecError
 from equirec.fairness.frame import AuditFrame, _num
+from equirec.fairness.groups import activity_groups
 from equirec.fairness.inputs import AuditData
 from equirec.fairness.items import item_side
 from equirec.fairness.leakage import bag_of_items, leakage_probe
@@ -173,8 +174,6 @@ def audit(
         table[g.name] = [sub.labels[c] if c >= 0 else None for c in sub.codes]
     ugf_groups = next((g for g in groups if g.name == "activity"), None)
     if ugf_groups is None:
-        from equirec.fairness.groups import activity_groups
-
         ugf_groups = activity_groups(data.activity, top=activity_top)
     ugf_frame = AuditFrame(
         values=per_user[[f"ndcg@{k}", f"f1@{k}"]],

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from equirec.errors import ConfigError
+from equirec.fairness.item_metrics import head_items
 
 
 @dataclass(frozen=True)
@@ -87,17 +88,14 @@ def activity_groups(counts: np.ndarray, *, top: float = 0.05, name: str = "activ
     """UGF's advantaged/disadvantaged users: the ``top`` share most active users vs the rest.
 
     ``ceil(top · n)`` users with the most training interactions form ``active`` (ties at the
-    boundary broken by user index, so the group has exactly that size); the others are
+    boundary broken by user index, so the group has exactly that size; the same cut as
+    :func:`~equirec.fairness.item_metrics.head_items` with ``method="top"``); the others are
     ``inactive``.
     """
     if not 0.0 < top < 1.0:
         raise ConfigError(f"the active share must be in (0, 1), got {top}")
-    c = np.asarray(counts)
-    n_active = max(1, int(np.ceil(top * len(c) - 1e-9)))  # 0.07 * 100 is 7.000000000000001
-    order = np.argsort(-c, kind="stable")
-    codes = np.ones(len(c), dtype=np.int64)
-    codes[order[:n_active]] = 0
-    return Groups(name, codes, ("active", "inactive"))
+    active = head_items(np.asarray(counts, dtype=np.float64), method="top", cutoff=top)
+    return Groups(name, np.where(active, 0, 1).astype(np.int64), ("active", "inactive"))
 
 
 def intersection(a: Groups, b: Groups) -> Groups:

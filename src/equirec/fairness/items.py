@@ -30,6 +30,7 @@ from equirec.fairness.exposure import (
 )
 from equirec.fairness.frame import _num
 from equirec.fairness.groups import (
+    Groups,
     ItemGroups,
     categorical_groups,
     item_groups_from_labels,
@@ -53,8 +54,6 @@ def item_groups(
     """``popularity`` (head/tail) plus the item attributes' groups (default: categorical, multi)."""
     kinds = data.item_attribute_kinds
     pop_codes = np.where(head_mask, 0, 1).astype(np.int64)
-    from equirec.fairness.groups import Groups
-
     out = [item_groups_from_labels(Groups("popularity", pop_codes, ("head", "tail")))]
     names = (
         [a for a, kind in kinds.items() if kind in ("categorical", "multi")]

@@ -250,6 +250,13 @@ def _text(
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{c}{extra}>{_esc(text)}</text>'
 
 
+def _y_title(x: float, y: float, text: str) -> str:
+    """A vertical axis title centred on ``(x, y)``, reading bottom to top."""
+    return _text(
+        x, y, text, cls="axis-label", anchor="middle", extra=f' transform="rotate(-90 {x} {y:.1f})"'
+    )
+
+
 def _line(x1: float, y1: float, x2: float, y2: float, *, cls: str = "", extra: str = "") -> str:
     c = f' class="{cls}"' if cls else ""
     return f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"{c}{extra}/>'
@@ -499,16 +506,7 @@ def _lorenz_chart(xs: Sequence[float], ys: Sequence[float], *, label: str) -> st
             anchor="middle",
         )
     )
-    out.append(
-        _text(
-            14,
-            (y0 + y1) / 2,
-            "cumulative share of exposure",
-            cls="axis-label",
-            anchor="middle",
-            extra=f' transform="rotate(-90 14 {(y0 + y1) / 2:.1f})"',
-        )
-    )
+    out.append(_y_title(14, (y0 + y1) / 2, "cumulative share of exposure"))
     return _svg(width, height, out, label)
 
 
@@ -566,16 +564,7 @@ def _decile_chart(rows: Sequence[Mapping[str, Any]], *, label: str) -> str:
             anchor="middle",
         )
     )
-    out.append(
-        _text(
-            14,
-            (y0 + y1) / 2,
-            "share of exposure",
-            cls="axis-label",
-            anchor="middle",
-            extra=f' transform="rotate(-90 14 {(y0 + y1) / 2:.1f})"',
-        )
-    )
+    out.append(_y_title(14, (y0 + y1) / 2, "share of exposure"))
     return _svg(width, height, out, label)
 
 

@@ -41,6 +41,7 @@ from equirec.fairness.report import (
     _text,
     _tick_fmt,
     _x_axis,
+    _y_title,
     html_page,
 )
 
@@ -215,17 +216,7 @@ def _pareto_chart(
     for t in yticks:
         out.append(_line(x0, sy(t), x1, sy(t), cls="grid"))
         out.append(_text(x0 - 7, sy(t) + 4, fmt_y(t), cls="tick", anchor="end"))
-    yc = (y0 + y1) / 2
-    out.append(
-        _text(
-            16,
-            yc,
-            f"{_clip(acc_label, 40)} — higher is more accurate →",
-            cls="axis-label",
-            anchor="middle",
-            extra=f' transform="rotate(-90 16 {yc:.1f})"',
-        )
-    )
+    out.append(_y_title(16, (y0 + y1) / 2, f"{_clip(acc_label, 40)} — higher is more accurate →"))
     obstacles: list[Box] = []
     if better == "higher":
         out.append(_text(x1, y1 + 32, "fairer →", cls="better", anchor="end"))

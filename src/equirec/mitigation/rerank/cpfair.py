@@ -58,6 +58,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from equirec.errors import ConfigError, DataError
+from equirec.fairness.item_metrics import head_items
 from equirec.mitigation.rerank.base import Candidates, check_k, check_unit_interval
 from equirec.mitigation.rerank.ugf import (
     MILP_MAX_VARIABLES,
@@ -105,11 +106,7 @@ def popular_items(popularity: np.ndarray, *, top: float = 0.2) -> np.ndarray:
         )
     if not np.isfinite(pop).all() or (pop < 0).any():
         raise DataError("popular_items: popularity must hold finite numbers >= 0 (e.g. counts).")
-    n_head = max(1, int(np.ceil(top * len(pop) - 1e-9)))  # 0.07 * 100 > 7 in floats
-    order = np.argsort(-pop, kind="stable")
-    mask = np.zeros(len(pop), dtype=bool)
-    mask[order[:n_head]] = True
-    return mask
+    return head_items(pop, method="top", cutoff=top)
 
 
 def _seen_candidates(seen: Any, candidates: Candidates) -> np.ndarray:
