@@ -45,7 +45,7 @@ def guarantee(
     if method not in ("fair", "detconstsort"):
         return None
     loaded = load_run(run_dir)
-    known = KnownData.from_dataset(loaded.known())
+    known = KnownData.from_dataset(loaded.known)
     data = loaded.dataset
     stored = loaded.recommendations if depth is None else deeper_lists(loaded, depth)
     cands = candidates_from_frame(stored, user_ids=data.user_ids, item_ids=data.item_ids)

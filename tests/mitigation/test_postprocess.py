@@ -50,7 +50,7 @@ def test_every_method_reranks_within_the_candidates(run_dir, reranked, method):
 
 def test_fair_meets_its_prefix_minimums_on_every_list(run_dir):
     loaded = load_run(run_dir)
-    known = KnownData.from_dataset(loaded.known())
+    known = KnownData.from_dataset(loaded.known)
     recs = rerank_recommendations(
         loaded.recommendations, known=known, method="fair", params={"p": 0.6}, k=10
     )
@@ -124,7 +124,7 @@ def test_cli_rerank_with_audit_and_errors(run_dir, tmp_path, capsys):
 
 def test_unknown_item_groups_message(run_dir):
     loaded = load_run(run_dir)
-    known = KnownData.from_dataset(loaded.known())
+    known = KnownData.from_dataset(loaded.known)
     with pytest.raises(ConfigError, match="not a categorical item attribute"):
         rerank_recommendations(
             loaded.recommendations,
@@ -140,7 +140,7 @@ def test_deeper_candidates_from_the_saved_model(run_dir):
     result = rerank_run(run_dir, method="fair", params={"p": 0.9}, k=10, depth=300, write=False)
     assert result.metrics["rerank"]["depth"] == 300
     loaded = load_run(run_dir)
-    known = KnownData.from_dataset(loaded.known())
+    known = KnownData.from_dataset(loaded.known)
     protected = ~head_items(known.popularity, method="share", cutoff=0.8)
     table = FAIR(protected=protected, p=0.9).mtable(10)
     recs = result.recommendations
@@ -154,7 +154,7 @@ def test_deeper_candidates_from_the_saved_model(run_dir):
 
 def test_chained_rerankers_keep_the_last_guarantee(run_dir):
     loaded = load_run(run_dir)
-    known = KnownData.from_dataset(loaded.known())
+    known = KnownData.from_dataset(loaded.known)
     params = {"calibrated.lam": 0.8, "fair.p": 0.6}
     chained = rerank_recommendations(
         loaded.recommendations, known=known, method="calibrated+fair", params=params, k=10

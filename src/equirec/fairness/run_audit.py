@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,7 @@ class LoadedRun:
     recommendations: pd.DataFrame
     history: str
 
+    @cached_property
     def known(self) -> Dataset:
         """The interactions known when the lists were made (never the test part)."""
         if self.history == "train+valid":
@@ -117,7 +119,7 @@ def deeper_lists(loaded: LoadedRun, depth: int) -> pd.DataFrame:
             "are all there is"
         )
     model = Recommender.load(model_dir)
-    known = loaded.known().history()
+    known = loaded.known.history()
     users = np.asarray(
         loaded.dataset.user_index(pd.unique(loaded.recommendations["user"])), dtype=np.int64
     )

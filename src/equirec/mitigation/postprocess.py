@@ -69,8 +69,9 @@ class KnownData:
 
     @classmethod
     def from_dataset(cls, known: Dataset) -> KnownData:
-        counts = known.history().csr(binary=False)
-        seen = known.history().csr(binary=True)
+        history = known.history()
+        counts = history.csr(binary=False)
+        seen = history.csr(binary=True)
         return cls(
             dataset=known,
             seen=sp.csr_matrix(seen),
@@ -291,7 +292,7 @@ def rerank_run(
     from equirec.fairness.run_audit import deeper_lists, load_run
 
     loaded = load_run(run_dir)
-    known = KnownData.from_dataset(loaded.known())
+    known = KnownData.from_dataset(loaded.known)
     stored = loaded.recommendations if depth is None else deeper_lists(loaded, depth)
     t0 = time.perf_counter()
     recs = rerank_recommendations(stored, known=known, method=method, params=params, k=k)

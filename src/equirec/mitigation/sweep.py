@@ -151,7 +151,7 @@ def sweep_run(
     if not grid:
         raise ConfigError("the grid is empty: give at least one parameter with values")
     loaded = load_run(run_dir)
-    known = KnownData.from_dataset(loaded.known())
+    known = KnownData.from_dataset(loaded.known)
     data = loaded.dataset
     stored = loaded.recommendations if depth is None else deeper_lists(loaded, depth)
     candidates = candidates_from_frame(stored, user_ids=data.user_ids, item_ids=data.item_ids)
