@@ -4,14 +4,18 @@ Leave-one-out on ML-100K, full ranking, training + validation items excluded at 
 leakage probe (5-fold logistic regression) reads the user representations the model scores with.
 
     .venv/bin/python benchmarks/mitigation_adversary.py --data-dir ../shared/datasets/ml-100k \
-        --lams 0 1 3 --out benchmarks/results/adversary_ml-100k_sasrec.json
+        --lams 0 1 3 --seeds 0 1 2 --positions all --param epochs=60 \
+        --out benchmarks/results/adversary_ml-100k_sasrec.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,15 +28,27 @@ from equirec.models.sequential import SASRec
 
 
 def one(
-    data_dir: str, attribute: str, lam: float, seed: int, epochs: int, disc_steps: int = 0
-) -> dict[str, float]:
+    data_dir: str,
+    attribute: str,
+    lam: float,
+    seed: int,
+    *,
+    disc_steps: int = 0,
+    positions: str = "last",
+    model_params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     data = load_dataset("ml-100k", data_dir=data_dir)
     split = split_dataset(data, method="loo", seed=seed)
-    model = SASRec(seed=seed, epochs=epochs, verbose=False)
+    model = SASRec(seed=seed, verbose=False, **(model_params or {}))
     if lam > 0:
         model.add_loss_term(
             AdversarialDebiasing.from_dataset(
-                split.train, attributes=attribute, dim=64, lam=lam, disc_steps=disc_steps
+                split.train,
+                attributes=attribute,
+                dim=model.dim,
+                lam=lam,
+                disc_steps=disc_steps,
+                positions=positions,
             )
         )
     t0 = time.perf_counter()
@@ -47,6 +63,8 @@ def one(
     return {
         "lam": lam,
         "disc_steps": disc_steps,
+        "positions": positions,
+        "model_params": model_params or {},
         "seed": seed,
         "ndcg@10": result.overall["ndcg@10"],
         "auc": leak.auc,
@@ -63,20 +81,37 @@ def main() -> None:
     parser.add_argument("--data-dir", default="../shared/datasets/ml-100k")
     parser.add_argument("--attribute", default="gender")
     parser.add_argument("--lams", type=float, nargs="+", default=[0.0, 1.0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--disc-steps", type=int, default=0)
+    parser.add_argument("--positions", choices=["last", "all"], default="last")
+    parser.add_argument(
+        "--param", action="append", default=[], help="SASRec key=value (JSON value)"
+    )
     parser.add_argument("--out")
     args = parser.parse_args()
+    params = {}
+    for item in args.param:
+        key, _, value = item.partition("=")
+        params[key] = json.loads(value)
     rows = []
-    for lam in args.lams:
-        rows.append(
-            one(args.data_dir, args.attribute, lam, args.seed, args.epochs, args.disc_steps)
-        )
-        print(json.dumps(rows[-1]), flush=True)
-        if args.out:
-            with open(args.out, "w") as fh:
-                json.dump(rows, fh, indent=2)
+    for seed in args.seeds:
+        for lam in args.lams:
+            rows.append(
+                one(
+                    args.data_dir,
+                    args.attribute,
+                    lam,
+                    seed,
+                    disc_steps=args.disc_steps,
+                    positions=args.positions,
+                    model_params=params,
+                )
+            )
+            print(json.dumps(rows[-1]), flush=True)
+            if args.out:
+                tmp = Path(args.out).with_suffix(".tmp")
+                tmp.write_text(json.dumps(rows, indent=2))
+                os.replace(tmp, args.out)
 
 
 if __name__ == "__main__":

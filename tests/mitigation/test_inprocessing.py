@@ -140,17 +140,19 @@ def _ndcg(model, split) -> float:
 
 
 @pytest.mark.parametrize(
-    ("make", "lam"),
-    [(_sasrec, 1.0), (_bert4rec, 2.0), (_bpr, 1.0)],
-    ids=["sasrec", "bert4rec", "bpr"],
+    ("make", "lam", "positions"),
+    [(_sasrec, 1.0, "last"), (_sasrec, 1.0, "all"), (_bert4rec, 2.0, "last"), (_bpr, 1.0, "last")],
+    ids=["sasrec", "sasrec-all-positions", "bert4rec", "bpr"],
 )
-def test_adversary_lowers_the_attribute_leakage_of_user_representations(encoded, make, lam):
+def test_adversary_lowers_the_attribute_leakage_of_user_representations(
+    encoded, make, lam, positions
+):
     # Measured (seed 0): probe AUC / test NDCG@10 without -> with the adversary: SASRec
     # 0.993 -> 0.925 / 0.321 -> 0.166; BERT4Rec 0.986 -> 0.898 / 0.317 -> 0.189; BPR
     # 0.999 -> 0.763 / 0.277 -> 0.122.
     plain = make().fit(encoded.train)
     adversary = AdversarialDebiasing.from_dataset(
-        encoded.train, attributes=["group"], dim=DIM, lam=lam
+        encoded.train, attributes=["group"], dim=DIM, lam=lam, positions=positions
     )
     debiased = make()
     debiased.add_loss_term(adversary)
@@ -216,6 +218,28 @@ def test_adversary_counts_each_user_once_and_skips_missing_labels():
         adversary.discriminators["d0"](x), torch.tensor([0, 1, 1])
     ).backward()
     torch.testing.assert_close(reprs.grad[[0, 2, 4]], -x.grad)
+
+
+def test_all_positions_weigh_each_user_once():
+    groups = Groups("g", np.array([0, 1, 1]), ("a", "b"))
+    adversary = AdversarialDebiasing(groups, dim=2, hidden=0, balanced=True, positions="all")
+    hidden = torch.randn(2, 3, 2)
+    mask = torch.tensor([[False, True, True], [True, True, True]])
+    batch = {"users": torch.tensor([0, 2])}
+    outputs = {"user_repr": hidden[:, -1], "hidden": hidden, "target_mask": mask}
+    loss = adversary(batch, outputs)
+    ce = nn.functional.cross_entropy(
+        adversary.discriminators["d0"](hidden[mask]),
+        torch.tensor([0, 0, 1, 1, 1]),
+        reduction="none",
+    )
+    # class weights over labelled users: a 1 user, b 2 users -> 1.5 and 0.75; rows share 1/2, 1/3
+    w = torch.tensor([1.5 / 2, 1.5 / 2, 0.75 / 3, 0.75 / 3, 0.75 / 3])
+    torch.testing.assert_close(loss.detach(), ((w * ce).sum() / w.sum()).detach())
+    with pytest.raises(DataError, match="positions='all' needs"):
+        adversary(batch, {"user_repr": hidden[:, -1]})
+    with pytest.raises(ConfigError, match="positions must be"):
+        AdversarialDebiasing(groups, dim=2, positions="first")
 
 
 # -- group gap -------------------------------------------------------------------------------------

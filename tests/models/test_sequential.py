@@ -1,3 +1,4 @@
+import itertools
 import json
 
 import numpy as np
@@ -122,6 +123,19 @@ def test_content_features_and_bad_parameters():
         SASRec(loss="bce", **SMALL).fit(d)
     with pytest.raises(ConfigError, match="mask_prob"):
         BERT4Rec(mask_prob=1.5, **SMALL).fit(d)
+    with pytest.raises(ConfigError, match="lr_schedule must be one of constant, cosine"):
+        SASRec(lr_schedule="exp", **SMALL).fit(d)
+    with pytest.raises(ConfigError, match="warmup_epochs"):
+        SASRec(epochs=2, warmup_epochs=3, **SMALL).fit(d)
+
+
+def test_cosine_schedule_decays_to_zero_and_is_logged():
+    d = _cycles()
+    model = SASRec(epochs=6, lr_schedule="cosine", warmup_epochs=1, seed=0, **SMALL).fit(d)
+    lrs = [h["lr"] for h in model.training_log_.history]
+    assert lrs[0] == pytest.approx(SMALL["lr"])  # end of warm-up
+    assert all(a > b for a, b in itertools.pairwise(lrs))
+    assert lrs[-1] == pytest.approx(0.0)
 
 
 def test_sampled_softmax_option_trains():

@@ -1,10 +1,11 @@
 from collections.abc import Iterator
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
-from equirec.training.trainer import Trainer
+from equirec.training.trainer import Trainer, lr_factor
 
 
 class _LinearTask:
@@ -70,3 +71,56 @@ def test_early_stopping_restores_the_best_weights():
     assert log.best_epoch == 2 and log.best_score == 0.5
     assert log.stopped_early and log.epochs == 5
     torch.testing.assert_close(model.weight.detach(), snapshots[1])
+
+
+def test_lr_factor_warms_up_then_decays_to_zero():
+    kw = {"epochs": 10, "warmup": 2.0}
+    assert lr_factor(1.0, schedule="cosine", **kw) == pytest.approx(0.5)  # half-way up
+    assert lr_factor(2.0, schedule="cosine", **kw) == pytest.approx(1.0)
+    assert lr_factor(6.0, schedule="cosine", **kw) == pytest.approx(0.5)  # half-way down
+    assert lr_factor(10.0, schedule="cosine", **kw) == pytest.approx(0.0)
+    assert lr_factor(4.0, schedule="linear", **kw) == pytest.approx(0.75)
+    assert lr_factor(9.0, schedule="constant", **kw) == 1.0
+    assert lr_factor(3.0, epochs=10, schedule="linear", warmup=0.0) == pytest.approx(0.7)
+
+
+class _MultiBatchTask(_LinearTask):
+    """Four batches per epoch; records the learning rate every step saw."""
+
+    def __init__(self, optimizer_lrs: list[float], *, known: bool) -> None:
+        super().__init__(torch.ones(4))
+        self.lrs = optimizer_lrs
+        if known:
+            self.n_batches = lambda: 4
+
+    def batches(self, rng):
+        for i in range(4):
+            yield {"x": self.x[4 * i : 4 * i + 4], "y": self.y[4 * i : 4 * i + 4]}
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_schedule_steps_within_epochs(monkeypatch, known):
+    seen: list[float] = []
+    original = torch.optim.AdamW.step
+
+    def step(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", step)
+    model = nn.Linear(1, 1, bias=False)
+    trainer = Trainer(epochs=4, lr=0.1, lr_schedule="linear", warmup_epochs=1, verbose=False)
+    log = trainer.fit(model, _MultiBatchTask(seen, known=known), validate=False)
+    assert len(seen) == log.steps == 16
+    first = [0.025, 0.05, 0.075, 0.1] if known else [0.1] * 4  # counted in epoch 1 if unknown
+    np.testing.assert_allclose(seen[:4], first)
+    # then linear decay from 0.1 (end of warm-up) to 0 at the end of epoch 4
+    np.testing.assert_allclose(seen[4:], 0.1 * (1 - np.arange(1, 13) / 12), atol=1e-12)
+    assert log.history[-1]["lr"] == pytest.approx(0.0)
+
+
+def test_unknown_schedule_is_rejected():
+    with pytest.raises(ValueError, match="lr_schedule"):
+        Trainer(lr_schedule="step")
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        Trainer(epochs=3, warmup_epochs=5)

@@ -193,10 +193,17 @@ class AdversarialDebiasing(nn.Module):
             is pushed against a strong adversary rather than a lagging one (0 = only the joint
             step through the trainer's optimiser).
         disc_lr: Learning rate of those extra updates.
+        positions: ``"last"`` (default): the discriminators read ``outputs["user_repr"]``, one
+            vector per user. ``"all"`` (transformers): they read the hidden state at every
+            target position (``outputs["hidden"][outputs["target_mask"]]``: the user's
+            representation after each prefix of the history), each user's positions sharing
+            a weight of one user, so the attribute is removed from the representation at
+            every point of the sequence, the one users are scored with included, from far
+            more training signal than one vector per user.
 
     Raises:
-        ConfigError: ``lam < 0``, ``dim < 1``, ``hidden < 0``, no attribute, or an attribute with
-            fewer than two classes among the labelled users.
+        ConfigError: ``lam < 0``, ``dim < 1``, ``hidden < 0``, no attribute, an attribute with
+            fewer than two classes among the labelled users, or an unknown ``positions``.
         DataError: Malformed codes.
 
     Example:
@@ -215,11 +222,15 @@ class AdversarialDebiasing(nn.Module):
         seed: int = 0,
         disc_steps: int = 0,
         disc_lr: float = 1e-3,
+        positions: str = "last",
     ) -> None:
         super().__init__()
         what = "AdversarialDebiasing"
         if int(disc_steps) < 0 or not float(disc_lr) > 0:
             raise ConfigError(f"{what}: disc_steps must be >= 0 and disc_lr > 0")
+        if positions not in ("last", "all"):
+            raise ConfigError(f"{what}: positions must be 'last' or 'all', not {positions!r}")
+        self.positions = positions
         self.disc_steps = int(disc_steps)
         self.disc_lr = float(disc_lr)
         self._disc_optimizer: torch.optim.Optimizer | None = None
@@ -289,6 +300,7 @@ class AdversarialDebiasing(nn.Module):
         seed: int = 0,
         disc_steps: int = 0,
         disc_lr: float = 1e-3,
+        positions: str = "last",
     ) -> AdversarialDebiasing:
         """Build the labels from ``dataset.user_attributes`` (by internal user index).
 
@@ -302,6 +314,7 @@ class AdversarialDebiasing(nn.Module):
             seed: See the class.
             disc_steps: See the class.
             disc_lr: See the class.
+            positions: See the class.
 
         Raises:
             ConfigError: Unknown attribute (the message lists the dataset's), a multi-valued or
@@ -318,6 +331,7 @@ class AdversarialDebiasing(nn.Module):
             seed=seed,
             disc_steps=disc_steps,
             disc_lr=disc_lr,
+            positions=positions,
         )
 
     def labels(self, attribute: str) -> torch.Tensor:
@@ -342,8 +356,12 @@ class AdversarialDebiasing(nn.Module):
                 f"AdversarialDebiasing: built for dim={self.dim} but outputs['user_repr'] has "
                 f"size {reprs.shape[1]}: pass the model's dim"
             )
-        rows = _first_rows(users)
-        users, reprs = users[rows], reprs[rows]
+        share: torch.Tensor | None = None  # weight of each row: 1 / its user's rows
+        if self.positions == "all":
+            users, reprs, share = _position_rows(users, outputs)
+        else:
+            rows = _first_rows(users)
+            users, reprs = users[rows], reprs[rows]
         if self.disc_steps and torch.is_grad_enabled():
             if self._disc_optimizer is None:
                 self._disc_optimizer = torch.optim.Adam(
@@ -352,13 +370,19 @@ class AdversarialDebiasing(nn.Module):
             detached = reprs.detach()
             for _ in range(self.disc_steps):
                 self._disc_optimizer.zero_grad(set_to_none=True)
-                self._discriminator_loss(users, detached, record=False).backward()
+                self._discriminator_loss(users, detached, share, record=False).backward()
                 self._disc_optimizer.step()
             self._disc_optimizer.zero_grad(set_to_none=True)
-        return self._discriminator_loss(users, gradient_reversal(reprs, self.lam), record=True)
+        reversed_ = gradient_reversal(reprs, self.lam)
+        return self._discriminator_loss(users, reversed_, share, record=True)
 
     def _discriminator_loss(
-        self, users: torch.Tensor, x: torch.Tensor, *, record: bool
+        self,
+        users: torch.Tensor,
+        x: torch.Tensor,
+        share: torch.Tensor | None,
+        *,
+        record: bool,
     ) -> torch.Tensor:
         total = _zero(x)
         for i, name in enumerate(self.attributes):
@@ -369,15 +393,39 @@ class AdversarialDebiasing(nn.Module):
             weight = self.get_buffer(weight_name).to(logits.device)
             if logits.shape[0] == 0:
                 loss = _zero(logits)
-            else:
+            elif share is None:
                 loss = F.cross_entropy(logits, codes[keep], weight=weight)
+            else:  # class weight times the row's share of its user, normalised
+                w = weight[codes[keep]] * share[keep]
+                ce = F.cross_entropy(logits, codes[keep], reduction="none")
+                loss = (w * ce).sum() / w.sum().clamp_min(1e-12)
             if record:
                 self.last_losses[name] = loss.detach()
             total = total + loss
         return total
 
     def extra_repr(self) -> str:
-        return f"attributes={list(self.attributes)}, lam={self.lam}, dim={self.dim}"
+        return (
+            f"attributes={list(self.attributes)}, lam={self.lam}, dim={self.dim}, "
+            f"positions={self.positions!r}"
+        )
+
+
+def _position_rows(
+    users: torch.Tensor, outputs: Outputs
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every target position's hidden state, its user, and ``1 / (positions of that user)``."""
+    if "hidden" not in outputs or "target_mask" not in outputs:
+        raise DataError(
+            "AdversarialDebiasing: positions='all' needs outputs['hidden'] and "
+            "outputs['target_mask'] (SASRec and BERT4Rec provide them; BPR has one vector per "
+            "user: use positions='last')"
+        )
+    mask = outputs["target_mask"]
+    rows = users[:, None].expand_as(mask)[mask]
+    counts = mask.sum(dim=1).clamp_min(1).to(outputs["hidden"].dtype)
+    share = (1.0 / counts)[:, None].expand_as(mask)[mask]
+    return rows, outputs["hidden"][mask], share
 
 
 def _users_and_reprs(

@@ -21,7 +21,14 @@ from equirec.models.registry import register
 from equirec.models.transformer import SequenceTransformer
 from equirec.training.device import resolve_device
 from equirec.training.losses import full_cross_entropy, sampled_cross_entropy
-from equirec.training.trainer import Batch, LossTermsMixin, Outputs, Trainer, TrainingLog
+from equirec.training.trainer import (
+    SCHEDULES,
+    Batch,
+    LossTermsMixin,
+    Outputs,
+    Trainer,
+    TrainingLog,
+)
 from equirec.training.validation import masked_ndcg
 
 
@@ -56,6 +63,8 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         epochs: int = 200,
         batch_size: int = 32,
         lr: float = 1e-3,
+        lr_schedule: str = "constant",
+        warmup_epochs: float = 0.0,
         weight_decay: float = 0.0,
         patience: int = 20,
         eval_every: int = 1,
@@ -76,6 +85,8 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
         self.weight_decay = weight_decay
         self.patience = patience
         self.eval_every = eval_every
@@ -108,6 +119,16 @@ class SequentialRecommender(LossTermsMixin, Recommender):
                 raise ConfigError(f"{self.name}: {key} must be >= 1, not {getattr(self, key)!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"{self.name}: dropout must be in [0, 1), not {self.dropout!r}")
+        if self.lr_schedule not in SCHEDULES:
+            raise ConfigError(
+                f"{self.name}: lr_schedule must be one of {', '.join(SCHEDULES)}, "
+                f"not {self.lr_schedule!r}"
+            )
+        if not 0.0 <= float(self.warmup_epochs) <= int(self.epochs):
+            raise ConfigError(
+                f"{self.name}: warmup_epochs must be between 0 and epochs ({self.epochs}), "
+                f"not {self.warmup_epochs!r}"
+            )
 
     def _fit(self, train: History, *, valid: History | None, dataset: Dataset) -> None:
         self._check_params()
@@ -120,6 +141,8 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         trainer = Trainer(
             epochs=self.epochs,
             lr=self.lr,
+            lr_schedule=self.lr_schedule,
+            warmup_epochs=self.warmup_epochs,
             weight_decay=self.weight_decay,
             patience=self.patience if valid is not None else 0,
             eval_every=self.eval_every,
@@ -211,6 +234,9 @@ class _SequenceTask:
             self.valid_users = np.flatnonzero(has_valid)
 
     min_length = 2
+
+    def n_batches(self) -> int:
+        return -(-len(self.users) // self.model.batch_size)
 
     def batches(self, rng: np.random.Generator) -> Iterator[Batch]:
         """Batches of users of similar history length, in random order, trimmed of padding.
@@ -348,7 +374,9 @@ class SASRec(SequentialRecommender):
         n_negatives: Negatives per batch for the sampled loss.
         epochs: Maximum passes over the users.
         batch_size: Sequences per step.
-        lr: AdamW learning rate.
+        lr: AdamW learning rate (the peak, with a schedule).
+        lr_schedule: ``"constant"``, or ``"cosine"`` / ``"linear"`` decay to 0 at ``epochs``.
+        warmup_epochs: Epochs of linear learning-rate warm-up.
         weight_decay: AdamW weight decay.
         patience: Early stopping after this many validations without NDCG@10 improvement.
         eval_every: Epochs between validations.

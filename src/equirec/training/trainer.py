@@ -10,6 +10,7 @@ Mitigation methods plug in as extra loss terms (adversaries, regularisers) or ex
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,28 @@ class TrainingTask(Protocol):
         """Validation score, higher is better (e.g. NDCG@10)."""
         ...
 
+    # Optional: ``n_batches() -> int``, the number of batches per epoch, lets a learning-rate
+    # schedule advance within the first epoch too.
+
+
+SCHEDULES = ("constant", "cosine", "linear")
+
+
+def lr_factor(progress: float, *, epochs: int, schedule: str, warmup: float) -> float:
+    """Multiplier of the base learning rate after ``progress`` epochs (a float) of ``epochs``.
+
+    Linear warm-up from 0 over the first ``warmup`` epochs, then ``schedule``: ``"constant"``,
+    ``"cosine"`` (half a cosine down to 0 at ``epochs``) or ``"linear"`` (straight down to 0).
+    """
+    if warmup > 0 and progress < warmup:
+        return progress / warmup
+    if schedule == "constant":
+        return 1.0
+    t = min(1.0, (progress - warmup) / max(1e-12, epochs - warmup))
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * t))
+    return 1.0 - t
+
 
 @dataclass
 class TrainingLog:
@@ -110,6 +133,10 @@ class Trainer:
         seed: Seeds batching and every torch random draw (dropout, sampling).
         verbose: Show a progress bar.
         min_epochs: Never stop before this many epochs.
+        lr_schedule: Learning-rate schedule over ``epochs``: ``"constant"``, ``"cosine"`` or
+            ``"linear"`` decay to 0 (see :func:`lr_factor`). A decaying schedule spends its
+            budget by ``epochs``; early stopping may still end training sooner.
+        warmup_epochs: Epochs (may be fractional) of linear learning-rate warm-up from 0.
     """
 
     epochs: int = 200
@@ -122,7 +149,17 @@ class Trainer:
     seed: int = 0
     verbose: bool = True
     min_epochs: int = 0
+    lr_schedule: str = "constant"
+    warmup_epochs: float = 0.0
     description: str = "training"
+
+    def __post_init__(self) -> None:
+        if self.lr_schedule not in SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {SCHEDULES}, not {self.lr_schedule!r}")
+        if not 0.0 <= self.warmup_epochs <= self.epochs:
+            raise ValueError(
+                f"warmup_epochs must be in [0, epochs={self.epochs}], not {self.warmup_epochs!r}"
+            )
 
     def fit(self, module: nn.Module, task: TrainingTask, *, validate: bool = True) -> TrainingLog:
         """Train ``module`` in place; with validation, the best weights are restored at the end."""
@@ -148,10 +185,24 @@ class Trainer:
             leave=False,
             unit="epoch",
         )
+        # Batches per epoch place each step within its epoch for the schedule: from the task when
+        # it knows (``n_batches()``), else counted in the first epoch (which then uses the
+        # learning rate of its end throughout).
+        n_batches = int(getattr(task, "n_batches", lambda: 0)())
         for epoch in bar:
             module.train()
             total, count = 0.0, 0
             for batch in task.batches(rng):
+                if self.lr_schedule != "constant" or self.warmup_epochs > 0:
+                    within = min(1.0, (count + 1) / n_batches) if n_batches else 1.0
+                    factor = lr_factor(
+                        epoch - 1 + within,
+                        epochs=self.epochs,
+                        schedule=self.lr_schedule,
+                        warmup=self.warmup_epochs,
+                    )
+                    for group in optimizer.param_groups:
+                        group["lr"] = self.lr * factor
                 losses, weights, outputs = task.loss(module, batch)
                 loss = (losses * weights).sum() / max(1, losses.numel())
                 for term in self.extra_losses:
@@ -164,8 +215,13 @@ class Trainer:
                 total += float(loss.detach())
                 count += 1
                 log.steps += 1
+            n_batches = count
             log.epochs = epoch
-            record = {"epoch": float(epoch), "loss": total / max(1, count)}
+            record = {
+                "epoch": float(epoch),
+                "loss": total / max(1, count),
+                "lr": float(optimizer.param_groups[0]["lr"]),
+            }
             if validate and epoch % self.eval_every == 0:
                 module.eval()
                 with torch.no_grad():
