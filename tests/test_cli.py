@@ -76,6 +76,44 @@ def test_unknown_config_key_and_bad_column(log_csv, tmp_path, capsys):
     assert "nope" in capsys.readouterr().err
 
 
+def test_run_with_a_mitigation_section(log_csv, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'out = "{tmp_path / "run"}"\n[data]\ninteractions = "{log_csv}"\n'
+        '[data.columns]\nuser = "uid"\nitem = "iid"\ntimestamp = "ts"\n'
+        '[model]\nname = "bpr"\nepochs = 2\ndim = 8\n'
+        '[mitigation]\nmethod = "popularity"\nparams = { lam = 2.0, head = "top", cutoff = 0.2 }\n'
+    )
+    assert main(["run", "--config", str(config), "--quiet"]) == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["mitigation"]["method"] == "popularity"
+    assert metrics["mitigation"]["params"]["cutoff"] == 0.2
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
+    assert saved["mitigation"]["params"]["head"] == "top"
+
+
+def test_bad_mitigation_exits_2_naming_it(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text('[model]\nname = "bpr"\n[mitigation]\nmethod = "adversarial"\n')
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown mitigation method 'adversarial'; choose one of: reweight" in err
+    assert "Traceback" not in err
+    config.write_text(
+        '[model]\nname = "ease"\n[mitigation]\nmethod = "group_gap"\nparams = {attribute = "g"}\n'
+    )
+    assert main(["run", "--config", str(config)]) == 2
+    assert "which model 'ease' does not support" in capsys.readouterr().err
+
+
+def test_help_names_the_training_methods(capsys):
+    for command in ("run", "sweep"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = capsys.readouterr().out
+        assert "adversary" in out and "group_gap" in out
+
+
 def test_listing_commands(capsys):
     assert main(["datasets"]) == 0
     assert "movielens-small" in capsys.readouterr().out

@@ -39,11 +39,59 @@ def test_toml_file_is_read(tmp_path):
         ({"split": {"method": "kfold"}}, r"unknown split 'kfold'"),
         ({"evaluation": {"ks": [200]}}, r"keep_k \(100\) must be at least the largest k \(200\)"),
         ({"preprocess": {"duplicates": "drop"}}, r"duplicates must be keep, first or last"),
+        ({"mitigation": {"methd": "ipw"}}, r"\[mitigation\]: unknown key\(s\) \['methd'\]"),
+        (
+            {"mitigation": {"method": "debias"}},
+            r"unknown mitigation method 'debias'; choose one of: reweight, resample, adversary, "
+            r"group_gap, exposure, popularity, ipw",
+        ),
+        (
+            {"mitigation": {"method": "adversary", "params": {"attributes": "g", "lamda": 1}}},
+            r"unknown parameter\(s\) \['lamda'\] for mitigation 'adversary'; its parameters "
+            r"are: attributes, lam, hidden",
+        ),
+        ({"mitigation": {"method": "group_gap"}}, r"'group_gap' needs 'attribute'"),
+        (
+            {"mitigation": {"method": "ipw", "params": {"eta": "high"}}},
+            r"ipw.eta has the wrong type: 'high' \(expected a number\)",
+        ),
+        ({"mitigation": {"params": {"lam": 1}}}, r"\[mitigation\] has params but no method"),
+        (
+            {"model": {"name": "ease"}, "mitigation": {"method": "popularity"}},
+            r"mitigation 'popularity' adds a loss term to training, which model 'ease' does not "
+            r"support .*; use one of: bert4rec, bpr, sasrec",
+        ),
+        (
+            {
+                "model": {"name": "bpr"},
+                "mitigation": {
+                    "method": "adversary",
+                    "params": {"attributes": "g", "positions": "all"},
+                },
+            },
+            r"model 'bpr' has one vector per user: use positions = \"last\"",
+        ),
     ],
 )
 def test_bad_configs_are_rejected_with_a_clear_message(data, message):
     with pytest.raises(ConfigError, match=message):
         RunConfig.from_dict(data)
+
+
+def test_mitigation_section_from_toml(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[model]\nname = "bpr"\n[mitigation]\nmethod = "adversary"\n'
+        '[mitigation.params]\nattributes = ["gender"]\nlam = 0.5\n'
+    )
+    config = RunConfig.from_toml(path)
+    assert config.mitigation.method == "adversary"
+    assert config.mitigation.params == {"attributes": ["gender"], "lam": 0.5}
+    assert RunConfig.from_dict(config.to_dict()) == config
+    assert RunConfig().mitigation.method is None  # default: no mitigation
+    # removing interactions changes every model, so under-sampling is allowed for EASE too
+    undersample = {"method": "resample", "params": {"attribute": "a", "sampling": "undersample"}}
+    RunConfig.from_dict({"model": {"name": "ease"}, "mitigation": undersample})
 
 
 def test_bad_toml_names_the_file(tmp_path):

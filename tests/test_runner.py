@@ -20,6 +20,9 @@ def test_run_from_a_dict_and_test_history(tmp_path):
     both = equirec.run(_config(tmp_path), write=False, verbose=False)
     train_only = equirec.run(_config(tmp_path, history="train"), write=False, verbose=False)
     assert both.metrics["test_history"] == "train+valid"
+    # no [mitigation] section: the model is fitted on the split's own training part
+    assert both.metrics["mitigation"] is None and both.mitigation is None
+    assert both.train is both.split.train
     assert train_only.metrics["test_history"] == "train"
     # the validation item is excluded either way; EASE scores differ with what it reads
     assert both.metrics["overall"]["ndcg@10"] != train_only.metrics["overall"]["ndcg@10"]

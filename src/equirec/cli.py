@@ -16,6 +16,8 @@ from rich.table import Table
 
 from equirec.config import RunConfig
 from equirec.errors import EquirecError
+from equirec.mitigation.postprocess import METHODS as RERANKERS
+from equirec.mitigation.training import TRAINING_METHODS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,7 +28,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser(
-        "run", help="train a model, evaluate it by full ranking, write a run folder"
+        "run",
+        help="train a model, evaluate it by full ranking, write a run folder",
+        description="Train a model, evaluate it by full ranking and write a run folder. "
+        "Training-time bias mitigation comes from the config file's [mitigation] section, e.g. "
+        'method = "adversary" and params = { attributes = ["gender"], lam = 1.0 }; methods: '
+        f"{', '.join(TRAINING_METHODS)}.",
     )
     src = run.add_mutually_exclusive_group()
     src.add_argument("--dataset", help="built-in dataset (see `equirec datasets`)")
@@ -43,7 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="one seed for everything (default 0)")
     run.add_argument("--epochs", type=int, help="maximum training epochs (iterative models)")
     run.add_argument("--min-rating", type=float, help="keep interactions rated at least this")
-    run.add_argument("--config", help="TOML config file; flags override it")
+    run.add_argument(
+        "--config",
+        help="TOML config file (seed, out, [data], [preprocess], [split], [model], [mitigation], "
+        "[evaluation]); flags override it",
+    )
     run.add_argument("--out", help="output folder (default: a new folder under runs/)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.add_argument(
@@ -74,22 +85,43 @@ def _parser() -> argparse.ArgumentParser:
     rr.add_argument("--audit", action="store_true", help="also audit the re-ranked lists")
 
     sw = sub.add_parser(
-        "sweep", help="accuracy/fairness trade-off of a re-ranker over a grid of strengths"
+        "sweep",
+        help="accuracy/fairness trade-off of a mitigation method over a grid of strengths",
+        description="Accuracy/fairness trade-off over a grid, with a Pareto page. A re-ranker "
+        "re-ranks the run's stored lists at every point; a training-time method retrains the "
+        "run's model at every point (same data, split and seed). The baseline is the run as "
+        "stored.",
     )
     sw.add_argument("run_dir", help="a folder written by `equirec run`")
     sw.add_argument(
         "--method",
         required=True,
-        help="fair, detconstsort, calibrated, mmr, ugf, cpfair; chain with +: calibrated+fair",
+        help=f"re-ranker ({', '.join(RERANKERS)}) or training-time method, retrained per point "
+        f"({', '.join(TRAINING_METHODS)})",
     )
     sw.add_argument(
-        "--grid", action="append", required=True, help="parameter values, e.g. p=0.1,0.3,0.5"
+        "--grid",
+        action="append",
+        required=True,
+        help="parameter values, e.g. p=0.1,0.3,0.5 or lam=0.5,1",
     )
-    sw.add_argument("--param", action="append", default=[], help="fixed parameter key=value")
-    sw.add_argument("--k", type=int, default=10, help="length of the re-ranked lists (default 10)")
-    sw.add_argument("--fairness-metric", help="metric traded against NDCG (default per method)")
     sw.add_argument(
-        "--depth", type=int, help="candidates: the saved model's top DEPTH (default: stored 100)"
+        "--param",
+        action="append",
+        default=[],
+        help="fixed parameter key=value, e.g. attributes=gender",
+    )
+    sw.add_argument("--k", type=int, default=10, help="length of the audited lists (default 10)")
+    sw.add_argument(
+        "--fairness-metric",
+        help="metric traded against NDCG (default per method: tail_exposure_share, c_kl, ild, "
+        "ugf_ndcg; adversary: leakage_auc; group_gap, reweight, resample: ndcg_gap of their "
+        "attribute)",
+    )
+    sw.add_argument(
+        "--depth",
+        type=int,
+        help="re-rankers only: candidates from the saved model's top DEPTH (default: stored 100)",
     )
     sw.add_argument("--out", help="output folder (default RUN_DIR/sweep-METHOD)")
 

@@ -20,11 +20,16 @@ A config file mirrors these sections::
     epochs = 100
     dim = 64
 
+    [mitigation]                # optional: training-time bias mitigation
+    method = "adversary"
+    params = { attributes = ["gender"], lam = 1.0 }
+
     [evaluation]
     ks = [5, 10, 20]
 
-``[model]`` takes ``name`` plus any parameter of that model's class; everything else must be a field
-below. Command-line flags override the file.
+``[model]`` takes ``name`` plus any parameter of that model's class; ``[mitigation]`` a ``method``
+of :data:`equirec.mitigation.training.TRAINING_METHODS` and its ``params``; everything else must be
+a field below. Command-line flags override the file.
 """
 
 from __future__ import annotations
@@ -112,6 +117,22 @@ class EvaluationConfig:
 
 
 @dataclass
+class MitigationConfig:
+    """Bias mitigation while training (none by default).
+
+    Pre-processing (``reweight``, ``resample``) changes the training split only, in-processing
+    (``adversary``, ``group_gap``, ``exposure``, ``popularity``, ``ipw``) acts while the model
+    trains; :data:`equirec.mitigation.training.TRAINING_METHODS` lists every method's
+    parameters. Re-rankers (post-processing) work on a finished run: ``equirec rerank``.
+    """
+
+    method: str | None = None
+    """The method, e.g. ``adversary``; unset: no mitigation."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Its parameters, e.g. ``{ attributes = ["gender"], lam = 1.0 }``."""
+
+
+@dataclass
 class RunConfig:
     """Everything one ``equirec run`` does."""
 
@@ -124,6 +145,7 @@ class RunConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     model: dict[str, Any] = field(default_factory=lambda: {"name": "sasrec"})
     """``name`` of the model plus its parameters."""
+    mitigation: MitigationConfig = field(default_factory=MitigationConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
     @classmethod
@@ -162,6 +184,7 @@ class RunConfig:
                 f"{source}: unknown parameter(s) {unknown} for model {cls.name!r}; "
                 f"its parameters are: {', '.join(sorted(allowed)) or '(none)'}"
             )
+        self._validate_mitigation(source, cls)
         if self.split.method not in ("loo", "temporal", "random"):
             raise ConfigError(
                 f"{source}: unknown split {self.split.method!r}; choose loo, temporal or random"
@@ -183,6 +206,23 @@ class RunConfig:
                 f"{source}: evaluation.keep_k ({self.evaluation.keep_k}) must be at least the "
                 f"largest k ({max(self.evaluation.ks)})"
             )
+
+    def _validate_mitigation(self, source: str, model: Any) -> None:
+        from equirec.mitigation.training import check_model, resolve_params
+
+        m = self.mitigation
+        if m.method is None:
+            if m.params:
+                raise ConfigError(
+                    f"{source}: [mitigation] has params but no method; add e.g. "
+                    'method = "reweight" (or remove the section for no mitigation)'
+                )
+            return
+        params = resolve_params(m.method, m.params, where=f"{source}: [mitigation]")
+        try:
+            check_model(m.method, params, model)
+        except ConfigError as err:
+            raise ConfigError(f"{source}: {err}") from None
 
 
 def _build(cls: type[T], data: Any, where: str) -> T:

@@ -1,5 +1,9 @@
 """The main job: load, preprocess, split, train, evaluate by full ranking, write the run folder.
 
+A ``[mitigation]`` section of the config is applied between the split and training (see
+:mod:`equirec.mitigation.training`): it changes the training part only, or attaches a loss term to
+the model; evaluation always reads the split's original interactions.
+
 A run folder holds ``metrics.json``, ``per_user.csv``, ``recommendations.csv``, ``config.json`` and
 ``model/``. It is assembled in a temporary folder and renamed into place only when complete, so a
 crashed run never leaves a folder that looks finished.
@@ -24,13 +28,18 @@ from equirec.data.history import History
 from equirec.data.split import Split
 from equirec.evaluation import EvaluationResult, evaluate
 from equirec.io import atomic_dir, jsonable
+from equirec.mitigation.training import AppliedMitigation, apply_training_mitigation
 from equirec.models.base import Recommender
 from equirec.models.registry import model_class
 
 
 @dataclass
 class RunResult:
-    """What a run produced (also written to its folder)."""
+    """What a run produced (also written to its folder).
+
+    ``split`` is the split as made (evaluation reads it); ``train`` the data the model was fitted
+    on, which differs from ``split.train`` only when a mitigation changed it (``mitigation``).
+    """
 
     metrics: dict[str, Any]
     per_user: pd.DataFrame
@@ -38,6 +47,8 @@ class RunResult:
     model: Recommender
     split: Split
     out: Path | None
+    train: Dataset | None = None
+    mitigation: AppliedMitigation | None = None
 
 
 def load_data(config: RunConfig) -> Dataset:
@@ -115,10 +126,21 @@ def run(
     dataset = load_data(config)
     split = make_split(dataset, config)
     model = build_model(config, verbose=verbose)
+    train = split.train
+    applied: AppliedMitigation | None = None
+    if config.mitigation.method is not None:
+        applied = apply_training_mitigation(
+            model,
+            split.train,
+            method=config.mitigation.method,
+            params=config.mitigation.params,
+            seed=config.seed,
+        )
+        model, train = applied.model, applied.train
 
     t0 = time.perf_counter()
     valid = split.valid if len(split.valid) else None
-    model.fit(split.train, valid=valid)
+    model.fit(train, valid=valid)
     train_seconds = time.perf_counter() - t0
 
     train_history = split.train.history()
@@ -166,6 +188,7 @@ def run(
         "training": jsonable(
             getattr(model, "training_log_", None) and model.training_log_.as_dict()
         ),
+        "mitigation": None if applied is None else jsonable(applied.record()),
         "started": started.isoformat(timespec="seconds"),
     }
     out = None
@@ -176,6 +199,7 @@ def run(
             metrics=metrics,
             result=result,
             model=model,
+            mitigation=applied,
         )
     return RunResult(
         metrics=metrics,
@@ -184,6 +208,8 @@ def run(
         model=model,
         split=split,
         out=out,
+        train=train,
+        mitigation=applied,
     )
 
 
@@ -217,8 +243,9 @@ def write_run(
     metrics: dict[str, Any],
     result: EvaluationResult,
     model: Recommender,
+    mitigation: AppliedMitigation | None = None,
 ) -> Path:
-    """Write the run folder atomically."""
+    """Write the run folder atomically (``config.json`` records the resolved parameters)."""
     with atomic_dir(out) as tmp:
         (tmp / "metrics.json").write_text(json.dumps(jsonable(metrics), indent=2))
         result.per_user.to_csv(tmp / "per_user.csv", index=False)
@@ -227,6 +254,8 @@ def write_run(
             **config.to_dict(),
             "model": {**model.get_params(deep=False), "name": model.name},
         }
+        if mitigation is not None:
+            resolved["mitigation"] = {"method": mitigation.method, "params": mitigation.params}
         resolved["out"] = str(out)
         (tmp / "config.json").write_text(
             json.dumps(jsonable({"config": resolved, "versions": versions()}), indent=2)

@@ -1,13 +1,17 @@
-"""`equirec sweep`: one grid over a trained run, baseline first, Pareto points marked."""
+"""`equirec sweep`: one grid over a trained run, baseline first, Pareto points marked.
+
+Re-rankers re-rank the stored lists; training-time methods retrain the run once per point."""
 
 import json
 
 import pandas as pd
 import pytest
 
+from equirec import runner
 from equirec.cli import main
 from equirec.errors import ConfigError
-from equirec.mitigation.sweep import grid_points, pareto, sweep_run
+from equirec.fairness.run_audit import load_run
+from equirec.mitigation.sweep import default_fairness, grid_points, pareto, sweep_run
 
 
 def test_grid_points_and_pareto():
@@ -53,3 +57,84 @@ def test_sweep_errors(run_dir, capsys):
         sweep_run(run_dir, method="fair", grid={"p": [0.5]}, fairness_metric="x", write=False)
     assert main(["sweep", str(run_dir), "--method", "fair", "--grid", "p"]) == 2
     assert "write name=v1,v2" in capsys.readouterr().err
+
+
+def test_sweep_of_a_training_method_retrains_once_per_point(run_dir, tmp_path, monkeypatch):
+    calls = []
+
+    def counting_run(config, **options):
+        calls.append(config)
+        return real_run(config, **options)
+
+    real_run = runner.run
+    monkeypatch.setattr(runner, "run", counting_run)
+    out = tmp_path / "sweep"
+    argv = ["sweep", str(run_dir), "--method", "adversary", "--grid", "lam=0.5,1",
+            "--param", "attributes=group", "--param", "hidden=0", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    stored = load_run(run_dir).config
+    assert [c.mitigation.params["lam"] for c in calls] == [0.5, 1.0]
+    for config in calls:  # the stored run's data, split, model and seed; nothing written
+        assert config.mitigation.method == "adversary" and config.out is None
+        assert (config.seed, config.split, config.model) == (
+            stored.seed,
+            stored.split,
+            stored.model,
+        )
+    result = json.loads((out / "sweep.json").read_text())
+    points = result["points"]
+    assert [p["label"] for p in points] == ["baseline", "lam=0.5", "lam=1"]
+    params = result["params"]
+    assert params["fairness_metric"] == "leakage_auc" and params["retrained"] is True
+    assert params["user_attribute"] == "group" and "group" in params["fairness_label"]
+    for p in points:  # leakage of every model (the stored one's too) and the group NDCG gap
+        assert 0.0 <= p["fairness"] <= 1.0 and p["fairness"] == p["metrics"]["leakage_auc"]
+        assert p["metrics"]["ndcg_gap"] is not None
+    assert "mitigation" not in points[0] and points[0]["accuracy_change"] == 0.0
+    assert points[2]["mitigation"]["params"]["lam"] == 1.0
+    assert points[2]["mitigation"]["params"]["hidden"] == 0
+    assert points[1]["metrics"] != points[2]["metrics"]
+    table = pd.read_csv(out / "sweep.csv")
+    assert list(table["label"]) == ["baseline", "lam=0.5", "lam=1"]
+    assert "leakage_auc" in table.columns
+    page = (out / "sweep.html").read_text()
+    assert "baseline (the run)" in page and "model retrained per point" in page
+
+
+def test_group_gap_sweep_trades_the_attribute_gap(run_dir):
+    result = sweep_run(
+        run_dir, method="group_gap", grid={"lam": [5.0]}, fixed={"attribute": "group"}, write=False
+    )
+    assert result["params"]["fairness_metric"] == "ndcg_gap"
+    assert "leakage_auc" not in result["points"][0]["metrics"]  # no probe unless asked
+    assert [p["fairness"] == p["metrics"]["ndcg_gap"] for p in result["points"]] == [True, True]
+    assert default_fairness("reweight", {"by": "item"}) == "exposure_gap"
+    assert default_fairness("resample", {"by": "user"}) == "ndcg_gap"
+    assert default_fairness("ipw") == default_fairness("exposure") == "tail_exposure_share"
+
+
+def test_training_sweep_errors_before_any_training(run_dir, monkeypatch, capsys):
+    def no_training(*args, **kwargs):
+        raise AssertionError("nothing may be trained on bad input")
+
+    monkeypatch.setattr(runner, "run", no_training)
+    adversary = {"method": "adversary", "fixed": {"attributes": "group"}, "write": False}
+    with pytest.raises(ConfigError, match=r"depth \(--depth\) .*applies to re-rankers only"):
+        sweep_run(run_dir, grid={"lam": [1]}, depth=50, **adversary)
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['lamda'\] for mitigation"):
+        sweep_run(run_dir, grid={"lamda": [1]}, **adversary)
+    with pytest.raises(ConfigError, match=r"'adversary' needs 'attributes'"):
+        sweep_run(run_dir, method="adversary", grid={"lam": [1]}, write=False)
+    with pytest.raises(ConfigError, match=r"unknown method 'nope'; re-rankers .*training-time"):
+        sweep_run(run_dir, method="nope", grid={"lam": [1]}, write=False)
+    with pytest.raises(ConfigError, match=r"'leakage_auc' probes the model's user repr"):
+        sweep_run(run_dir, method="fair", grid={"p": [0.5]}, fairness_metric="leakage_auc")
+    with pytest.raises(ConfigError, match=r"'ndcg_gap' needs a user attribute"):
+        sweep_run(run_dir, method="popularity", grid={"lam": [1]}, fairness_metric="ndcg_gap")
+    argv = ["sweep", str(run_dir), "--method", "adversary", "--grid", "lam=1",
+            "--param", "attributes=group", "--depth", "50"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--depth" in err and "Traceback" not in err
+    assert main([*argv[:-2], "--param", "lam_=2"]) == 2
+    assert "unknown parameter(s) ['lam_'] for mitigation 'adversary'" in capsys.readouterr().err

@@ -1,13 +1,24 @@
-"""Accuracy/fairness trade-off of a re-ranker over a grid of strengths, on one trained run.
+"""Accuracy/fairness trade-off of a mitigation method over a grid of strengths, on one run.
 
-The model is trained once (the run); every grid point re-ranks the run's stored top lists, is
-scored on the run's test split and audited (point estimates only, no resampling, so a sweep
-costs seconds). Points are compared with the unmitigated baseline (the model's own top ``k``),
-and the Pareto-optimal ones marked.
+Two kinds of method:
+
+* **Re-rankers** (post-processing, :data:`~equirec.mitigation.postprocess.METHODS`): the model
+  is trained once (the run); every grid point re-ranks the run's stored top lists, is scored on
+  the run's test split and audited (point estimates only, no resampling, so a sweep costs
+  seconds).
+* **Training-time methods** (pre- and in-processing,
+  :data:`~equirec.mitigation.training.TRAINING_METHODS`): every grid point retrains the model
+  from the run's ``config.json`` (same data, split and seed) with that point's ``[mitigation]``,
+  and audits its lists the same way; the adversary's points also probe the retrained model's
+  user representations for attribute leakage.
+
+Points are compared with the unmitigated baseline (the run as stored: the model's own top
+``k``, never retrained), and the Pareto-optimal ones marked.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -18,27 +29,42 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from equirec.config import MitigationConfig, RunConfig
+from equirec.data.split import Split
 from equirec.errors import ConfigError
 from equirec.fairness.audit import audit
 from equirec.fairness.inputs import AuditData
 from equirec.io import atomic_dir, jsonable
-from equirec.mitigation.postprocess import KnownData, build
+from equirec.mitigation.postprocess import METHODS, KnownData, build
 from equirec.mitigation.rerank import candidates_from_frame, lists_to_frame
+from equirec.mitigation.training import TRAINING_METHODS, resolve_params, target_attributes
+from equirec.models.base import Recommender
 
 
 @dataclass(frozen=True)
 class FairnessMetric:
-    """A number read from an audit report, and which direction is fairer."""
+    """A number read from an audit report, and which direction is fairer.
+
+    ``read(report, k, attribute)`` gets the attribute the swept method balances (``None`` when
+    it names none); ``needs`` says what a metric needs besides the lists: ``"user"`` (a user
+    attribute), ``"item"`` (an item attribute) or ``"leakage"`` (a user attribute and a
+    retrained model's user representations). Labels may hold ``{attribute}``.
+    """
 
     label: str
     better: str  # "higher" or "lower"
-    read: Callable[[dict[str, Any], int], float | None]
+    read: Callable[[dict[str, Any], int, str | None], float | None]
+    needs: str | None = None
+
+    def describe(self, attribute: str | None) -> str:
+        """The label with the attribute filled in."""
+        return self.label.format(attribute=attribute or "the attribute")
 
 
-def _get(report: dict[str, Any], *path: str) -> float | None:
+def _get(report: dict[str, Any], *path: str | None) -> float | None:
     node: Any = report
     for key in path:
-        if not isinstance(node, dict) or key not in node:
+        if key is None or not isinstance(node, dict) or key not in node:
             return None
         node = node[key]
     return None if node is None else float(node)
@@ -48,32 +74,59 @@ FAIRNESS_METRICS: dict[str, FairnessMetric] = {
     "tail_exposure_share": FairnessMetric(
         "exposure share of long-tail items",
         "higher",
-        lambda r, k: _get(r, "items", "groups", "popularity", "by_group", "tail", "exposure_share"),
+        lambda r, k, a: _get(
+            r, "items", "groups", "popularity", "by_group", "tail", "exposure_share"
+        ),
     ),
     "aplt": FairnessMetric(
         "APLT (share of long-tail items per list)",
         "higher",
-        lambda r, k: _get(r, "items", "popularity", "aplt"),
+        lambda r, k, a: _get(r, "items", "popularity", "aplt"),
     ),
     "gini_exposure": FairnessMetric(
-        "Gini of exposure", "lower", lambda r, k: _get(r, "items", "catalogue", "gini_exposure")
+        "Gini of exposure",
+        "lower",
+        lambda r, k, a: _get(r, "items", "catalogue", "gini_exposure"),
     ),
     "coverage": FairnessMetric(
-        "catalogue coverage", "higher", lambda r, k: _get(r, "items", "catalogue", "coverage")
+        "catalogue coverage", "higher", lambda r, k, a: _get(r, "items", "catalogue", "coverage")
     ),
     "c_kl": FairnessMetric(
-        "miscalibration C_KL", "lower", lambda r, k: _get(r, "lists", "calibration", "c_kl")
+        "miscalibration C_KL", "lower", lambda r, k, a: _get(r, "lists", "calibration", "c_kl")
     ),
     "ild": FairnessMetric(
-        "intra-list diversity", "higher", lambda r, k: _get(r, "lists", "diversity", "ild")
+        "intra-list diversity", "higher", lambda r, k, a: _get(r, "lists", "diversity", "ild")
     ),
     "ugf_ndcg": FairnessMetric(
         "UGF: active − inactive NDCG gap",
         "lower",
-        lambda r, k: _get(r, "ugf", f"ndcg@{k}", "value"),
+        lambda r, k, a: _get(r, "ugf", f"ndcg@{k}", "value"),
+    ),
+    "ndcg_gap": FairnessMetric(
+        "NDCG gap between {attribute} groups (largest − smallest)",
+        "lower",
+        lambda r, k, a: _get(r, "users", a, f"ndcg@{k}", "difference"),
+        needs="user",
+    ),
+    "exposure_gap": FairnessMetric(
+        "gap in relative exposure between {attribute} item groups",
+        "lower",
+        lambda r, k, a: _get(r, "items", "groups", a, "difference"),
+        needs="item",
+    ),
+    "leakage_auc": FairnessMetric(
+        "leakage: AUC of inferring {attribute} from user representations (0.5 = none)",
+        "lower",
+        lambda r, k, a: _get(r, "leakage", a, "representations", "auc"),
+        needs="leakage",
     ),
 }
-"""Fairness metrics a sweep can trade accuracy against."""
+"""Fairness metrics a sweep can trade accuracy against.
+
+``ndcg_gap`` and ``leakage_auc`` read the user attribute the swept training method balances,
+``exposure_gap`` its item attribute (see :func:`~equirec.mitigation.training.target_attributes`);
+``leakage_auc`` needs retrained models (training-time methods only).
+"""
 
 DEFAULT_FAIRNESS = {
     "fair": "tail_exposure_share",
@@ -82,7 +135,23 @@ DEFAULT_FAIRNESS = {
     "mmr": "ild",
     "ugf": "ugf_ndcg",
     "cpfair": "tail_exposure_share",
+    "adversary": "leakage_auc",
+    "group_gap": "ndcg_gap",
+    "exposure": "tail_exposure_share",
+    "popularity": "tail_exposure_share",
+    "ipw": "tail_exposure_share",
+    "reweight": "ndcg_gap",
+    "resample": "ndcg_gap",
 }
+"""Default fairness metric per method (``reweight`` / ``resample`` with ``by = "item"``:
+``exposure_gap``)."""
+
+
+def default_fairness(method: str, params: Mapping[str, Any] | None = None) -> str:
+    """The fairness metric a sweep of ``method`` (with these parameters) trades by default."""
+    if method in ("reweight", "resample") and (params or {}).get("by") == "item":
+        return "exposure_gap"
+    return DEFAULT_FAIRNESS.get(method, "tail_exposure_share")
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -123,68 +192,132 @@ def sweep_run(
     depth: int | None = None,
     out: str | Path | None = None,
     write: bool = True,
+    verbose: bool = False,
 ) -> dict[str, Any]:
-    """Sweep ``method`` over ``grid`` on the stored lists of a run; write the table and page.
+    """Sweep ``method`` over ``grid`` on a run; write the table and the Pareto page.
+
+    A re-ranker re-ranks the run's stored lists at every point; a training-time method retrains
+    the run's model at every point (same data, split and seed, with that point's
+    ``[mitigation]`` replacing any of the run's own). Either way the baseline is the run as
+    stored, and every point is audited alike.
 
     Args:
-        run_dir: A folder written by ``equirec run`` (its lists are the candidates).
-        method: A re-ranker of :data:`~equirec.mitigation.postprocess.METHODS`.
+        run_dir: A folder written by ``equirec run``.
+        method: A re-ranker of :data:`~equirec.mitigation.postprocess.METHODS` or a
+            training-time method of :data:`~equirec.mitigation.training.TRAINING_METHODS`.
         grid: Parameter name -> values to try (all combinations).
-        fixed: Parameters kept fixed at every point.
-        k: Length of the re-ranked lists.
-        fairness_metric: Name in :data:`FAIRNESS_METRICS` (default per method).
-        depth: Candidates per user (default: the stored lists; larger: the saved model's top
-            ``depth``, see :func:`~equirec.mitigation.postprocess.rerank_run`).
+        fixed: Parameters kept fixed at every point (e.g. ``attributes`` of the adversary).
+        k: Length of the audited lists.
+        fairness_metric: Name in :data:`FAIRNESS_METRICS` (default per method:
+            :func:`default_fairness`).
+        depth: Candidates per user, re-rankers only (default: the stored lists; larger: the
+            saved model's top ``depth``, see :func:`~equirec.mitigation.postprocess.rerank_run`).
         out: Folder for ``sweep.json``, ``sweep.csv`` and ``sweep.html`` (default
             ``RUN_DIR/sweep-METHOD``).
         write: Write the files (atomically).
+        verbose: Progress bars while retraining (training-time methods).
 
     Returns:
-        The ``sweep.json`` content: ``params`` and one entry per point (baseline first).
+        The ``sweep.json`` content: ``params`` and one entry per point (baseline first); a
+        retrained point also records its resolved ``mitigation``.
+
+    Raises:
+        ConfigError: Unknown method, parameter or fairness metric, an empty grid, ``depth``
+            with a training-time method, or a metric the method cannot measure.
     """
+    from equirec import runner
     from equirec.fairness.run_audit import deeper_lists, load_run
 
-    name = fairness_metric or DEFAULT_FAIRNESS.get(method, "tail_exposure_share")
+    if not grid:
+        raise ConfigError("the grid is empty: give at least one parameter with values")
+    fixed = dict(fixed or {})
+    settings = grid_points(grid)
+    training = method in TRAINING_METHODS
+    resolved: list[dict[str, Any]] = []
+    user_attr = item_attr = None
+    if training:
+        if depth is not None:
+            raise ConfigError(
+                f"depth (--depth) re-ranks deeper candidate lists and applies to re-rankers "
+                f"only; {method!r} is a training-time method, retrained at every point: leave "
+                "depth out"
+            )
+        resolved = [
+            resolve_params(method, {**fixed, **s}, where=f"sweep point {_label(s)}")
+            for s in settings
+        ]
+        targets = {target_attributes(method, r) for r in resolved}
+        if len(targets) > 1:
+            raise ConfigError(
+                f"the grid changes the attribute {method!r} balances; sweep one attribute at a "
+                "time (give it with --param)"
+            )
+        user_attr, item_attr = targets.pop()
+    elif not all(part in METHODS for part in method.split("+")):
+        raise ConfigError(
+            f"unknown method {method!r}; re-rankers (re-rank the stored lists): "
+            f"{', '.join(METHODS)}; training-time methods (retrained per point): "
+            f"{', '.join(TRAINING_METHODS)}"
+        )
+    name = fairness_metric or default_fairness(method, resolved[0] if resolved else None)
     if name not in FAIRNESS_METRICS:
         raise ConfigError(f"unknown fairness metric {name!r}; choose from {list(FAIRNESS_METRICS)}")
     metric = FAIRNESS_METRICS[name]
-    if not grid:
-        raise ConfigError("the grid is empty: give at least one parameter with values")
+    attribute = item_attr if metric.needs == "item" else user_attr
+    _check_measurable(name, metric, method, training, attribute)
+    leakage = (
+        training and user_attr is not None and (method == "adversary" or name == "leakage_auc")
+    )
+    shown = [
+        key
+        for key, m in FAIRNESS_METRICS.items()
+        if m.needs is None
+        or (m.needs == "user" and user_attr is not None)
+        or (m.needs == "item" and item_attr is not None)
+        or (m.needs == "leakage" and leakage)
+    ]
+    measure = _Measure(
+        k=k, user_attr=user_attr, item_attr=item_attr, leakage=leakage, shown=tuple(shown)
+    )
+
     loaded = load_run(run_dir)
-    known = KnownData.from_dataset(loaded.known)
-    data = loaded.dataset
-    stored = loaded.recommendations if depth is None else deeper_lists(loaded, depth)
-    candidates = candidates_from_frame(stored, user_ids=data.user_ids, item_ids=data.item_ids)
-    accuracy_metric = f"ndcg@{k}"
-    settings: list[dict[str, Any]] = [{}, *grid_points(grid)]
     points: list[dict[str, Any]] = []
-    for setting in settings:
-        if setting:
-            reranker, side = build(method, {**(fixed or {}), **setting}, known, candidates)
-            lists = reranker.rerank(candidates, k=k, **side)
-            label = ", ".join(f"{key}={value}" for key, value in setting.items())
-        else:
-            lists = np.asarray(candidates.items)[:, :k]
-            label = "baseline"
-        recs = lists_to_frame(lists, candidates, user_ids=data.user_ids, item_ids=data.item_ids)
-        audit_data = AuditData.from_split(
-            loaded.split, recommendations=recs, history=loaded.history
-        )
-        report = audit(
-            audit_data, k=k, metrics=("ndcg", "recall"), n_boot=0, n_permutations=0, leakage=False
-        ).report
-        values = {key: m.read(report, k) for key, m in FAIRNESS_METRICS.items()}
-        values[accuracy_metric] = _get(report, "users", "activity", accuracy_metric, "overall")
-        values[f"recall@{k}"] = _get(report, "users", "activity", f"recall@{k}", "overall")
-        points.append(
-            {
-                "label": label,
-                "setting": setting,
-                "accuracy": values[accuracy_metric],
-                "fairness": values[name],
-                "metrics": values,
-            }
-        )
+    if training:
+        configs = [
+            _point_config(loaded.config, method, params, verbose=verbose, label=_label(s))
+            for s, params in zip(settings, resolved, strict=True)
+        ]  # all checked before anything is trained
+        base_reps = None
+        if leakage and (loaded.path / "model").is_dir():
+            base_model = Recommender.load(loaded.path / "model")
+            base_reps = _representations(base_model, loaded.split, loaded.history)
+        values = measure(loaded.split, loaded.recommendations, loaded.history, base_reps)
+        points.append(_point("baseline", {}, values, name))
+        for setting, config in zip(settings, configs, strict=True):
+            retrained = runner.run(config, verbose=verbose, write=False)
+            reps = (
+                _representations(retrained.model, retrained.split, loaded.history)
+                if leakage
+                else None
+            )
+            values = measure(retrained.split, retrained.recommendations, loaded.history, reps)
+            point = _point(_label(setting), setting, values, name)
+            point["mitigation"] = retrained.metrics["mitigation"]
+            points.append(point)
+    else:
+        known = KnownData.from_dataset(loaded.known)
+        data = loaded.dataset
+        stored = loaded.recommendations if depth is None else deeper_lists(loaded, depth)
+        candidates = candidates_from_frame(stored, user_ids=data.user_ids, item_ids=data.item_ids)
+        for setting in [{}, *settings]:
+            if setting:
+                reranker, side = build(method, {**fixed, **setting}, known, candidates)
+                lists = reranker.rerank(candidates, k=k, **side)
+            else:
+                lists = np.asarray(candidates.items)[:, :k]
+            recs = lists_to_frame(lists, candidates, user_ids=data.user_ids, item_ids=data.item_ids)
+            values = measure(loaded.split, recs, loaded.history, None)
+            points.append(_point(_label(setting) or "baseline", setting, values, name))
     base = points[0]
     for point, is_pareto in zip(
         points,
@@ -194,24 +327,138 @@ def sweep_run(
         point["pareto"] = is_pareto
         point["accuracy_change"] = _change(point["accuracy"], base["accuracy"])
         point["fairness_change"] = _change(point["fairness"], base["fairness"])
-    result = {
-        "params": {
-            "run": str(run_dir),
-            "method": method,
-            "k": k,
-            "accuracy_metric": accuracy_metric,
-            "fairness_metric": name,
-            "fairness_label": metric.label,
-            "fairness_better": metric.better,
-            "grid": {key: list(values) for key, values in grid.items()},
-            "fixed": dict(fixed or {}),
-            "depth": depth,
-        },
-        "points": points,
+    params: dict[str, Any] = {
+        "run": str(run_dir),
+        "method": method,
+        "k": k,
+        "accuracy_metric": f"ndcg@{k}",
+        "fairness_metric": name,
+        "fairness_label": metric.describe(attribute) if metric.needs else metric.label,
+        "fairness_better": metric.better,
+        "grid": {key: list(values) for key, values in grid.items()},
+        "fixed": fixed,
+        "depth": depth,
     }
+    if training:
+        params |= {
+            "stage": TRAINING_METHODS[method].stage,
+            "retrained": True,
+            "seed": loaded.config.seed,
+            "model": loaded.config.model.get("name"),
+            "user_attribute": user_attr,
+            "item_attribute": item_attr,
+        }
+    result = {"params": params, "points": points}
     if write:
         _write(Path(out) if out else Path(run_dir) / f"sweep-{method}", result)
     return result
+
+
+def _label(setting: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in setting.items())
+
+
+def _point(
+    label: str, setting: Mapping[str, Any], values: dict[str, float | None], name: str
+) -> dict[str, Any]:
+    accuracy = next(v for key, v in values.items() if key.startswith("ndcg@"))
+    return {
+        "label": label,
+        "setting": dict(setting),
+        "accuracy": accuracy,
+        "fairness": values[name],
+        "metrics": values,
+    }
+
+
+def _check_measurable(
+    name: str, metric: FairnessMetric, method: str, training: bool, attribute: str | None
+) -> None:
+    if metric.needs == "leakage" and not training:
+        raise ConfigError(
+            f"fairness metric {name!r} probes the model's user representations, which "
+            f"re-ranking ({method!r}) does not change; use it with a training-time method "
+            "(e.g. adversary)"
+        )
+    if metric.needs is not None and attribute is None:
+        side = "an item" if metric.needs == "item" else "a user"
+        raise ConfigError(
+            f"fairness metric {name!r} needs {side} attribute, which method {method!r} does "
+            f"not name; choose another metric (e.g. {default_fairness(method)!r}) or a "
+            "training-time method that balances such an attribute"
+        )
+
+
+def _point_config(
+    config: RunConfig, method: str, params: dict[str, Any], *, verbose: bool, label: str
+) -> RunConfig:
+    """The run's config with ``method`` at ``params`` as its mitigation, never written."""
+    out = copy.deepcopy(config)
+    out.out = None
+    out.mitigation = MitigationConfig(method=method, params=dict(params))
+    if "verbose" in out.model:
+        out.model["verbose"] = verbose
+    out.validate(source=f"sweep point {label}")
+    return out
+
+
+def _representations(model: Recommender, split: Split, history: str) -> pd.DataFrame | None:
+    """The model's user representations of the users with known interactions (or ``None``)."""
+    represent = getattr(model, "user_representations", None)
+    if represent is None:
+        return None
+    known = split.train.history()
+    if history == "train+valid":
+        known = known.concat(split.valid.history())
+    users = np.flatnonzero(known.lengths() > 0)
+    reps = np.asarray(represent(users, known), dtype=np.float64)
+    return pd.DataFrame(reps, index=model.user_ids_[users])
+
+
+@dataclass(frozen=True)
+class _Measure:
+    """Audits one point's lists and reads the sweep's metrics (point estimates only)."""
+
+    k: int
+    user_attr: str | None
+    item_attr: str | None
+    leakage: bool
+    shown: tuple[str, ...]
+
+    def __call__(
+        self,
+        split: Split,
+        recommendations: pd.DataFrame,
+        history: str,
+        representations: pd.DataFrame | None,
+    ) -> dict[str, float | None]:
+        data = AuditData.from_split(split, recommendations=recommendations, history=history)
+        options: dict[str, Any] = {"leakage": False}
+        if self.user_attr is not None:
+            kinds = data.user_attribute_kinds
+            names = [a for a, kind in kinds.items() if kind in ("categorical", "numeric")]
+            options["attributes"] = list(dict.fromkeys([*names, "activity", self.user_attr]))
+        if self.item_attr is not None:
+            kinds = data.item_attribute_kinds
+            names = [a for a, kind in kinds.items() if kind in ("categorical", "multi")]
+            options["item_attributes"] = list(dict.fromkeys([*names, self.item_attr]))
+        if self.leakage and self.user_attr is not None:
+            options |= {
+                "leakage": True,
+                "leakage_attributes": [self.user_attr],
+                "user_representations": representations,
+            }
+        k = self.k
+        report = audit(
+            data, k=k, metrics=("ndcg", "recall"), n_boot=0, n_permutations=0, **options
+        ).report
+        values: dict[str, float | None] = {}
+        for key in self.shown:
+            m = FAIRNESS_METRICS[key]
+            values[key] = m.read(report, k, self.item_attr if m.needs == "item" else self.user_attr)
+        values[f"ndcg@{k}"] = _get(report, "users", "activity", f"ndcg@{k}", "overall")
+        values[f"recall@{k}"] = _get(report, "users", "activity", f"recall@{k}", "overall")
+        return values
 
 
 def _change(value: float | None, base: float | None) -> float | None:

@@ -193,6 +193,7 @@ def _pareto_chart(
     width: float = 900,
     height: float = 500,
     labels: Mapping[int, str] | None = None,
+    baseline_text: str = "baseline (no re-ranking)",
 ) -> str:
     shown = [p for p in points if p.plotted]
     labels = labels or {}
@@ -233,7 +234,7 @@ def _pareto_chart(
         ("pareto", "Pareto-optimal"),
         ("dominated", "dominated"),
         ("frontier", "Pareto frontier"),
-        ("baseline", "baseline (no re-ranking)"),
+        ("baseline", baseline_text),
         ("base-level", "baseline level"),
     ):
         if kind in ("frontier", "base-level"):
@@ -390,6 +391,13 @@ class _SweepPage:
         better = p.get("fairness_better")
         self.better = better if better in ("higher", "lower") else None
         self.points = _parse_points(sweep, self.acc_name, self.fair_name)
+        self.retrained = p.get("retrained") is True
+        """Training-time method: every point is a retrained model, the baseline the run."""
+        self.base_text = (
+            "the run as stored, no mitigation, not retrained"
+            if self.retrained
+            else "the model's own lists, no re-ranking"
+        )
         if title is None:
             title = "Trade-off sweep"
             method, run = p.get("method"), p.get("run")
@@ -405,9 +413,12 @@ class _SweepPage:
         bits = []
         method, run = p.get("method"), p.get("run")
         if method and run:
-            bits.append(
-                f"<strong>{_esc(method)}</strong> re-ranking of <strong>{_esc(run)}</strong>"
+            how = (
+                "(training-time, model retrained per point) on"
+                if self.retrained
+                else "re-ranking of"
             )
+            bits.append(f"<strong>{_esc(method)}</strong> {how} <strong>{_esc(run)}</strong>")
         elif method or run:
             bits.append(f"<strong>{_esc(method or run)}</strong>")
         if _num(p.get("k")) is not None:
@@ -493,13 +504,14 @@ class _SweepPage:
             fair_label=self.fair_label,
             labels=labels,
             better=self.better,
+            baseline_text="baseline (" + ("the run" if self.retrained else "no re-ranking") + ")",
         )
         direction = _direction(self.better)
         caption = "<b>Trade-off.</b> Each dot is one setting, labelled with it"
         if any(p.baseline and p.plotted for p in self.points):
             caption += (
-                "; the baseline (the model's own lists, no re-ranking) has an orange ring and "
-                "dashed orange lines at its levels"
+                f"; the baseline ({self.base_text}) has an orange ring and dashed orange "
+                "lines at its levels"
             )
         caption += (
             ". Filled dots are Pareto-optimal and joined by the frontier; hollow dots are "
@@ -582,9 +594,14 @@ class _SweepPage:
         ]
         out.append(
             '<p class="intro">Every point of the sweep with every metric measured; the baseline '
-            "(in bold) is the model's own lists without re-ranking. Changes are relative to it "
-            "((value − baseline) / |baseline|); green marks a change in the better direction, "
-            "red one in the worse.</p>"
+            f"(in bold) is {_esc(self.base_text)}"
+            + (
+                "; every other point is a model retrained with that setting"
+                if self.retrained
+                else ""
+            )
+            + ". Changes are relative to it ((value − baseline) / |baseline|); green marks a "
+            "change in the better direction, red one in the worse.</p>"
         )
         out.append(_table(headers, rows, "sweep"))
         return "".join(out) + "</section>"
