@@ -40,10 +40,13 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
             "split": {"method": "loo"},
             "model": model,
             "evaluation": {"history": args.history},
+            "out": args.runs_dir
+            and f"{args.runs_dir}/{args.model}-seed{args.seed}"
+            + ("" if args.history == "train+valid" else f"-{args.history}-history"),
         }
     )
     start = time.perf_counter()
-    result = run(config, verbose=False, write=False)
+    result = run(config, verbose=False, write=bool(args.runs_dir))  # written after training
     wall = time.perf_counter() - start
     overall = result.metrics["overall"]
     return {
@@ -89,6 +92,9 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--param", action="append", default=[], help="model.key=value")
     parser.add_argument("--out", default="benchmarks/results/equirec_ml-100k.json")
+    parser.add_argument(
+        "--runs-dir", help="also write each run's folder (model, lists) to RUNS_DIR/MODEL-seedN"
+    )
     # internal: one run in this process
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -114,7 +120,7 @@ def main() -> None:
                     sys.executable, __file__, "--one", "--dataset", args.dataset,
                     "--data-dir", args.data_dir, "--model", model, "--seed", str(seed),
                     "--history", history, "--model-params", json.dumps(params.get(model, {})),
-                ]  # fmt: skip
+                ] + (["--runs-dir", args.runs_dir] if args.runs_dir else [])  # fmt: skip
                 line = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
                 run = json.loads(line.strip().splitlines()[-1])
                 runs.append(run)
