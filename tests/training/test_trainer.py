@@ -124,3 +124,17 @@ def test_unknown_schedule_is_rejected():
         Trainer(lr_schedule="step")
     with pytest.raises(ValueError, match="warmup_epochs"):
         Trainer(epochs=3, warmup_epochs=5)
+
+
+def test_patience_counts_only_after_min_epochs():
+    # Peak at epoch 1, flat until a late rise at epoch 7: with min_epochs 4 and patience 3
+    # training must not stop at epoch 4 (3 stale validations before it do not count).
+    scores = [0.5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.6, 0.1, 0.1, 0.1, 0.1]
+    model = nn.Linear(1, 1, bias=False)
+    task = _LinearTask(torch.ones(16), scores=scores)
+    log = Trainer(epochs=50, lr=0.05, patience=3, min_epochs=4, verbose=False).fit(model, task)
+    assert log.best_epoch == 7 and log.best_score == 0.6
+    assert log.stopped_early and log.epochs == 10
+    flat = _LinearTask(torch.ones(16), scores=[0.5] + [0.1] * 20)
+    log = Trainer(epochs=50, lr=0.05, patience=3, min_epochs=4, verbose=False).fit(model, flat)
+    assert log.epochs == 4 + 3  # at least min_epochs + patience

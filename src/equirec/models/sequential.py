@@ -380,11 +380,11 @@ class SASRec(SequentialRecommender):
         weight_decay: AdamW weight decay.
         patience: Early stopping after this many validations without NDCG@10 improvement.
         eval_every: Epochs between validations.
-        min_epochs: Never stop before this many epochs (default 50: on ML-100K validation
-            NDCG peaks early, dips, and rises again to a higher level after a number of steps
-            that shrinks with the learning rate: after ~90 epochs at lr 1e-3, ~50 at the
-            default 2e-3; stopping in the dip cost one seed 22% of its test NDCG@10, see
-            BENCHMARKS.md).
+        min_epochs: Never stop before this many epochs, and count ``patience`` only after
+            them (default 50: on ML-100K validation NDCG peaks early, dips, and rises again to
+            a higher level after a number of steps that shrinks with the learning rate: after
+            ~90 epochs at lr 1e-3, ~50 at the default 2e-3; stopping in the dip cost one seed
+            22% of its test NDCG@10, see BENCHMARKS.md).
         content_attributes: Item attributes (categorical / multi-valued) fed as content features.
         seed: Seeds initialisation, batching, dropout and sampling.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``...

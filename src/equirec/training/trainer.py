@@ -132,7 +132,10 @@ class Trainer:
             parameters of terms that are modules are trained too: see :data:`LossTerm`).
         seed: Seeds batching and every torch random draw (dropout, sampling).
         verbose: Show a progress bar.
-        min_epochs: Never stop before this many epochs.
+        min_epochs: Never stop before this many epochs; patience counts only the validations
+            without improvement after them (so with early stopping training runs at least
+            ``min_epochs + patience`` epochs): a score that peaked early and rises again later
+            would otherwise stop right at ``min_epochs``.
         lr_schedule: Learning-rate schedule over ``epochs``: ``"constant"``, ``"cosine"`` or
             ``"linear"`` decay to 0 (see :func:`lr_factor`). A decaying schedule spends its
             budget by ``epochs``; early stopping may still end training sooner.
@@ -230,7 +233,7 @@ class Trainer:
                 if not score <= log.best_score:  # also true for the first (NaN best)
                     log.best_score, log.best_epoch, stale = score, epoch, 0
                     best_state = copy.deepcopy(module.state_dict())
-                else:
+                elif epoch > self.min_epochs:  # patience counts after min_epochs only
                     stale += 1
                 bar.set_postfix(
                     loss=f"{record['loss']:.4f}", valid=f"{score:.4f}", best=f"{log.best_score:.4f}"
@@ -238,7 +241,7 @@ class Trainer:
             else:
                 bar.set_postfix(loss=f"{record['loss']:.4f}")
             log.history.append(record)
-            if self.patience and stale >= self.patience and epoch >= self.min_epochs:
+            if self.patience and stale >= self.patience:
                 log.stopped_early = True
                 break
         bar.close()
