@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from equirec.models.transformer import SequenceTransformer
+from equirec.models.transformer import Dropout, SequenceTransformer
 
 
 def _model(causal: bool) -> SequenceTransformer:
@@ -51,3 +52,24 @@ def test_content_features_enter_the_item_table():
     torch.testing.assert_close(table[0], torch.zeros(8))  # padding stays zero
     torch.testing.assert_close(table[1] - m.item_emb.weight[1], m.content_proj.weight[:, 1])
     torch.testing.assert_close(table[2], m.item_emb.weight[2])
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_last_only_equals_the_last_position_of_the_full_pass(causal):
+    m = _model(causal=causal)
+    tokens = torch.tensor([[0, 0, 3, 4, 5, 6], [1, 2, 3, 9, 10, 11]])
+    with torch.no_grad():
+        torch.testing.assert_close(m(tokens, last_only=True), m(tokens)[:, -1])
+
+
+def test_dropout_keeps_the_expectation_and_is_off_in_eval():
+    torch.manual_seed(0)
+    drop = Dropout(0.3)
+    x = torch.ones(200_000)
+    y = drop(x)
+    assert torch.unique(y).tolist() == [0.0, pytest.approx(1 / 0.7)]
+    assert abs((y == 0).float().mean().item() - 0.3) < 0.01
+    assert abs(y.mean().item() - 1.0) < 0.01
+    assert torch.equal(drop.eval()(x), x)
+    with pytest.raises(ValueError, match="dropout"):
+        Dropout(1.0)

@@ -180,11 +180,33 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         """Model input tokens for scoring the next item: ``(B, max_len)``."""
         return torch.from_numpy(history.padded(users, self.max_len) + 1)
 
+    def _last_hidden(
+        self, module: nn.Module, users: np.ndarray, history: History, *, batch_size: int = 256
+    ) -> torch.Tensor:
+        """Hidden state of the last input position of each user: ``(B, D)``, in ``users`` order.
+
+        Users are encoded in batches of similar history length, each trimmed of its all-padding
+        leading columns (positions are right-aligned, so this is exact), and the last block
+        computes only the last position: a validation or scoring pass then costs about what
+        the users' histories hold, not ``B x max_len`` (3x less on ML-100K).
+        """
+        order = np.argsort(history.lengths()[users], kind="stable")
+        out: torch.Tensor | None = None
+        for start in range(0, len(users), batch_size):
+            rows = order[start : start + batch_size]
+            tokens = self._inputs(users[rows], history)
+            first = int(np.argmax((tokens != 0).any(dim=0).numpy()))
+            hidden = module(tokens[:, first:].to(self.device_), last_only=True)
+            if out is None:
+                out = hidden.new_empty((len(users), hidden.shape[1]))
+            out[torch.from_numpy(rows).to(hidden.device)] = hidden
+        assert out is not None
+        return out
+
     def _score(self, users: np.ndarray, history: History) -> torch.Tensor:
         module = self.module_
         module.eval()
-        tokens = self._inputs(users, history).to(self.device_)
-        hidden = module(tokens)[:, -1]
+        hidden = self._last_hidden(module, users, history)
         return hidden @ module.output_embeddings().T
 
     def user_representations(
@@ -194,7 +216,8 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self._check_fitted()
         history = self.history_ if history is None else history
         with torch.no_grad():
-            return self.module_(self._inputs(users, history).to(self.device_))[:, -1].cpu()
+            self.module_.eval()
+            return self._last_hidden(self.module_, np.asarray(users), history).cpu()
 
     # -- persistence -----------------------------------------------------------------------------
     def _state(self) -> dict[str, torch.Tensor]:
@@ -272,7 +295,7 @@ class _SequenceTask:
         if self.model.loss_terms():  # content features make the table cost a projection
             outputs["item_table"] = module.output_embeddings()  # type: ignore[operator]
         if "repr_tokens" in batch:  # BERT4Rec with loss terms: the prediction-time representation
-            outputs["user_repr"] = module(batch["repr_tokens"])[:, -1]
+            outputs["user_repr"] = module(batch["repr_tokens"], last_only=True)
         return losses, batch["weights"][mask], outputs
 
     def validate(self, module: nn.Module) -> float:
@@ -282,8 +305,7 @@ class _SequenceTask:
         total = 0.0
         for start in range(0, len(self.valid_users), 512):
             users = self.valid_users[start : start + 512]
-            tokens = model._inputs(users, self.train).to(self.device)
-            hidden = module(tokens)[:, -1]
+            hidden = model._last_hidden(module, users, self.train)
             scores = (hidden @ module.output_embeddings().T).float().cpu()  # type: ignore[operator]
             total += float(masked_ndcg(scores, users, self.train, self.valid, k=10).sum())
         return total / max(1, len(self.valid_users))

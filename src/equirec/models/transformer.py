@@ -13,6 +13,30 @@ import torch.nn.functional as F
 from torch import nn
 
 
+class Dropout(nn.Module):
+    """Inverted dropout drawing its mask from ``rand_like`` (same as :class:`torch.nn.Dropout`).
+
+    On CPU, PyTorch's dropout draws its mask with ``bernoulli_``, about 2.5x slower than a
+    uniform draw and a comparison; in SASRec training on ML-100K the dropout masks were 20% of
+    the step time (profiled, 1 thread). The expectation and the gradient are the same.
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), not {p!r}")
+        self.p = float(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.rand_like(x) >= self.p
+        return x * keep * (1.0 / (1.0 - self.p))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 class Block(nn.Module):
     """Pre-norm transformer block: ``x + MHA(LN(x))`` then ``x + FFN(LN(x))``."""
 
@@ -26,22 +50,30 @@ class Block(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.norm2 = nn.LayerNorm(dim)
         self.ffn = nn.Sequential(
-            nn.Linear(dim, ffn_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(ffn_dim, dim)
+            nn.Linear(dim, ffn_dim), nn.GELU(), Dropout(dropout), nn.Linear(ffn_dim, dim)
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        """``x``: ``(B, L, D)``; ``allowed``: ``(B, 1, L, L)``, True where a query may attend."""
+    def forward(
+        self, x: torch.Tensor, allowed: torch.Tensor, *, last_only: bool = False
+    ) -> torch.Tensor:
+        """``x``: ``(B, L, D)``; ``allowed``: ``(B, 1, L, L)``, True where a query may attend.
+
+        With ``last_only`` only the last position is computed (every position still serves as
+        key and value): ``(B, 1, D)``.
+        """
         b, length, d = x.shape
         q, k, v = (
             self.qkv(self.norm1(x))
             .view(b, length, 3, self.heads, d // self.heads)
             .permute(2, 0, 3, 1, 4)
         )
+        if last_only:
+            q, allowed, x = q[:, :, -1:], allowed[:, :, -1:], x[:, -1:]
         # No dropout on attention weights: on CPU it costs a random draw per (query, key) pair
         # and the hidden-state dropout regularises enough.
         att = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
-        x = x + self.dropout(self.proj(att.transpose(1, 2).reshape(b, length, d)))
+        x = x + self.dropout(self.proj(att.transpose(1, 2).reshape(b, x.shape[1], d)))
         return x + self.dropout(self.ffn(self.norm2(x)))
 
 
@@ -83,7 +115,7 @@ class SequenceTransformer(nn.Module):
         self.dim = dim
         self.item_emb = nn.Embedding(n_items + 1 + extra_tokens, dim, padding_idx=0)
         self.pos_emb = nn.Embedding(max_len, dim)
-        self.emb_dropout = nn.Dropout(dropout)
+        self.emb_dropout = Dropout(dropout)
         self.blocks = nn.ModuleList(
             Block(dim=dim, heads=heads, ffn_dim=ffn_dim or 4 * dim, dropout=dropout)
             for _ in range(layers)
@@ -114,8 +146,12 @@ class SequenceTransformer(nn.Module):
         """Embeddings that score catalogue items (tied with the input): ``(n_items, D)``."""
         return self.item_table()[1 : self.n_items + 1]
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Encode ``tokens`` ``(B, L)`` (0 = padding) into hidden states ``(B, L, D)``."""
+    def forward(self, tokens: torch.Tensor, *, last_only: bool = False) -> torch.Tensor:
+        """Encode ``tokens`` ``(B, L)`` (0 = padding) into hidden states ``(B, L, D)``.
+
+        ``last_only``: only the last position's hidden state, ``(B, D)`` — what scoring needs;
+        the last block then computes one query per sequence instead of ``L``.
+        """
         _, length = tokens.shape
         if length > self.pos_emb.num_embeddings:
             raise ValueError(
@@ -138,6 +174,8 @@ class SequenceTransformer(nn.Module):
             )
         # Every query may attend to itself: fully padded rows would otherwise give NaN.
         allowed = allowed | torch.eye(length, dtype=torch.bool, device=tokens.device)[None, None]
-        for block in self.blocks:
-            x = block(x, allowed)
-        return self.final_norm(x)
+        last = len(self.blocks) - 1
+        for i, block in enumerate(self.blocks):
+            x = block(x, allowed, last_only=last_only and i == last)
+        x = self.final_norm(x)
+        return x[:, -1] if last_only else x
