@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 import html
 import re
-from html.parser import HTMLParser
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -65,43 +65,6 @@ def page() -> str:
     return render_sweep_html(example())
 
 
-class _Balance(HTMLParser):
-    """Checks that every non-void element is closed in order."""
-
-    VOID: ClassVar[set[str]] = {"meta", "br", "hr", "img", "input", "link", "col", "wbr"}
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stack: list[str] = []
-        self.errors: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag not in self.VOID:
-            self.stack.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack[-1] != tag:
-            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
-        else:
-            self.stack.pop()
-
-
-def assert_well_formed(page: str) -> None:
-    checker = _Balance()
-    checker.feed(page)
-    checker.close()
-    assert not checker.errors, checker.errors[:5]
-    assert not checker.stack, checker.stack
-
-
-def assert_offline(page: str) -> None:
-    low = page.lower()
-    assert "http://" not in low and "https://" not in low
-    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:[a-z]+:)?//""", page, flags=re.I)
-    for tag in ("<script", "<link", "<img", "<iframe", "@import", "url(", "javascript:"):
-        assert tag not in low
-
-
 def dots(page: str) -> dict[int, str]:
     """Point index -> class of its dot in the chart."""
     found = re.findall(r'<g class="pt ([^"]+)" data-point="(\d+)">', page)
@@ -120,7 +83,9 @@ def frontier_vertices(page: str) -> int:
 
 
 # -- the full example ---------------------------------------------------------------------------
-def test_full_example_is_a_complete_offline_page(page: str) -> None:
+def test_full_example_is_a_complete_offline_page(
+    page: str, assert_well_formed: Callable[[str], None], assert_offline: Callable[[str], None]
+) -> None:
     assert page.startswith("<!DOCTYPE html>")
     assert page.rstrip().endswith("</html>")
     assert_well_formed(page)
@@ -232,7 +197,9 @@ def test_title_argument() -> None:
 
 
 # -- minimal and degenerate inputs --------------------------------------------------------------
-def test_minimal_single_point() -> None:
+def test_minimal_single_point(
+    assert_well_formed: Callable[[str], None], assert_offline: Callable[[str], None]
+) -> None:
     sweep = {
         "params": {"accuracy_metric": "ndcg@10", "fairness_metric": "aplt"},
         "points": [{"label": "baseline", "setting": {}, "accuracy": 0.1, "fairness": 0.0}],
@@ -251,7 +218,7 @@ def test_minimal_single_point() -> None:
     "sweep",
     [{}, {"params": {}}, {"points": []}, {"params": None, "points": None}, {"points": [1, "x"]}],
 )
-def test_empty_sweeps(sweep: dict[str, Any]) -> None:
+def test_empty_sweeps(sweep: dict[str, Any], assert_well_formed: Callable[[str], None]) -> None:
     page = render_sweep_html(sweep)
     assert_well_formed(page)
     assert "<svg" not in page
@@ -264,7 +231,7 @@ def test_not_a_mapping() -> None:
         render_sweep_html([1, 2])  # type: ignore[arg-type]
 
 
-def test_none_values_are_handled() -> None:
+def test_none_values_are_handled(assert_well_formed: Callable[[str], None]) -> None:
     sweep = example()
     sweep["params"]["fairness_better"] = None
     sweep["params"]["k"] = None
@@ -341,7 +308,9 @@ def test_multi_parameter_grids_get_short_dot_labels() -> None:
 
 
 # -- escaping -----------------------------------------------------------------------------------
-def test_user_data_is_escaped() -> None:
+def test_user_data_is_escaped(
+    assert_well_formed: Callable[[str], None], assert_offline: Callable[[str], None]
+) -> None:
     evil = '<script>alert("x")</script>&'
     sweep = example()
     sweep["params"]["run"] = evil

@@ -1,11 +1,13 @@
 """One-page HTML report of an accuracy/fairness trade-off sweep (the ``sweep.json`` dict).
 
 :func:`render_sweep_html` turns the result of :func:`equirec.mitigation.sweep.sweep_run` into a
-self-contained page in the style of the audit report (:mod:`equirec.fairness.report`, whose CSS
-and SVG helpers it reuses): a Pareto scatter plot of accuracy against the swept fairness metric,
-then a table of every point and metric. No script, font, image or any other resource is fetched
-from the network; every string taken from the sweep is HTML-escaped, and numbers that are
-``None``/NaN are written as "n/a" (such points are listed under the chart instead of drawn).
+self-contained page in the style of the audit report (:mod:`equirec.fairness.report`, whose page
+shell, CSS, formatting and SVG primitives it reuses from :mod:`equirec.fairness.page`,
+:mod:`equirec.fairness.formatting` and :mod:`equirec.fairness.charts`): a Pareto scatter plot of
+accuracy against the swept fairness metric, then a table of every point and metric. No script,
+font, image or any other resource is fetched from the network; every string taken from the sweep
+is HTML-escaped, and numbers that are ``None``/NaN are written as "n/a" (such points are listed
+under the chart instead of drawn).
 """
 
 from __future__ import annotations
@@ -16,34 +18,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from equirec.fairness.report import (
-    _CSS,
+from equirec.fairness.charts import (
     BLUE,
     ORANGE,
-    _clip,
-    _esc,
-    _figure,
-    _flatten,
-    _fmt,
-    _fmt_int,
-    _fmt_pct,
-    _line,
-    _map,
-    _metric_label,
-    _minus,
-    _na,
-    _nice_ticks,
-    _num,
-    _scalar,
-    _seq,
-    _svg,
-    _table,
-    _text,
-    _tick_fmt,
-    _x_axis,
-    _y_title,
-    html_page,
+    nice_ticks,
+    svg_chart,
+    svg_line,
+    svg_text,
+    tick_fmt,
+    x_axis,
+    y_title,
 )
+from equirec.fairness.formatting import (
+    as_float,
+    as_list,
+    as_map,
+    clip,
+    flatten,
+    fmt_int,
+    fmt_num,
+    fmt_pct,
+    fmt_scalar,
+    metric_label,
+    real_minus,
+)
+from equirec.fairness.page import CSS, esc, figure, html_page, html_table, na_text
 
 __all__ = ["render_sweep_html"]
 
@@ -94,11 +93,11 @@ def _change(value: float | None, base: float | None) -> float | None:
 
 
 def _parse_points(sweep: Mapping[str, Any], acc_name: str, fair_name: str) -> list[_Point]:
-    raw = [p for p in _seq(sweep.get("points")) if isinstance(p, Mapping)]
+    raw = [p for p in as_list(sweep.get("points")) if isinstance(p, Mapping)]
     points: list[_Point] = []
     for i, p in enumerate(raw):
-        setting = _map(p.get("setting"))
-        metrics = _map(p.get("metrics"))
+        setting = as_map(p.get("setting"))
+        metrics = as_map(p.get("metrics"))
         label = p.get("label")
         if label is None or str(label) == "":
             label = ", ".join(f"{k}={v}" for k, v in setting.items()) or f"point {i + 1}"
@@ -107,11 +106,11 @@ def _parse_points(sweep: Mapping[str, Any], acc_name: str, fair_name: str) -> li
             _Point(
                 index=i,
                 label=str(label),
-                accuracy=_num(p["accuracy"] if "accuracy" in p else metrics.get(acc_name)),
-                fairness=_num(p["fairness"] if "fairness" in p else metrics.get(fair_name)),
+                accuracy=as_float(p["accuracy"] if "accuracy" in p else metrics.get(acc_name)),
+                fairness=as_float(p["fairness"] if "fairness" in p else metrics.get(fair_name)),
                 pareto=flag if isinstance(flag, bool) else None,
-                accuracy_change=_num(p.get("accuracy_change")),
-                fairness_change=_num(p.get("fairness_change")),
+                accuracy_change=as_float(p.get("accuracy_change")),
+                fairness_change=as_float(p.get("fairness_change")),
                 metrics=metrics,
                 setting=setting,
             )
@@ -139,11 +138,11 @@ def _parse_points(sweep: Mapping[str, Any], acc_name: str, fair_name: str) -> li
 
 def _fmt_change(value: float | None) -> str:
     """``+12.5%``, ``−3.0%``, ``+1,400%``, "n/a"."""
-    v = _num(value)
+    v = as_float(value)
     if v is None:
         return "n/a"
     p = 100 * v
-    text = _minus(f"{p:,.0f}%") if abs(p) >= 100 else _fmt_pct(v)
+    text = real_minus(f"{p:,.0f}%") if abs(p) >= 100 else fmt_pct(v)
     return f"+{text}" if p > 0 else text
 
 
@@ -180,7 +179,7 @@ def _axis_ticks(values: Sequence[float]) -> list[float]:
     a = lo - pad
     if lo >= 0:
         a = max(a, 0.0)
-    return _nice_ticks(a, hi + pad, 5)
+    return nice_ticks(a, hi + pad, 5)
 
 
 def _pareto_chart(
@@ -208,24 +207,24 @@ def _pareto_chart(
     def sy(v: float) -> float:
         return y1 - inset - (v - yticks[0]) / (yticks[-1] - yticks[0]) * (y1 - y0 - 2 * inset)
 
-    acc_label = _metric_label(acc_name) or "accuracy"
+    acc_label = metric_label(acc_name) or "accuracy"
     x_label = fair_label if fair_label else fair_name
     if fair_name and fair_label and fair_name != fair_label:
         x_label = f"{fair_label} ({fair_name})"
-    out = _x_axis(xticks, sx, y0, y1, _tick_fmt(xticks, False), _clip(x_label, 80), (x0 + x1) / 2)
-    fmt_y = _tick_fmt(yticks, False)
+    out = x_axis(xticks, sx, y0, y1, tick_fmt(xticks, False), clip(x_label, 80), (x0 + x1) / 2)
+    fmt_y = tick_fmt(yticks, False)
     for t in yticks:
-        out.append(_line(x0, sy(t), x1, sy(t), cls="grid"))
-        out.append(_text(x0 - 7, sy(t) + 4, fmt_y(t), cls="tick", anchor="end"))
-    out.append(_y_title(16, (y0 + y1) / 2, f"{_clip(acc_label, 40)} — higher is more accurate →"))
+        out.append(svg_line(x0, sy(t), x1, sy(t), cls="grid"))
+        out.append(svg_text(x0 - 7, sy(t) + 4, fmt_y(t), cls="tick", anchor="end"))
+    out.append(y_title(16, (y0 + y1) / 2, f"{clip(acc_label, 40)} — higher is more accurate →"))
     obstacles: list[Box] = []
     if better == "higher":
-        out.append(_text(x1, y1 + 32, "fairer →", cls="better", anchor="end"))
-        out.append(_text(x1 - 6, y0 + 16, "better on both ↗", cls="better", anchor="end"))
+        out.append(svg_text(x1, y1 + 32, "fairer →", cls="better", anchor="end"))
+        out.append(svg_text(x1 - 6, y0 + 16, "better on both ↗", cls="better", anchor="end"))
         obstacles.append((x1 - 6 - _text_width("better on both ↗"), y0 + 4, x1, y0 + 20))
     elif better == "lower":
-        out.append(_text(x0, y1 + 32, "← fairer", cls="better"))
-        out.append(_text(x0 + 6, y0 + 16, "↖ better on both", cls="better"))
+        out.append(svg_text(x0, y1 + 32, "← fairer", cls="better"))
+        out.append(svg_text(x0 + 6, y0 + 16, "↖ better on both", cls="better"))
         obstacles.append((x0, y0 + 4, x0 + 6 + _text_width("↖ better on both"), y0 + 20))
 
     # legend, above the plot
@@ -238,7 +237,7 @@ def _pareto_chart(
         ("base-level", "baseline level"),
     ):
         if kind in ("frontier", "base-level"):
-            out.append(_line(lx - 4, 17, lx + 16, 17, cls=kind))
+            out.append(svg_line(lx - 4, 17, lx + 16, 17, cls=kind))
         else:
             fill, rr = (BLUE, 5.5) if kind == "pareto" else ("#fff", 5.5)
             if kind == "baseline":
@@ -248,14 +247,14 @@ def _pareto_chart(
                 f'<circle cx="{lx + 6:.1f}" cy="17" r="{rr}" fill="{fill}" stroke="{stroke}" '
                 f'stroke-width="{sw}"/>'
             )
-        out.append(_text(lx + 20, 21, text, cls="legend"))
+        out.append(svg_text(lx + 20, 21, text, cls="legend"))
         lx += 20 + _text_width(text) + 22
 
     base = next((p for p in shown if p.baseline), None)
     if base is not None and base.fairness is not None and base.accuracy is not None:
         bx, by = sx(base.fairness), sy(base.accuracy)
-        out.append(_line(bx, y0, bx, y1, cls="base-level"))
-        out.append(_line(x0, by, x1, by, cls="base-level"))
+        out.append(svg_line(bx, y0, bx, y1, cls="base-level"))
+        out.append(svg_line(x0, by, x1, by, cls="base-level"))
 
     front = sorted(
         (p for p in shown if p.pareto), key=lambda p: (p.fairness or 0.0, -(p.accuracy or 0.0))
@@ -280,8 +279,8 @@ def _pareto_chart(
         cx, cy = xy[p.index]
         status = "pareto" if p.pareto else "dominated"
         tip = (
-            f"{p.label}: {acc_label} {_fmt(p.accuracy, 4)} ({_fmt_change(p.accuracy_change)}), "
-            f"{fair_name or 'fairness'} {_fmt(p.fairness, 4)} "
+            f"{p.label}: {acc_label} {fmt_num(p.accuracy, 4)} ({_fmt_change(p.accuracy_change)}), "
+            f"{fair_name or 'fairness'} {fmt_num(p.fairness, 4)} "
             f"({_fmt_change(p.fairness_change)}); "
             + ("Pareto-optimal" if p.pareto else "dominated")
             + ("; baseline" if p.baseline else "")
@@ -295,7 +294,7 @@ def _pareto_chart(
         )
         cls = f"pt {status}" + (" baseline" if p.baseline else "")
         out.append(
-            f'<g class="{cls}" data-point="{p.index}"><title>{_esc(tip)}</title>{ring}'
+            f'<g class="{cls}" data-point="{p.index}"><title>{esc(tip)}</title>{ring}'
             f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="{fill}" stroke="{BLUE}" '
             'stroke-width="1.8"/></g>'
         )
@@ -306,7 +305,7 @@ def _pareto_chart(
     for p in order:
         cx, cy = xy[p.index]
         full = labels.get(p.index, p.label)
-        shown_label = _clip(full, 32)
+        shown_label = clip(full, 32)
         w = _text_width(shown_label, bold=p.baseline)
         best: tuple[float, float, float, str, Box, int] | None = None
         for level, d in enumerate((0.0, 8.0, 18.0, 32.0)):
@@ -340,15 +339,15 @@ def _pareto_chart(
             dist = math.hypot(lx_ - cx, ly_ - cy)
             if dist > r + 2:
                 ux, uy = (lx_ - cx) / dist, (ly_ - cy) / dist
-                out.append(_line(cx + ux * (r + 1), cy + uy * (r + 1), lx_, ly_, cls="leader"))
+                out.append(svg_line(cx + ux * (r + 1), cy + uy * (r + 1), lx_, ly_, cls="leader"))
         cls = "pt-lbl" + (" base" if p.baseline else "") + ("" if p.pareto else " dom")
-        title = f"<title>{_esc(p.label)}</title>" if shown_label != p.label else ""
+        title = f"<title>{esc(p.label)}</title>" if shown_label != p.label else ""
         out.append(
             f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}" class="{cls}">{title}'
-            f"{_esc(shown_label)}</text>"
+            f"{esc(shown_label)}</text>"
         )
     label = f"{acc_label} against {fair_label or fair_name or 'fairness'} for every setting"
-    return _svg(width, height, out, label)
+    return svg_chart(width, height, out, label)
 
 
 def _chart_labels(points: Sequence[_Point]) -> tuple[dict[int, str], list[str]]:
@@ -363,7 +362,7 @@ def _chart_labels(points: Sequence[_Point]) -> tuple[dict[int, str], list[str]]:
         return {}, []
     if max(len(p.label) for p in swept) <= 20:
         return {}, []
-    labels = {p.index: ", ".join(_scalar(v) for v in p.setting.values()) for p in swept}
+    labels = {p.index: ", ".join(fmt_scalar(v) for v in p.setting.values()) for p in swept}
     return labels, list(keys[0])
 
 
@@ -372,7 +371,7 @@ def _chart_labels(points: Sequence[_Point]) -> tuple[dict[int, str], list[str]]:
 # --------------------------------------------------------------------------------------------
 def _values_text(values: Any) -> str:
     """``{0.1, 0.3, 0.5}``; a long list shortened to its ends and its length."""
-    items = _seq(values)
+    items = as_list(values)
     if not items:
         return str(values)
     if len(items) > 8:
@@ -383,7 +382,7 @@ def _values_text(values: Any) -> str:
 
 class _SweepPage:
     def __init__(self, sweep: Mapping[str, Any], title: str | None) -> None:
-        self.params = _map(sweep.get("params"))
+        self.params = as_map(sweep.get("params"))
         p = self.params
         self.acc_name = str(p.get("accuracy_metric") or "")
         self.fair_name = str(p.get("fairness_metric") or "")
@@ -418,20 +417,19 @@ class _SweepPage:
                 if self.retrained
                 else "re-ranking of"
             )
-            bits.append(f"<strong>{_esc(method)}</strong> {how} <strong>{_esc(run)}</strong>")
+            bits.append(f"<strong>{esc(method)}</strong> {how} <strong>{esc(run)}</strong>")
         elif method or run:
-            bits.append(f"<strong>{_esc(method or run)}</strong>")
-        if _num(p.get("k")) is not None:
-            bits.append(f"top-{_fmt_int(p.get('k'))} lists")
-        grid = _map(p.get("grid"))
+            bits.append(f"<strong>{esc(method or run)}</strong>")
+        if as_float(p.get("k")) is not None:
+            bits.append(f"top-{fmt_int(p.get('k'))} lists")
+        grid = as_map(p.get("grid"))
         if grid:
             bits.append(
-                "swept "
-                + "; ".join(f"{_esc(k)} ∈ {_esc(_values_text(v))}" for k, v in grid.items())
+                "swept " + "; ".join(f"{esc(k)} ∈ {esc(_values_text(v))}" for k, v in grid.items())
             )
-        fixed = _map(p.get("fixed"))
+        fixed = as_map(p.get("fixed"))
         if fixed:
-            bits.append("fixed " + ", ".join(f"{_esc(k)} = {_esc(v)}" for k, v in fixed.items()))
+            bits.append("fixed " + ", ".join(f"{esc(k)} = {esc(v)}" for k, v in fixed.items()))
         n = sum(1 for pt in self.points if not pt.baseline)
         has_base = any(pt.baseline for pt in self.points)
         count = f"{n} setting{'s' if n != 1 else ''}" + (" + baseline" if has_base else "")
@@ -440,8 +438,8 @@ class _SweepPage:
             what = self.fair_label or self.fair_name or "fairness"
             direction = _direction(self.better)
             bits.append(
-                f"{_esc(_metric_label(self.acc_name) or 'accuracy')} vs {_esc(what)}"
-                + (f" ({_esc(direction)})" if direction else "")
+                f"{esc(metric_label(self.acc_name) or 'accuracy')} vs {esc(what)}"
+                + (f" ({esc(direction)})" if direction else "")
             )
         line = "Swept: " + " · ".join(bits)
         nav = " ".join(
@@ -453,7 +451,7 @@ class _SweepPage:
             )
         )
         return (
-            f'<header><h1>{_esc(self.title)}</h1><p class="audited">{line}</p>'
+            f'<header><h1>{esc(self.title)}</h1><p class="audited">{line}</p>'
             f"<nav>{nav}</nav></header>"
         )
 
@@ -483,17 +481,17 @@ class _SweepPage:
                 sentences.append(
                     f"Fairest setting on the frontier: {best.label}, with {what} "
                     f"{_fmt_change(best.fairness_change)} and "
-                    f"{_metric_label(self.acc_name) or 'accuracy'} "
+                    f"{metric_label(self.acc_name) or 'accuracy'} "
                     f"{_fmt_change(best.accuracy_change)} against the baseline."
                 )
-        return f'<p class="lead">{_esc(" ".join(sentences))}</p>' if sentences else ""
+        return f'<p class="lead">{esc(" ".join(sentences))}</p>' if sentences else ""
 
     def tradeoff(self) -> str:
         out = ['<section id="trade-off"><h2>Accuracy against fairness</h2>', self.lead()]
         shown = [p for p in self.points if p.plotted]
         if not shown:
             out.append(
-                _na("No point has both an accuracy and a fairness value (chart not available).")
+                na_text("No point has both an accuracy and a fairness value (chart not available).")
             )
             return "".join(out) + "</section>"
         labels, keys = _chart_labels(self.points)
@@ -518,13 +516,13 @@ class _SweepPage:
             "dominated (another point is at least as accurate and as fair, and better on one)."
         )
         if direction:
-            caption += f" For {_esc(self.fair_name or 'this metric')}, {_esc(direction)}."
+            caption += f" For {esc(self.fair_name or 'this metric')}, {esc(direction)}."
         if keys:
-            caption += " Dots are labelled with " + _esc(", ".join(keys)) + "."
+            caption += " Dots are labelled with " + esc(", ".join(keys)) + "."
         missing = [p.label for p in self.points if not p.plotted]
         if missing:
-            caption += " Not plotted (a value is missing): " + _esc(", ".join(missing)) + "."
-        out.append(_figure(svg, caption))
+            caption += " Not plotted (a value is missing): " + esc(", ".join(missing)) + "."
+        out.append(figure(svg, caption))
         return "".join(out) + "</section>"
 
     # -- table ----------------------------------------------------------------------------------
@@ -532,7 +530,7 @@ class _SweepPage:
         out = ['<section id="points"><h2>All points</h2>']
         pts = self.points
         if not pts:
-            out.append(_na("The sweep has no points (not available)."))
+            out.append(na_text("The sweep has no points (not available)."))
             return "".join(out) + "</section>"
         others: list[str] = []
         for p in pts:
@@ -542,18 +540,18 @@ class _SweepPage:
                     others.append(k)
 
         def head(name: str, note: str = "") -> str:
-            text = _esc(_metric_label(name)).replace("_", "_<wbr>")
-            return text + (f'<span class="dir">{_esc(note)}</span>' if note else "")
+            text = esc(metric_label(name)).replace("_", "_<wbr>")
+            return text + (f'<span class="dir">{esc(note)}</span>' if note else "")
 
         def col_ref(values: Sequence[Any]) -> float | None:
-            nums = [abs(v) for v in (_num(x) for x in values) if v is not None]
+            nums = [abs(v) for v in (as_float(x) for x in values) if v is not None]
             return max(nums) if nums else None
 
         def cell(value: Any, ref: float | None) -> str:
-            return _esc(_fmt(value, 4, like=ref))
+            return esc(fmt_num(value, 4, like=ref))
 
         def change(value: float | None, good_if_positive: bool | None) -> str:
-            text = _esc(_fmt_change(value))
+            text = esc(_fmt_change(value))
             if value is None or value == 0 or good_if_positive is None:
                 return text
             good = (value > 0) == good_if_positive
@@ -565,7 +563,7 @@ class _SweepPage:
         fair_good = None if self.better is None else self.better == "higher"
         rows = []
         for p in pts:
-            setting = f"<strong>{_esc(p.label)}</strong>" if p.baseline else _esc(p.label)
+            setting = f"<strong>{esc(p.label)}</strong>" if p.baseline else esc(p.label)
             if p.pareto is True:
                 mark = '<span class="badge pareto" title="Pareto-optimal">● Pareto</span>'
             elif p.pareto is False:
@@ -594,7 +592,7 @@ class _SweepPage:
         ]
         out.append(
             '<p class="intro">Every point of the sweep with every metric measured; the baseline '
-            f"(in bold) is {_esc(self.base_text)}"
+            f"(in bold) is {esc(self.base_text)}"
             + (
                 "; every other point is a model retrained with that setting"
                 if self.retrained
@@ -603,18 +601,18 @@ class _SweepPage:
             + ". Changes are relative to it ((value − baseline) / |baseline|); green marks a "
             "change in the better direction, red one in the worse.</p>"
         )
-        out.append(_table(headers, rows, "sweep"))
+        out.append(html_table(headers, rows, "sweep"))
         return "".join(out) + "</section>"
 
     # -- footer ---------------------------------------------------------------------------------
     def footer(self) -> str:
-        rows = [(_esc(k), _esc(v)) for k, v in _flatten(self.params)]
+        rows = [(esc(k), esc(v)) for k, v in flatten(self.params)]
         table = (
             '<div class="table-wrap"><table class="params"><tbody>'
             + "".join(f'<tr><th scope="row">{k}</th><td>{v}</td></tr>' for k, v in rows)
             + "</tbody></table></div>"
             if rows
-            else _na("No parameters recorded.")
+            else na_text("No parameters recorded.")
         )
         return (
             f'<footer id="parameters"><h2>Parameters</h2>{table}<p class="generated">Generated '
@@ -631,7 +629,7 @@ class _SweepPage:
                 ("points", self.table),
                 ("parameters", self.footer),
             ],
-            css=_CSS + _SWEEP_CSS,
+            css=CSS + _SWEEP_CSS,
         )
 
 
