@@ -240,6 +240,14 @@ def test_all_positions_weigh_each_user_once():
     torch.testing.assert_close(loss.detach(), ((w * ce).sum() / w.sum()).detach())
     with pytest.raises(DataError, match="positions='all' needs"):
         adversary(batch, {"user_repr": hidden[:, -1]})
+    # "auto": every position where the model marks them as per-prefix representations (SASRec),
+    # else the last one
+    auto = AdversarialDebiasing(groups, dim=2, hidden=0, balanced=True, positions="auto")
+    last = AdversarialDebiasing(groups, dim=2, hidden=0, balanced=True, positions="last")
+    for a in (auto, last):
+        a.load_state_dict(adversary.state_dict())
+    torch.testing.assert_close(auto(batch, {**outputs, "prefix_hidden": hidden}), loss)
+    torch.testing.assert_close(auto(batch, outputs), last(batch, outputs))
     with pytest.raises(ConfigError, match="positions must be"):
         AdversarialDebiasing(groups, dim=2, positions="first")
 

@@ -175,3 +175,15 @@ def test_scoring_in_length_sorted_trimmed_batches_is_exact():
         torch.testing.assert_close(
             model.user_representations(users), full.detach(), atol=1e-5, rtol=1e-5
         )
+
+
+def test_only_sasrec_marks_its_states_as_prefix_representations():
+    d = _cycles()
+    seen = {}
+    for cls in (SASRec, BERT4Rec):
+        model = cls(epochs=1, seed=0, **SMALL)
+        model.add_loss_term(
+            lambda b, o, c=cls: seen.setdefault(c, set(o)) and o["hidden"].sum() * 0
+        )
+        model.fit(d)
+    assert "prefix_hidden" in seen[SASRec] and "prefix_hidden" not in seen[BERT4Rec]

@@ -157,6 +157,10 @@ def gradient_reversal(x: torch.Tensor, lam: float) -> torch.Tensor:
 # -- adversarial debiasing -----------------------------------------------------------------------
 
 
+POSITIONS = ("auto", "last", "all")
+"""Where :class:`AdversarialDebiasing` reads user representations (see its ``positions``)."""
+
+
 class AdversarialDebiasing(nn.Module):
     """Adversarial removal of sensitive user attributes from the user representation.
 
@@ -193,13 +197,18 @@ class AdversarialDebiasing(nn.Module):
             is pushed against a strong adversary rather than a lagging one (0 = only the joint
             step through the trainer's optimiser).
         disc_lr: Learning rate of those extra updates.
-        positions: ``"last"`` (default): the discriminators read ``outputs["user_repr"]``, one
-            vector per user. ``"all"`` (transformers): they read the hidden state at every
-            target position (``outputs["hidden"][outputs["target_mask"]]``: the user's
+        positions: ``"last"``: the discriminators read ``outputs["user_repr"]``, one vector
+            per user. ``"all"`` (transformers): they read the hidden state at every target
+            position (``outputs["hidden"][outputs["target_mask"]]``; for SASRec the user's
             representation after each prefix of the history), each user's positions sharing
             a weight of one user, so the attribute is removed from the representation at
             every point of the sequence, the one users are scored with included, from far
-            more training signal than one vector per user.
+            more training signal than one vector per user. ``"auto"`` (default): ``"all"``
+            where the model's outputs hold per-prefix user representations
+            (``outputs["prefix_hidden"]``: SASRec), else ``"last"`` (BPR; BERT4Rec, whose
+            masked positions are not user representations). On ML-100K SASRec, gender
+            leakage fell from AUC 0.70 to 0.55 with ``"all"`` at λ = 1 (BENCHMARKS.md); with
+            ``"last"`` it did not move up to λ = 10.
 
     Raises:
         ConfigError: ``lam < 0``, ``dim < 1``, ``hidden < 0``, no attribute, an attribute with
@@ -222,14 +231,16 @@ class AdversarialDebiasing(nn.Module):
         seed: int = 0,
         disc_steps: int = 0,
         disc_lr: float = 1e-3,
-        positions: str = "last",
+        positions: str = "auto",
     ) -> None:
         super().__init__()
         what = "AdversarialDebiasing"
         if int(disc_steps) < 0 or not float(disc_lr) > 0:
             raise ConfigError(f"{what}: disc_steps must be >= 0 and disc_lr > 0")
-        if positions not in ("last", "all"):
-            raise ConfigError(f"{what}: positions must be 'last' or 'all', not {positions!r}")
+        if positions not in POSITIONS:
+            raise ConfigError(
+                f"{what}: positions must be one of {', '.join(POSITIONS)}, not {positions!r}"
+            )
         self.positions = positions
         self.disc_steps = int(disc_steps)
         self.disc_lr = float(disc_lr)
@@ -300,7 +311,7 @@ class AdversarialDebiasing(nn.Module):
         seed: int = 0,
         disc_steps: int = 0,
         disc_lr: float = 1e-3,
-        positions: str = "last",
+        positions: str = "auto",
     ) -> AdversarialDebiasing:
         """Build the labels from ``dataset.user_attributes`` (by internal user index).
 
@@ -357,7 +368,7 @@ class AdversarialDebiasing(nn.Module):
                 f"size {reprs.shape[1]}: pass the model's dim"
             )
         share: torch.Tensor | None = None  # weight of each row: 1 / its user's rows
-        if self.positions == "all":
+        if self.positions == "all" or (self.positions == "auto" and "prefix_hidden" in outputs):
             users, reprs, share = _position_rows(users, outputs)
         else:
             rows = _first_rows(users)

@@ -144,7 +144,7 @@ TRAINING_METHODS: dict[str, MethodSpec] = {
                 "balanced": Param("bool", True, doc="weight classes inversely to their size"),
                 "disc_steps": Param("int", 0, doc="extra discriminator updates per step"),
                 "disc_lr": Param("number", 1e-3, doc="learning rate of those updates"),
-                "positions": Param("str", "last", ("last", "all")),
+                "positions": Param("str", "auto", ("auto", "last", "all")),
             },
             needs="loss_term",
         ),

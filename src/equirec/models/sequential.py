@@ -38,9 +38,11 @@ class SequentialRecommender(LossTermsMixin, Recommender):
     Extra loss terms (:meth:`add_loss_term`) see ``batch["users"]`` (internal user indices of the
     rows), ``tokens``, ``targets`` and ``weights``, and ``outputs`` with ``hidden`` (``(B, L, D)``),
     ``user_repr`` (``(B, D)``), ``target_mask`` (``(B, L)``, the positions with a target),
-    ``losses`` (per-target losses, ``(target_mask.sum(),)``, in the order of
-    ``target_mask.nonzero()``) and ``item_table`` (``(n_items, D)``: scores are
-    ``user_repr @ item_table.T``; only when loss terms are present). ``user_repr`` is the last
+    ``prefix_hidden`` (SASRec only: the same ``hidden``, whose every position is the user's
+    representation after that prefix), ``losses`` (per-target losses,
+    ``(target_mask.sum(),)``, in the order of ``target_mask.nonzero()``) and ``item_table``
+    (``(n_items, D)``: scores are ``user_repr @ item_table.T``; only when loss terms are
+    present). ``user_repr`` is the last
     position's hidden state (SASRec); BERT4Rec with loss terms encodes ``batch["repr_tokens"]``
     once more for it: the user's last ``max_len - 1`` training items followed by a mask token, as
     at prediction time, so that terms act on the representation users are scored with.
@@ -292,6 +294,8 @@ class _SequenceTask:
             "target_mask": mask,
             "losses": losses,
         }
+        if self.model.causal:  # every position's state represents the user after that prefix
+            outputs["prefix_hidden"] = hidden
         if self.model.loss_terms():  # content features make the table cost a projection
             outputs["item_table"] = module.output_embeddings()  # type: ignore[operator]
         if "repr_tokens" in batch:  # BERT4Rec with loss terms: the prediction-time representation
