@@ -34,10 +34,23 @@ def c_kl(p: list[float], q: list[float], alpha: float = 0.01) -> float:
 
 
 def reference_greedy(
-    cands: list[int], scores: list[float], p: list[float], genres: np.ndarray, k: int, lam: float
+    cands: list[int],
+    scores: list[float],
+    p: list[float],
+    genres: np.ndarray,
+    k: int,
+    lam: float,
+    relevance: str,
 ) -> list[int]:
     lo, hi = min(scores), max(scores)
-    s = {c: (v - lo) / (hi - lo) if hi > lo else 1.0 for c, v in zip(cands, scores, strict=True)}
+    if relevance == "minmax":
+        s = {
+            c: (v - lo) / (hi - lo) if hi > lo else 1.0 for c, v in zip(cands, scores, strict=True)
+        }
+    else:  # softmax probability relative to the best candidate's
+        total = sum(math.exp(v) for v in scores)
+        best = math.exp(hi) / total
+        s = {c: math.exp(v) / total / best for c, v in zip(cands, scores, strict=True)}
     chosen: list[int] = []
     for _ in range(min(k, len(cands))):
         best, best_val = None, -math.inf
@@ -79,15 +92,17 @@ def test_lambda_zero_keeps_the_score_order(data) -> None:
     assert (out == cands.items[:, :10]).all()
 
 
+@pytest.mark.parametrize("relevance", ["softmax", "minmax"])
 @pytest.mark.parametrize("lam", [0.3, 0.7, 0.99])
-def test_matches_an_independent_greedy_loop(data, lam: float) -> None:
+def test_matches_an_independent_greedy_loop(data, lam: float, relevance: str) -> None:
     cands, genres, hist = data
-    out = Calibrated(item_genres=genres, lam=lam).rerank(cands, k=6, history=hist)
+    cal = Calibrated(item_genres=genres, lam=lam, relevance=relevance)
+    out = cal.rerank(cands, k=6, history=hist)
     for r in range(cands.n_lists):
         hist_items = hist[r].indices.tolist()
         p = genre_mix(hist_items, genres)
         expected = reference_greedy(
-            cands.items[r].tolist(), cands.scores[r].tolist(), p, genres, 6, lam
+            cands.items[r].tolist(), cands.scores[r].tolist(), p, genres, 6, lam, relevance
         )
         assert out[r].tolist() == expected
 
@@ -155,6 +170,7 @@ def test_dense_history_and_short_lists_are_accepted(data) -> None:
         ({"alpha": 1.0}, r"alpha must be a number in \(0, 1\)"),
         ({"item_genres": -np.ones((N_ITEMS, 2))}, "non-negative"),
         ({"item_genres": np.ones(N_ITEMS)}, "2-d"),
+        ({"relevance": "rank"}, "relevance must be 'softmax' or 'minmax'"),
     ],
 )
 def test_parameter_validation(data, kwargs: dict, message: str) -> None:

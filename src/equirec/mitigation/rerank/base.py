@@ -30,6 +30,7 @@ __all__ = [
     "compose",
     "lists_to_frame",
     "minmax_per_list",
+    "relative_softmax_per_list",
 ]
 
 
@@ -325,6 +326,17 @@ def minmax_per_list(candidates: Candidates) -> np.ndarray:
     span = hi - lo
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(span > 0, (scores - lo) / np.where(span > 0, span, 1.0), 1.0)
+    return np.where(valid, out, np.nan)
+
+
+def relative_softmax_per_list(candidates: Candidates) -> np.ndarray:
+    """``exp(score − best score)`` within every list: the softmax probability over the list's
+    real candidates divided by the best one's, in ``(0, 1]`` (padding stays NaN)."""
+    valid = candidates.valid
+    top = np.max(np.where(valid, candidates.scores, -np.inf), axis=1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        out = np.exp(np.where(valid, candidates.scores - top, 0.0))
     return np.where(valid, out, np.nan)
 
 
