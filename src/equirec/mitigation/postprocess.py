@@ -42,7 +42,7 @@ from equirec.mitigation.rerank import (
     candidates_from_frame,
     lists_to_frame,
 )
-from equirec.mitigation.rerank.base import minmax_per_list
+from equirec.mitigation.rerank.base import minmax_per_list, relative_softmax_per_list
 from equirec.mitigation.rerank.cpfair import CPFair
 from equirec.mitigation.rerank.ugf import UGF
 
@@ -192,10 +192,7 @@ def _relevance(candidates: Candidates, how: str) -> np.ndarray:
     if how == "minmax":
         return np.nan_to_num(minmax_per_list(candidates))
     if how == "softmax":
-        scores = np.where(candidates.valid, candidates.scores, -np.inf)
-        top = np.max(scores, axis=1, keepdims=True)
-        top = np.where(np.isfinite(top), top, 0.0)
-        e = np.exp(scores - top)
+        e = np.nan_to_num(relative_softmax_per_list(candidates))
         total = e.sum(axis=1, keepdims=True)
         return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
     raise ConfigError(f"relevance={how!r}: use 'softmax' or 'minmax'")
