@@ -305,12 +305,13 @@ class _SequenceTask:
     def validate(self, module: nn.Module) -> float:
         """Mean NDCG@10 of the validation items, full ranking, training items excluded."""
         assert self.valid is not None
-        model = self.model
+        # All users encoded at once (length-sorted over everyone), then scored in chunks.
+        hidden = self.model._last_hidden(module, self.valid_users, self.train)
+        table = module.output_embeddings()  # type: ignore[operator]
         total = 0.0
         for start in range(0, len(self.valid_users), 512):
             users = self.valid_users[start : start + 512]
-            hidden = model._last_hidden(module, users, self.train)
-            scores = (hidden @ module.output_embeddings().T).float().cpu()  # type: ignore[operator]
+            scores = (hidden[start : start + 512] @ table.T).float().cpu()
             total += float(masked_ndcg(scores, users, self.train, self.valid, k=10).sum())
         return total / max(1, len(self.valid_users))
 

@@ -99,6 +99,10 @@ class Calibrated:
     def _params(self) -> tuple[np.ndarray, float, float]:
         lam = check_unit_interval(self.lam, name="lam", owner="Calibrated", closed=True)
         alpha = check_unit_interval(self.alpha, name="alpha", owner="Calibrated")
+        if self.relevance not in ("softmax", "minmax"):
+            raise ConfigError(
+                f"Calibrated: relevance must be 'softmax' or 'minmax', not {self.relevance!r}"
+            )
         genres = np.asarray(self.item_genres, dtype=np.float64)
         if genres.ndim != 2 or genres.shape[0] == 0 or genres.shape[1] == 0:
             raise ConfigError(
@@ -141,10 +145,6 @@ class Calibrated:
             candidates.
         """
         genres, lam, alpha = self._params()
-        if self.relevance not in ("softmax", "minmax"):
-            raise ConfigError(
-                f"Calibrated: relevance must be 'softmax' or 'minmax', not {self.relevance!r}"
-            )
         k = check_k(k)
         if history is None:
             raise ConfigError(
