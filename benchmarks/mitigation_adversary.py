@@ -21,8 +21,7 @@ import numpy as np
 
 from equirec.data.dataset import Dataset
 from equirec.data.sources import load_dataset
-from equirec.data.split import Split
-from equirec.data.splits import split_dataset
+from equirec.data.splits import Split, split_dataset
 from equirec.evaluation.evaluator import evaluate
 from equirec.fairness.leakage import leakage_probe
 from equirec.fairness.run_audit import load_run

@@ -25,7 +25,7 @@ import pandas as pd
 from equirec.config import RunConfig
 from equirec.data.dataset import Dataset
 from equirec.data.history import History
-from equirec.data.split import Split
+from equirec.data.splits import Split
 from equirec.evaluation import EvaluationResult, evaluate
 from equirec.io import atomic_dir, jsonable
 from equirec.mitigation.training import AppliedMitigation, apply_training_mitigation

@@ -11,7 +11,8 @@ from equirec import runner
 from equirec.cli import main
 from equirec.errors import ConfigError
 from equirec.fairness.run_audit import load_run
-from equirec.mitigation.sweep import default_fairness, grid_points, pareto, sweep_run
+from equirec.mitigation.sweep import sweep_run
+from equirec.mitigation.tradeoff import default_fairness, grid_points, pareto
 
 
 def test_grid_points_and_pareto():

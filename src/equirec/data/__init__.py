@@ -2,12 +2,11 @@
 
 from equirec.data.dataset import AttributeKind, Dataset
 from equirec.data.download import download_movielens
+from equirec.data.filtering import preprocess
 from equirec.data.history import History
 from equirec.data.interactions import load_interactions
-from equirec.data.preprocess import preprocess
 from equirec.data.sources import available_datasets, load_dataset
-from equirec.data.split import Split
-from equirec.data.splits import split_dataset
+from equirec.data.splits import Split, split_dataset
 from equirec.data.synthetic import make_synthetic
 
 __all__ = [

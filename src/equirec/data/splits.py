@@ -7,13 +7,33 @@ same dataset and seed always give the same parts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
 from equirec.data.dataset import Dataset
-from equirec.data.split import Split
 from equirec.errors import ConfigError, DataError
+
+
+@dataclass(frozen=True)
+class Split:
+    """The three parts of a split; all share the vocabularies of the dataset they come from.
+
+    Attributes:
+        train: Interactions the model learns from.
+        valid: Held-out interactions for early stopping and tuning (may be empty).
+        test: Held-out interactions for the final evaluation.
+        name: Split method name (``loo``, ``temporal``, ``random``).
+        params: The split's parameters (seed, fractions...), recorded with results.
+    """
+
+    train: Dataset
+    valid: Dataset
+    test: Dataset
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
 
 SplitMethod = Literal["loo", "temporal", "random"]
 

@@ -9,7 +9,6 @@ from equirec.fairness.frame import AuditFrame
 from equirec.fairness.groups import Groups, ItemGroups
 from equirec.fairness.inputs import AuditData
 from equirec.fairness.leakage import LeakageResult, leakage_probe
-from equirec.fairness.report import render_html
 from equirec.fairness.run_audit import audit_run, write_audit
 
 __all__ = [
@@ -22,6 +21,5 @@ __all__ = [
     "audit",
     "audit_run",
     "leakage_probe",
-    "render_html",
     "write_audit",
 ]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from equirec.data.split import Split
+from equirec.data.splits import Split
 from equirec.errors import DataError
 
 

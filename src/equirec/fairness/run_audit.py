@@ -20,7 +20,7 @@ import pandas as pd
 
 from equirec.config import RunConfig
 from equirec.data.dataset import Dataset
-from equirec.data.split import Split
+from equirec.data.splits import Split
 from equirec.errors import DataError
 from equirec.fairness.audit import AuditResult, audit
 from equirec.fairness.inputs import AuditData
@@ -177,12 +177,12 @@ def load_run(run_dir: str | Path) -> LoadedRun:
 
 def write_audit(folder: str | Path, result: AuditResult) -> tuple[Path, Path]:
     """Write ``audit.json`` and ``audit.html`` atomically into ``folder``."""
-    from equirec.fairness.report import render_html
+    from equirec.reporting import render_audit_html
 
     folder = Path(folder)
     report = jsonable(result.report)
     json_path = atomic_write_text(folder / AUDIT_JSON, json.dumps(report, indent=2))
-    html_path = atomic_write_text(folder / AUDIT_HTML, render_html(report))
+    html_path = atomic_write_text(folder / AUDIT_HTML, render_audit_html(report))
     return json_path, html_path
 
 

@@ -19,9 +19,8 @@ Points are compared with the unmitigated baseline (the run as stored: the model'
 from __future__ import annotations
 
 import copy
-import itertools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,155 +29,23 @@ import numpy as np
 import pandas as pd
 
 from equirec.config import MitigationConfig, RunConfig
-from equirec.data.split import Split
+from equirec.data.splits import Split
 from equirec.errors import ConfigError
 from equirec.fairness.audit import audit
 from equirec.fairness.inputs import AuditData
 from equirec.io import atomic_dir, jsonable
 from equirec.mitigation.postprocess import METHODS, KnownData, build
 from equirec.mitigation.rerank import candidates_from_frame, lists_to_frame
+from equirec.mitigation.tradeoff import (
+    FAIRNESS_METRICS,
+    FairnessMetric,
+    default_fairness,
+    grid_points,
+    pareto,
+    read_report,
+)
 from equirec.mitigation.training import TRAINING_METHODS, resolve_params, target_attributes
 from equirec.models.base import Recommender
-
-
-@dataclass(frozen=True)
-class FairnessMetric:
-    """A number read from an audit report, and which direction is fairer.
-
-    ``read(report, k, attribute)`` gets the attribute the swept method balances (``None`` when
-    it names none); ``needs`` says what a metric needs besides the lists: ``"user"`` (a user
-    attribute), ``"item"`` (an item attribute) or ``"leakage"`` (a user attribute and a
-    retrained model's user representations). Labels may hold ``{attribute}``.
-    """
-
-    label: str
-    better: str  # "higher" or "lower"
-    read: Callable[[dict[str, Any], int, str | None], float | None]
-    needs: str | None = None
-
-    def describe(self, attribute: str | None) -> str:
-        """The label with the attribute filled in."""
-        return self.label.format(attribute=attribute or "the attribute")
-
-
-def _get(report: dict[str, Any], *path: str | None) -> float | None:
-    node: Any = report
-    for key in path:
-        if key is None or not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return None if node is None else float(node)
-
-
-FAIRNESS_METRICS: dict[str, FairnessMetric] = {
-    "tail_exposure_share": FairnessMetric(
-        "exposure share of long-tail items",
-        "higher",
-        lambda r, k, a: _get(
-            r, "items", "groups", "popularity", "by_group", "tail", "exposure_share"
-        ),
-    ),
-    "aplt": FairnessMetric(
-        "APLT (share of long-tail items per list)",
-        "higher",
-        lambda r, k, a: _get(r, "items", "popularity", "aplt"),
-    ),
-    "gini_exposure": FairnessMetric(
-        "Gini of exposure",
-        "lower",
-        lambda r, k, a: _get(r, "items", "catalogue", "gini_exposure"),
-    ),
-    "coverage": FairnessMetric(
-        "catalogue coverage", "higher", lambda r, k, a: _get(r, "items", "catalogue", "coverage")
-    ),
-    "c_kl": FairnessMetric(
-        "miscalibration C_KL", "lower", lambda r, k, a: _get(r, "lists", "calibration", "c_kl")
-    ),
-    "ild": FairnessMetric(
-        "intra-list diversity", "higher", lambda r, k, a: _get(r, "lists", "diversity", "ild")
-    ),
-    "ugf_ndcg": FairnessMetric(
-        "UGF: active − inactive NDCG gap",
-        "lower",
-        lambda r, k, a: _get(r, "ugf", f"ndcg@{k}", "value"),
-    ),
-    "ndcg_gap": FairnessMetric(
-        "NDCG gap between {attribute} groups (largest − smallest)",
-        "lower",
-        lambda r, k, a: _get(r, "users", a, f"ndcg@{k}", "difference"),
-        needs="user",
-    ),
-    "exposure_gap": FairnessMetric(
-        "gap in relative exposure between {attribute} item groups",
-        "lower",
-        lambda r, k, a: _get(r, "items", "groups", a, "difference"),
-        needs="item",
-    ),
-    "leakage_auc": FairnessMetric(
-        "leakage: AUC of inferring {attribute} from user representations (0.5 = none)",
-        "lower",
-        lambda r, k, a: _get(r, "leakage", a, "representations", "auc"),
-        needs="leakage",
-    ),
-}
-"""Fairness metrics a sweep can trade accuracy against.
-
-``ndcg_gap`` and ``leakage_auc`` read the user attribute the swept training method balances,
-``exposure_gap`` its item attribute (see :func:`~equirec.mitigation.training.target_attributes`);
-``leakage_auc`` needs retrained models (training-time methods only).
-"""
-
-DEFAULT_FAIRNESS = {
-    "fair": "tail_exposure_share",
-    "detconstsort": "tail_exposure_share",
-    "calibrated": "c_kl",
-    "mmr": "ild",
-    "ugf": "ugf_ndcg",
-    "cpfair": "tail_exposure_share",
-    "adversary": "leakage_auc",
-    "group_gap": "ndcg_gap",
-    "exposure": "tail_exposure_share",
-    "popularity": "tail_exposure_share",
-    "ipw": "tail_exposure_share",
-    "reweight": "ndcg_gap",
-    "resample": "ndcg_gap",
-}
-"""Default fairness metric per method (``reweight`` / ``resample`` with ``by = "item"``:
-``exposure_gap``)."""
-
-
-def default_fairness(method: str, params: Mapping[str, Any] | None = None) -> str:
-    """The fairness metric a sweep of ``method`` (with these parameters) trades by default."""
-    if method in ("reweight", "resample") and (params or {}).get("by") == "item":
-        return "exposure_gap"
-    return DEFAULT_FAIRNESS.get(method, "tail_exposure_share")
-
-
-def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the grid's values."""
-    names = list(grid)
-    return [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
-
-
-def pareto(
-    accuracy: Sequence[float | None], fairness: Sequence[float | None], better: str
-) -> list[bool]:
-    """Which points no other point beats on both accuracy (higher) and fairness."""
-    sign = 1.0 if better == "higher" else -1.0
-    acc = [np.nan if a is None else a for a in accuracy]
-    fair = [np.nan if f is None else sign * f for f in fairness]
-    out = []
-    for i in range(len(acc)):
-        if np.isnan(acc[i]) or np.isnan(fair[i]):
-            out.append(False)
-            continue
-        dominated = any(
-            acc[j] >= acc[i] and fair[j] >= fair[i] and (acc[j] > acc[i] or fair[j] > fair[i])
-            for j in range(len(acc))
-            if j != i and not (np.isnan(acc[j]) or np.isnan(fair[j]))
-        )
-        out.append(not dominated)
-    return out
 
 
 def sweep_run(
@@ -456,8 +323,8 @@ class _Measure:
         for key in self.shown:
             m = FAIRNESS_METRICS[key]
             values[key] = m.read(report, k, self.item_attr if m.needs == "item" else self.user_attr)
-        values[f"ndcg@{k}"] = _get(report, "users", "activity", f"ndcg@{k}", "overall")
-        values[f"recall@{k}"] = _get(report, "users", "activity", f"recall@{k}", "overall")
+        values[f"ndcg@{k}"] = read_report(report, "users", "activity", f"ndcg@{k}", "overall")
+        values[f"recall@{k}"] = read_report(report, "users", "activity", f"recall@{k}", "overall")
         return values
 
 
@@ -468,7 +335,7 @@ def _change(value: float | None, base: float | None) -> float | None:
 
 
 def _write(folder: Path, result: dict[str, Any]) -> None:
-    from equirec.mitigation.sweep_report import render_sweep_html
+    from equirec.reporting import render_sweep_html
 
     table = pd.DataFrame(
         [
