@@ -7,7 +7,8 @@ import scipy.sparse as sp
 from scipy.optimize import OptimizeResult
 
 import equirec.mitigation.rerank.cpfair as cpfair_module
-import equirec.mitigation.rerank.ugf as ugf_module
+import equirec.mitigation.rerank.selection as selection_module
+import equirec.mitigation.rerank.selection_inputs as inputs_module
 from equirec.data.history import History
 from equirec.errors import ConfigError, DataError
 from equirec.mitigation.rerank.base import Candidates, Reranker
@@ -121,8 +122,8 @@ def test_milp_matches_brute_force_and_beats_greedy():
         solver="greedy",
     )
     greedy.rerank(cands, k=k, relevance=rel)
-    s = ugf_module.normalised_scores(cands)
-    a = ugf_module.metric_weights(rel, cands.valid, np.full(4, k), "ndcg")
+    s = inputs_module.normalised_scores(cands)
+    a = inputs_module.metric_weights(rel, cands.valid, np.full(4, k), "ndcg")
     coef = np.where(groups == 0, 1.0, -1.0 / 3)
     q = np.where(popular, 1 / popular.sum(), -1 / (~popular).sum())[cands.items]
     best = -np.inf
@@ -271,7 +272,7 @@ def test_time_limit_without_solution_falls_back_to_greedy(monkeypatch):
     cands, groups, popular, rel = make_instance(seed=3)
     kwargs = {"user_groups": groups, "item_groups": popular, "lambda_user": 5.0}
     greedy = CPFair(**kwargs, lambda_item=2.0, solver="greedy").rerank(cands, k=4, relevance=rel)
-    monkeypatch.setattr(ugf_module, "milp", lambda *a, **kw: OptimizeResult(status=1, x=None))
+    monkeypatch.setattr(selection_module, "milp", lambda *a, **kw: OptimizeResult(status=1, x=None))
     model = CPFair(**kwargs, lambda_item=2.0, solver="milp", time_limit=1)
     with pytest.warns(UserWarning, match="no solution within time_limit=1"):
         out = model.rerank(cands, k=4, relevance=rel)

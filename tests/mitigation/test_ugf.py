@@ -7,6 +7,8 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import OptimizeResult
 
+import equirec.mitigation.rerank.selection as selection_module
+import equirec.mitigation.rerank.selection_inputs as inputs_module
 import equirec.mitigation.rerank.ugf as ugf_module
 from equirec.errors import ConfigError, DataError
 from equirec.mitigation.rerank.base import Candidates, Reranker, compose
@@ -115,8 +117,8 @@ def test_milp_matches_brute_force():
     model = UGF(user_groups=groups, epsilon=epsilon, solver="milp")
     model.rerank(cands, k=k, relevance=rel)
     assert model.gap_before_ > epsilon  # the constraint binds
-    s = ugf_module.normalised_scores(cands)
-    a = ugf_module.metric_weights(rel, cands.valid, np.full(4, k), "ndcg")
+    s = inputs_module.normalised_scores(cands)
+    a = inputs_module.metric_weights(rel, cands.valid, np.full(4, k), "ndcg")
     coef = np.where(groups == 0, 1.0, -1.0 / 3)
     subsets = list(itertools.combinations(range(4), k))
     best = -np.inf
@@ -268,19 +270,19 @@ def test_time_limit_keeps_incumbent_or_falls_back(monkeypatch):
     cands, groups, rel = make_instance()
     exact = UGF(user_groups=groups, epsilon=0.02, solver="milp")
     best = exact.rerank(cands, k=5, relevance=rel)
-    real_milp = ugf_module.milp
+    real_milp = selection_module.milp
 
     def stopped_with_incumbent(*args, **kwargs):
         res = real_milp(*args, **kwargs)
         res.status = 1
         return res
 
-    monkeypatch.setattr(ugf_module, "milp", stopped_with_incumbent)
+    monkeypatch.setattr(selection_module, "milp", stopped_with_incumbent)
     model = UGF(user_groups=groups, epsilon=0.02, solver="milp")
     np.testing.assert_array_equal(model.rerank(cands, k=5, relevance=rel), best)
     assert model.status_ == "time_limit"
 
-    monkeypatch.setattr(ugf_module, "milp", lambda *a, **kw: OptimizeResult(status=1, x=None))
+    monkeypatch.setattr(selection_module, "milp", lambda *a, **kw: OptimizeResult(status=1, x=None))
     with pytest.warns(UserWarning, match="no solution within time_limit"):
         out = model.rerank(cands, k=5, relevance=rel)
     assert model.status_ == "time_limit"
