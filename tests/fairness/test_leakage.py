@@ -19,13 +19,8 @@ from sklearn.neighbors import KNeighborsClassifier
 from threadpoolctl import threadpool_limits
 
 from equirec.errors import ConfigError, DataError, EquirecError
-from equirec.fairness.leakage import (
-    LeakageResult,
-    _auc,
-    _balanced_accuracy,
-    bag_of_items,
-    leakage_probe,
-)
+from equirec.fairness.leakage import LeakageResult, bag_of_items, leakage_probe
+from equirec.fairness.leakage_metrics import _auc, _balanced_accuracy
 
 FAST: dict[str, Any] = {"n_boot": 300}
 

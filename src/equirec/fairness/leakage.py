@@ -37,6 +37,9 @@ representations) are standardised first inside the pipeline (so fold statistics 
 training folds only); a sparse bag of items is used as is (plain 0/1 features, no TF-IDF). A
 linear probe gives a *lower bound* on what a stronger attacker (an MLP, as in Ganhör et al.) could
 infer; pass any scikit-learn classifier with ``predict_proba`` to use another one.
+
+The weighted metrics and the class-stratified bootstrap are in
+:mod:`equirec.fairness.leakage_metrics`.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from equirec.errors import ConfigError, DataError
+from equirec.fairness.leakage_metrics import _auc, _balanced_accuracy, _bootstrap
 from equirec.fairness.stats import percentile_interval
 
 OTHER = "other"
@@ -62,7 +66,6 @@ OTHER = "other"
 
 _LOGISTIC_C = 1.0
 _LOGISTIC_MAX_ITER = 5000
-_BOOT_CELLS = 4_000_000  # resample weights held at once: chunk × users
 
 
 @dataclass(frozen=True)
@@ -449,70 +452,3 @@ def _out_of_fold(
     if not np.isfinite(proba).all():
         raise DataError("leakage probe: the classifier returned non-finite probabilities")
     return proba
-
-
-# -- metrics (weighted so that a bootstrap resample is a vector of user multiplicities) ----------
-
-
-def _binary_auc(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """AUC of ``score`` for ``positive`` vs the rest under each row of ``weights`` (ties: 0.5)."""
-    order = np.argsort(score, kind="mergesort")
-    s = score[order]
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    w = weights[:, order]
-    pos = positive[order]
-    pos_w = np.add.reduceat(np.where(pos, w, 0.0), starts, axis=1)
-    neg_w = np.add.reduceat(np.where(pos, 0.0, w), starts, axis=1)
-    below = np.cumsum(neg_w, axis=1) - neg_w
-    num = (pos_w * (below + 0.5 * neg_w)).sum(axis=1)
-    den = pos_w.sum(axis=1) * neg_w.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(num / den)
-
-
-def _auc(proba: np.ndarray, y: np.ndarray, n_classes: int, weights: np.ndarray) -> np.ndarray:
-    if n_classes == 2:
-        return _binary_auc(proba[:, 1], y == 1, weights)
-    per_class = [_binary_auc(proba[:, c], y == c, weights) for c in range(n_classes)]
-    return np.asarray(np.mean(per_class, axis=0))
-
-
-def _balanced_accuracy(
-    correct: np.ndarray, y: np.ndarray, counts: np.ndarray, weights: np.ndarray
-) -> np.ndarray:
-    """Mean per-class recall; ``counts`` are the class sizes (kept by a stratified resample)."""
-    recall = [
-        (weights[:, y == c] * correct[y == c]).sum(axis=1) / counts[c] for c in range(len(counts))
-    ]
-    return np.asarray(np.mean(recall, axis=0))
-
-
-def _bootstrap(
-    proba: np.ndarray,
-    y: np.ndarray,
-    pred: np.ndarray,
-    counts: np.ndarray,
-    *,
-    n_boot: int,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """AUC and balanced accuracy of ``n_boot`` class-stratified resamples of the users."""
-    n, n_classes = len(y), len(counts)
-    members = [np.flatnonzero(y == c) for c in range(n_classes)]
-    chunk = max(1, min(n_boot, _BOOT_CELLS // max(n, 1)))
-    aucs, bals = [], []
-    correct = pred == y
-    for start in range(0, n_boot, chunk):
-        b = min(chunk, n_boot - start)
-        flat = np.concatenate(
-            [
-                (
-                    np.arange(b)[:, None] * n + idx[rng.integers(0, len(idx), size=(b, len(idx)))]
-                ).ravel()
-                for idx in members
-            ]
-        )
-        weights = np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
-        aucs.append(_auc(proba, y, n_classes, weights))
-        bals.append(_balanced_accuracy(correct, y, counts, weights))
-    return np.concatenate(aucs), np.concatenate(bals)
