@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from equirec.fairness.formatting import fmt_num, fmt_p
+from equirec.reporting.formatting import fmt_num, fmt_p
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import html
 import json
 import re
 from collections.abc import Callable
@@ -11,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from markupsafe import escape
 
-from equirec.fairness.report import render_html
+from equirec.reporting import render_audit_html
 
 EXAMPLE = Path(__file__).with_name("audit_example.json")
 SECTIONS = ("summary", "users", "items", "lists", "leakage", "parameters")
@@ -25,7 +25,7 @@ def example() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def page(example: dict[str, Any]) -> str:
-    return render_html(example)
+    return render_audit_html(example)
 
 
 def section(page: str, name: str) -> str:
@@ -64,15 +64,15 @@ def test_header_says_what_was_audited(page: str) -> None:
 def test_every_user_attribute_and_metric_appears(page: str, example: dict[str, Any]) -> None:
     users = section(page, "users")
     for attr, metrics in example["users"].items():
-        assert f"<h3>{html.escape(attr)}</h3>" in users
+        assert f"<h3>{escape(attr)}</h3>" in users
         for metric in metrics:
-            assert f"{metric.upper()} by {html.escape(attr)}" in users
+            assert f"{metric.upper()} by {escape(attr)}" in users
 
 
 def test_primary_metric_chart_comes_first(page: str, example: dict[str, Any]) -> None:
     users = section(page, "users")
     for attr in example["users"]:
-        a = html.escape(attr)
+        a = escape(attr)
         assert users.index(f"NDCG@10 by {a}") < users.index(f"RECALL@10 by {a}")
         first_chart = users.index(f"NDCG@10 by {a}")
         assert users.index("<details", first_chart) > users.index("<svg", first_chart)
@@ -100,8 +100,8 @@ def test_significant_findings_come_first(page: str, example: dict[str, Any]) -> 
     summary = section(page, "summary")
     found = example["summary"]
     assert any(f["significant"] for f in found) and not all(f["significant"] for f in found)
-    sig = [summary.index(html.escape(f["text"])) for f in found if f["significant"]]
-    ns = [summary.index(html.escape(f["text"])) for f in found if not f["significant"]]
+    sig = [summary.index(escape(f["text"])) for f in found if f["significant"]]
+    ns = [summary.index(escape(f["text"])) for f in found if not f["significant"]]
     assert max(sig) < min(ns)
     assert summary.count('class="marker sig"') == len(sig)
 
@@ -109,9 +109,9 @@ def test_significant_findings_come_first(page: str, example: dict[str, Any]) -> 
 def test_significance_is_restored_when_the_input_is_unsorted(example: dict[str, Any]) -> None:
     audit = copy.deepcopy(example)
     audit["summary"] = list(reversed(audit["summary"]))
-    summary = section(render_html(audit), "summary")
-    sig = [summary.index(html.escape(f["text"])) for f in audit["summary"] if f["significant"]]
-    ns = [summary.index(html.escape(f["text"])) for f in audit["summary"] if not f["significant"]]
+    summary = section(render_audit_html(audit), "summary")
+    sig = [summary.index(escape(f["text"])) for f in audit["summary"] if f["significant"]]
+    ns = [summary.index(escape(f["text"])) for f in audit["summary"] if not f["significant"]]
     assert max(sig) < min(ns)
 
 
@@ -119,7 +119,7 @@ def test_warnings_and_small_groups_are_visible(page: str, example: dict[str, Any
     summary = section(page, "summary")
     assert 'class="warnings"' in summary
     for w in example["warnings"]:
-        assert html.escape(w) in summary
+        assert escape(w) in summary
     users = section(page, "users")
     occupation = users[users.index("NDCG@10 by occupation") :]
     doctor = re.search(r"doctor<tspan[^>]*>[^<]*</tspan>(<tspan[^>]*>[^<]*</tspan>)?", occupation)
@@ -144,7 +144,7 @@ def test_many_groups_make_a_taller_chart(page: str) -> None:
 def test_item_and_leakage_sections(page: str, example: dict[str, Any]) -> None:
     items = section(page, "items")
     for attr in example["items"]["groups"]:
-        assert f"Exposure by {html.escape(attr)}" in items
+        assert f"Exposure by {escape(attr)}" in items
     assert "Gini = 0.91" in items
     assert "equal share 10%" in items
     assert "1,327 of 1,682" in items
@@ -167,11 +167,11 @@ def test_parameters_are_flattened(page: str) -> None:
 
 
 def test_rendering_is_deterministic(example: dict[str, Any], page: str) -> None:
-    assert render_html(example) == page
+    assert render_audit_html(example) == page
 
 
 def test_title_argument(example: dict[str, Any]) -> None:
-    out = render_html(example, title="Run <42>")
+    out = render_audit_html(example, title="Run <42>")
     assert "<title>Run &lt;42&gt;</title>" in out
     assert "<h1>Run &lt;42&gt;</h1>" in out
 
@@ -200,7 +200,7 @@ def _users(value: Any = 0.1, ci: bool = True) -> dict[str, Any]:
 def test_minimal_report_with_params_and_users_only(
     assert_well_formed: Callable[[str], None], assert_offline: Callable[[str], None]
 ) -> None:
-    out = render_html({"params": {"k": 10, "primary_metric": "ndcg@10"}, "users": _users()})
+    out = render_audit_html({"params": {"k": 10, "primary_metric": "ndcg@10"}, "users": _users()})
     assert_well_formed(out)
     assert_offline(out)
     assert "could not be rendered" not in out
@@ -215,7 +215,7 @@ def test_minimal_report_with_params_and_users_only(
 
 @pytest.mark.parametrize("audit", [{}, {"params": None, "users": None, "summary": None}])
 def test_empty_report(audit: dict[str, Any], assert_well_formed: Callable[[str], None]) -> None:
-    out = render_html(audit)
+    out = render_audit_html(audit)
     assert_well_formed(out)
     assert "could not be rendered" not in out
     assert "User-side results are not available" in out
@@ -223,7 +223,7 @@ def test_empty_report(audit: dict[str, Any], assert_well_formed: Callable[[str],
 
 
 def test_empty_summary_names_the_level() -> None:
-    out = render_html({"params": {"confidence": 0.9}, "summary": []})
+    out = render_audit_html({"params": {"confidence": 0.9}, "summary": []})
     assert "No significant gaps found at the 10% level" in out
 
 
@@ -256,7 +256,7 @@ def test_nan_and_none_values_do_not_crash(
     audit["leakage"]["gender"]["lists"] |= {"auc": nan, "ci_low": None, "ci_high": None}
     audit["leakage"]["gender"]["representations"] |= {"ci_low": None, "balanced_accuracy": None}
     audit["params"]["confidence"] = nan
-    out = render_html(audit)
+    out = render_audit_html(audit)
     assert "could not be rendered" not in out
     assert_well_formed(out)
     text = re.sub(r"<[^>]+>", " ", out)
@@ -269,7 +269,7 @@ def test_lorenz_and_deciles_missing(example: dict[str, Any]) -> None:
     audit = copy.deepcopy(example)
     for key in ("lorenz", "deciles", "groups", "popularity"):
         del audit["items"][key]
-    items = section(render_html(audit), "items")
+    items = section(render_audit_html(audit), "items")
     assert items.count("<svg") == 0
     assert "Lorenz curve: not available" in items
     assert "Popularity numbers are not available" in items
@@ -280,7 +280,7 @@ def test_no_leakage_no_item_attributes_no_calibration(example: dict[str, Any]) -
     del audit["leakage"]
     audit["items"]["groups"] = {}
     audit["lists"] = {"novelty": 7.8}
-    out = render_html(audit)
+    out = render_audit_html(audit)
     assert "could not be rendered" not in out
     assert section(out, "leakage").count("<svg") == 0
     assert "Leakage was not measured" in out
@@ -317,7 +317,7 @@ def test_user_data_is_escaped(assert_well_formed: Callable[[str], None]) -> None
         "lists": {"calibration": {"attribute": evil, "profile": {evil: {"history": 0.1}}}},
         "leakage": {attr: {evil: {"auc": 0.6, "ci_low": 0.55, "ci_high": 0.65}}},
     }
-    out = render_html(audit)
+    out = render_audit_html(audit)
     assert "<script" not in out.lower()
     assert "<img" not in out.lower()
     assert "<b>ml</b>" not in out
@@ -329,15 +329,15 @@ def test_user_data_is_escaped(assert_well_formed: Callable[[str], None]) -> None
 def test_long_group_names_are_clipped_with_a_tooltip() -> None:
     name = "a very long group name that goes on and on " * 3
     users = {"g": {"ndcg@10": {"by_group": {name: {"value": 0.1, "n": 40}}}}}
-    out = render_html({"users": users})
-    assert f"<title>{html.escape(name)}</title>" in out
+    out = render_audit_html({"users": users})
+    assert f"<title>{escape(name)}</title>" in out
     assert "…" in out
 
 
 def test_a_malformed_section_does_not_cost_the_page(
     assert_well_formed: Callable[[str], None],
 ) -> None:
-    out = render_html({"users": {"gender": {"ndcg@10": {"by_group": {"F": "oops"}}}},
+    out = render_audit_html({"users": {"gender": {"ndcg@10": {"by_group": {"F": "oops"}}}},
                        "items": {"lorenz": {"x": "abc", "y": 3}, "deciles": "x"},
                        "leakage": {"gender": ["not", "a", "dict"]}})  # fmt: skip
     assert "</html>" in out
@@ -346,4 +346,26 @@ def test_a_malformed_section_does_not_cost_the_page(
 
 def test_not_a_mapping() -> None:
     with pytest.raises(TypeError, match="mapping"):
-        render_html([])  # type: ignore[arg-type]
+        render_audit_html([])  # type: ignore[arg-type]
+
+
+def test_a_failing_section_is_replaced_by_a_note(
+    example: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    assert_well_formed: Callable[[str], None],
+) -> None:
+    import equirec.reporting.audit as audit_page
+
+    def fail(ctx: Any) -> Any:
+        raise ValueError("<bad> users")
+
+    monkeypatch.setattr(audit_page, "users_view", fail)
+    out = render_audit_html(example)
+    users = section(out, "users")
+    assert "<h2>Users: does quality differ between groups?</h2>" in users
+    assert "This section could not be rendered: ValueError: &lt;bad&gt; users" in users
+    assert out.count("could not be rendered") == 1
+    for name in SECTIONS:  # the other sections are all there
+        section(out, name)
+    assert section(out, "items").count("<svg") == 2 + len(example["items"]["groups"])
+    assert_well_formed(out)

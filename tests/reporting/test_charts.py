@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from equirec.fairness.charts import nice_ticks
+from equirec.reporting.charts import nice_ticks
 
 
 @pytest.mark.parametrize(("lo", "hi"), [(0.0, 0.104), (0.0, 1.0), (-0.02, 0.05), (0.0, 583.0)])

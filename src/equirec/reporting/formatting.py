@@ -2,8 +2,9 @@
 
 Lenient readers of report dicts (:func:`as_float`, :func:`as_map`, :func:`as_list`: a missing or
 malformed value becomes ``None`` or empty, never an error) and formatters that write "n/a" for
-``None``/NaN, a real minus sign and magnitude-aware decimals. Plain text: escaping is the
-caller's job (:func:`equirec.fairness.page.esc`).
+``None``/NaN, a real minus sign and magnitude-aware decimals. Everything here is plain text:
+the templates escape it (autoescaping) and the SVG builders of :mod:`equirec.reporting.charts`
+escape it through :class:`markupsafe.Markup`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "as_map",
     "clip",
     "flatten",
+    "fmt_change",
     "fmt_ci",
     "fmt_int",
     "fmt_level",
@@ -28,6 +30,7 @@ __all__ = [
     "fmt_scalar",
     "metric_label",
     "real_minus",
+    "values_text",
 ]
 
 
@@ -171,3 +174,24 @@ def fmt_scalar(v: Any) -> str:
     if isinstance(v, Mapping):
         return "—"
     return str(v)
+
+
+def fmt_change(value: Any) -> str:
+    """A relative change with its sign: ``+12.5%``, ``−3.0%``, ``+1,400%``, "n/a"."""
+    v = as_float(value)
+    if v is None:
+        return "n/a"
+    p = 100 * v
+    text = real_minus(f"{p:,.0f}%") if abs(p) >= 100 else fmt_pct(v)
+    return f"+{text}" if p > 0 else text
+
+
+def values_text(values: Any) -> str:
+    """``{0.1, 0.3, 0.5}``; a long list shortened to its ends and its length."""
+    items = as_list(values)
+    if not items:
+        return str(values)
+    if len(items) > 8:
+        ends = [*map(str, items[:3]), "…", *map(str, items[-2:])]
+        return "{" + ", ".join(ends) + "}" + f" ({len(items)} values)"
+    return "{" + ", ".join(str(v) for v in items) + "}"

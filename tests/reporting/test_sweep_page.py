@@ -9,8 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from markupsafe import escape
 
-from equirec.mitigation.sweep_report import _fmt_change, render_sweep_html
+from equirec.reporting import render_sweep_html
+from equirec.reporting.formatting import fmt_change
 
 _BASE = (0.104, 0.02)
 
@@ -124,7 +126,7 @@ def test_chart_axes_direction_and_labels(page: str) -> None:
     assert "fairer →" in chart
     assert "better on both ↗" in chart
     for p in example()["points"]:  # every point is labelled with its setting
-        assert re.search(rf'class="pt-lbl[^"]*">{re.escape(html.escape(p["label"]))}</text>', chart)
+        assert re.search(rf'class="pt-lbl[^"]*">{re.escape(str(escape(p["label"])))}</text>', chart)
     for x in re.findall(r'<text x="([\d.-]+)"[^>]*class="pt-lbl', chart):
         assert 0 <= float(x) <= 900
 
@@ -171,6 +173,7 @@ def test_table_has_all_metrics_and_changes(page: str) -> None:
         assert name in heads
     assert "accuracy change" in heads and "fairness change" in heads
     assert heads.count("NDCG@10") == 1  # the accuracy metric is not repeated among the others
+    assert "gini_<wbr>exposure" in head.group(1)  # long names may wrap after underscores
     rows = table_rows(page)
     # p=0.5: accuracy 0.0968 (−6.9%), fairness 0.094 (+370%)
     assert "0.0968" in rows[3]
@@ -326,7 +329,7 @@ def test_user_data_is_escaped(
     assert_offline(page)
     for raw in ("<script", "<b>m</b>", "<i>f</i>", "<p>", "<v>", "<w>", "<img"):
         assert raw not in page
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;" in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;" in page
     assert "&lt;img src=x&gt;" in page
 
 
@@ -350,4 +353,21 @@ def test_input_is_not_modified() -> None:
     ],
 )
 def test_change_format(value: Any, text: str) -> None:
-    assert _fmt_change(value) == text
+    assert fmt_change(value) == text
+
+
+def test_a_failing_section_is_replaced_by_a_note(
+    monkeypatch: pytest.MonkeyPatch, assert_well_formed: Callable[[str], None]
+) -> None:
+    import equirec.reporting.sweep as sweep_page
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("no <chart>")
+
+    monkeypatch.setattr(sweep_page, "pareto_chart", fail)
+    page = render_sweep_html(example())
+    assert_well_formed(page)
+    assert "This section could not be rendered: RuntimeError: no &lt;chart&gt;" in page
+    assert page.count("could not be rendered") == 1
+    assert "<svg" not in page
+    assert len(table_rows(page)) == len(example()["points"])  # the table is still there

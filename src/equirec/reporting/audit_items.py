@@ -1,0 +1,412 @@
+"""The item, list and leakage sections of the audit page.
+
+:func:`items_view` (catalogue and popularity numbers, Lorenz curve, popularity deciles, exposure
+per item group, equity of attention), :func:`lists_view` (calibration and diversity) and
+:func:`leakage_view` (attribute inference) prepare what ``audit_items.html.j2``,
+``audit_lists.html.j2`` and ``audit_leakage.html.j2`` show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from equirec.reporting.audit_charts import decile_chart, dot_chart, lorenz_chart, paired_chart
+from equirec.reporting.audit_context import AuditContext
+from equirec.reporting.charts import Bar
+from equirec.reporting.formatting import (
+    as_float,
+    as_list,
+    as_map,
+    fmt_ci,
+    fmt_int,
+    fmt_num,
+    fmt_pct,
+)
+from equirec.reporting.views import Figure, KeyValue, Stat, StatsLine, p_text, significant, slug
+
+__all__ = [
+    "ItemGroup",
+    "ItemsView",
+    "LeakAttribute",
+    "LeakSentence",
+    "LeakageView",
+    "ListsView",
+    "items_view",
+    "leakage_view",
+    "lists_view",
+]
+
+_SOURCE_LABEL = {"representations": "user representations", "lists": "recommendation lists"}
+
+# (key, label, formatter, explanation) of the popularity-bias numbers, in page order
+_POPULARITY = (
+    ("arp", "ARP", fmt_num, "average training popularity of recommended items"),
+    ("aplt", "APLT", fmt_pct, "average share of each list taken by long-tail items"),
+    ("aclt", "ACLT", fmt_num, "average number of long-tail items per list"),
+    (
+        "pop_rsp",
+        "Popularity RSP",
+        fmt_num,
+        "ranking-based statistical parity of head vs tail; 0 = parity, 1 = the tail is never "
+        "recommended",
+    ),
+    (
+        "pop_reo",
+        "Popularity REO",
+        fmt_num,
+        "ranking-based equal opportunity of head vs tail (given relevance); 0 = parity",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ItemGroup:
+    """Exposure by one item attribute (``figure`` ``None``: no group values)."""
+
+    name: str
+    anchor: str
+    figure: Figure | None
+    stats: StatsLine | None
+
+
+@dataclass(frozen=True)
+class ItemsView:
+    """The items section (``available`` false: the report has no item side)."""
+
+    available: bool
+    catalogue: Sequence[KeyValue] = ()
+    popularity: Sequence[KeyValue] = ()
+    head: str = ""
+    figures: Sequence[Figure] = ()
+    groups: Sequence[ItemGroup] = ()
+    equity: str | None = None
+
+
+@dataclass(frozen=True)
+class ListsView:
+    """Calibration and diversity numbers, and the calibration profile chart."""
+
+    available: bool
+    rows: Sequence[KeyValue] = ()
+    profile: Figure | None = None
+
+
+@dataclass(frozen=True)
+class LeakSentence:
+    """A sentence on one source; ``leaks`` ``None`` when the AUC is not available."""
+
+    text: str
+    leaks: bool | None
+
+
+@dataclass(frozen=True)
+class LeakAttribute:
+    """The leakage of one attribute: the dot chart and one sentence per source."""
+
+    name: str
+    anchor: str
+    figure: Figure
+    sentences: Sequence[LeakSentence]
+
+
+@dataclass(frozen=True)
+class LeakageView:
+    """The leakage section (``available`` false: leakage was not measured)."""
+
+    available: bool
+    attributes: Sequence[LeakAttribute] = ()
+
+
+# -- items ----------------------------------------------------------------------------------
+def items_view(ctx: AuditContext) -> ItemsView:
+    """The items section of ``ctx``'s report."""
+    items = ctx.section("items")
+    if not items:
+        return ItemsView(available=False)
+    figs = []
+    lorenz = as_map(items.get("lorenz"))
+    xs, ys = as_list(lorenz.get("x")), as_list(lorenz.get("y"))
+    pairs = [(as_float(x), as_float(y)) for x, y in zip(xs, ys, strict=False)]
+    clean = [(x, y) for x, y in pairs if x is not None and y is not None]
+    gini = as_float(as_map(items.get("catalogue")).get("gini_exposure"))
+    if len(clean) >= 2:
+        svg = lorenz_chart(
+            [x for x, _ in clean], [y for _, y in clean], label="Lorenz curve of item exposure"
+        )
+        caption = (
+            f"Gini = {fmt_num(gini, 2)}. The further the curve sags below the diagonal, the "
+            "more exposure goes to few items."
+        )
+        figs.append(Figure(svg, "Lorenz curve of exposure.", caption))
+    else:
+        figs.append(Figure(None, caption="Lorenz curve: not available."))
+    deciles = [d for d in as_list(items.get("deciles")) if isinstance(d, Mapping)]
+    if deciles:
+        svg = decile_chart(deciles, label="Exposure by popularity decile")
+        caption = (
+            "Each decile holds a tenth of the catalogue; bars above the dashed line get more "
+            "than their equal share."
+        )
+        figs.append(Figure(svg, "Exposure by popularity decile.", caption))
+    else:
+        figs.append(Figure(None, caption="Exposure by popularity decile: not available."))
+    groups = [
+        _item_group(ctx, str(attr), as_map(entry), i)
+        for i, (attr, entry) in enumerate(as_map(items.get("groups")).items())
+    ]
+    pop = as_map(items.get("popularity"))
+    head = pop.get("head")
+    return ItemsView(
+        available=True,
+        catalogue=_catalogue(ctx, as_map(items.get("catalogue"))),
+        popularity=[
+            KeyValue(label, fmt(pop.get(key)), explain)
+            for key, label, fmt, explain in _POPULARITY
+            if key in pop
+        ],
+        head=str(head) if head else "",
+        figures=figs,
+        groups=groups,
+        equity=(
+            fmt_num(items.get("equity_of_attention")) if "equity_of_attention" in items else None
+        ),
+    )
+
+
+def _catalogue(ctx: AuditContext, cat: Mapping[str, Any]) -> list[KeyValue]:
+    n_items = cat.get("n_items", ctx.params.get("n_items"))
+    rows: list[KeyValue] = []
+    if "coverage" in cat:
+        rows.append(
+            KeyValue(
+                "Coverage",
+                fmt_pct(cat.get("coverage")),
+                "share of the catalogue recommended to at least one user",
+            )
+        )
+    if "never_recommended" in cat:
+        nr = fmt_int(cat.get("never_recommended"))
+        if as_float(n_items) is not None:
+            nr += f" of {fmt_int(n_items)}"
+        rows.append(KeyValue("Never recommended", nr, "items that no list contains"))
+    elif "n_items" in cat:
+        rows.append(KeyValue("Items", fmt_int(n_items), "catalogue size"))
+    if "gini_exposure" in cat:
+        rows.append(
+            KeyValue(
+                "Gini of exposure",
+                fmt_num(cat.get("gini_exposure")),
+                "0 = every item equally exposed, 1 = all exposure on one item",
+            )
+        )
+    if "entropy" in cat:
+        rows.append(
+            KeyValue(
+                "Entropy of exposure",
+                fmt_num(cat.get("entropy")),
+                "higher = exposure spread over more items",
+            )
+        )
+    known = {"coverage", "never_recommended", "gini_exposure", "entropy", "n_items"}
+    for key, value in cat.items():
+        if key not in known and not isinstance(value, (Mapping, list)):
+            shown = fmt_num(value) if as_float(value) is not None else str(value)
+            rows.append(KeyValue(str(key), shown))
+    return rows
+
+
+def _item_group(ctx: AuditContext, attr: str, entry: Mapping[str, Any], index: int) -> ItemGroup:
+    by_group = as_map(entry.get("by_group"))
+    anchor = f"item-{slug(attr, index)}"
+    if not by_group:
+        return ItemGroup(name=attr, anchor=anchor, figure=None, stats=None)
+    rows = []
+    for g, v in by_group.items():
+        v = as_map(v)
+        share, cat = as_float(v.get("exposure_share")), as_float(v.get("catalogue_share"))
+        rel = as_float(v.get("relative_exposure"))
+        if rel is None and share is not None and cat:
+            rel = share / cat
+        n = as_float(v.get("n_items"))
+        a = Bar(str(g), share, as_float(v.get("ci_low")), as_float(v.get("ci_high")))
+        rows.append(
+            (
+                str(g),
+                f"{fmt_int(n)} items" if n is not None else "",
+                a,
+                cat,
+                f"×{fmt_num(rel, 2, like=1.0)}" if rel is not None else "",
+            )
+        )
+    svg = paired_chart(
+        rows,
+        label=f"Exposure share vs catalogue share by {attr}",
+        a_name="share of exposure",
+        b_name="share of catalogue",
+        axis_label="share",
+        right_title="exposure ÷ catalogue",
+    )
+    note = ""
+    if entry.get("multi"):
+        note = (
+            f" Items in several groups count in each ({entry.get('multi')}), so shares can add "
+            "up to more than 100%."
+        )
+    caption = (
+        "Blue: share of all exposure (position-weighted) that the group's items get, with "
+        "its interval; orange: the group's share of the catalogue. ×1.00 on the right means "
+        f"exposure in proportion to catalogue size.{note}"
+    )
+    stats = StatsLine(
+        stats=[
+            Stat("RSP", fmt_num(entry.get("rsp"))),
+            Stat("REO", fmt_num(entry.get("reo"))),
+            Stat("Exposure ratio (lowest / highest)", fmt_num(entry.get("exposure_ratio"))),
+        ],
+        p_text=p_text(entry),
+        significant=significant(entry, ctx.alpha),
+    )
+    return ItemGroup(name=attr, anchor=anchor, figure=Figure(svg, caption=caption), stats=stats)
+
+
+# -- lists ----------------------------------------------------------------------------------
+def lists_view(ctx: AuditContext) -> ListsView:
+    """The calibration and diversity section of ``ctx``'s report."""
+    lists = ctx.section("lists")
+    if not lists:
+        return ListsView(available=False)
+    cal = as_map(lists.get("calibration"))
+    div = as_map(lists.get("diversity"))
+    rows: list[KeyValue] = []
+    if cal:
+        ckl = fmt_num(cal.get("c_kl"))
+        ci = fmt_ci(cal.get("ci_low"), cal.get("ci_high"))
+        if ci:
+            ckl += f" ({ctx.confidence_text} CI {ci})"
+        attr = cal.get("attribute") or "genres"
+        explain = (
+            f"KL divergence between the {attr} mix of each user's history and of their list "
+            "(Steck, 2018), mean over users; 0 = perfectly calibrated"
+        )
+        rows.append(KeyValue("Miscalibration C", ckl, explain, sub="KL"))
+    if div:
+        feats = div.get("features")
+        how = f"{div.get('metric', 'jaccard')} distance" + (f" on {feats}" if feats else "")
+        rows.append(
+            KeyValue(
+                "Intra-list diversity",
+                fmt_num(div.get("ild")),
+                f"mean pairwise {how} within a list; higher = more varied",
+            )
+        )
+    if "novelty" in lists:
+        rows.append(
+            KeyValue(
+                "Novelty",
+                fmt_num(lists.get("novelty")),
+                "mean self-information −log₂(popularity) of recommended items; higher = less "
+                "mainstream",
+            )
+        )
+    profile = as_map(cal.get("profile"))
+    figure = None
+    if profile:
+        prow = []
+        for g, v in profile.items():
+            v = as_map(v)
+            h, r = as_float(v.get("history")), as_float(v.get("recommended"))
+            prow.append((str(g), "", Bar(str(g), r), h, ""))
+        attr = str(cal.get("attribute") or "genre")
+        svg = paired_chart(
+            prow,
+            label=f"{attr} share in histories vs in recommendations",
+            a_name="in recommendations",
+            b_name="in histories",
+            axis_label=f"share of {attr}",
+        )
+        caption = (
+            "Blue: share of each value among recommended items; orange: its share in users' "
+            "histories. A calibrated recommender keeps the two bars equal."
+        )
+        figure = Figure(svg, f"{attr} mix.", caption)
+    return ListsView(available=True, rows=rows, profile=figure)
+
+
+# -- leakage --------------------------------------------------------------------------------
+def leakage_view(ctx: AuditContext) -> LeakageView:
+    """The leakage section of ``ctx``'s report."""
+    attrs = [(str(a), as_map(s)) for a, s in ctx.section("leakage").items() if as_map(s)]
+    if not attrs:
+        return LeakageView(available=False)
+    out = []
+    for i, (attr, sources) in enumerate(attrs):
+        rows = []
+        sentences = []
+        for source, e in sources.items():
+            if not isinstance(e, Mapping):
+                continue
+            src = _SOURCE_LABEL.get(str(source), str(source))
+            base = as_float(e.get("baseline"))
+            base = 0.5 if base is None and "baseline" not in e else base
+            rows.append(
+                (
+                    src,
+                    "ROC-AUC",
+                    as_float(e.get("auc")),
+                    as_float(e.get("ci_low")),
+                    as_float(e.get("ci_high")),
+                    base,
+                )
+            )
+            rows.append(
+                (
+                    src,
+                    "balanced accuracy",
+                    as_float(e.get("balanced_accuracy")),
+                    as_float(e.get("balanced_accuracy_ci_low")),
+                    as_float(e.get("balanced_accuracy_ci_high")),
+                    as_float(e.get("balanced_accuracy_baseline")),
+                )
+            )
+            sentences.append(_leak_sentence(attr, src, e))
+        if not rows:
+            continue
+        svg = dot_chart(rows, label=f"Leakage of {attr}")
+        out.append(LeakAttribute(attr, f"leak-{slug(attr, i)}", Figure(svg), sentences))
+    return LeakageView(available=True, attributes=out)
+
+
+def _leak_sentence(attr: str, src: str, e: Mapping[str, Any]) -> LeakSentence:
+    auc, lo, hi = as_float(e.get("auc")), as_float(e.get("ci_low")), as_float(e.get("ci_high"))
+    base = as_float(e.get("baseline"))
+    base = 0.5 if base is None else base
+    if auc is None:
+        return LeakSentence(f"{attr} from the {src}: AUC not available.", None)
+    leaks = lo is not None and lo > base
+    ci = fmt_ci(lo, hi, lambda v: fmt_num(v, 2, like=0.5))
+    auc_text = f"AUC {fmt_num(auc, 2, like=0.5)}" + (f" ({ci})" if ci else "")
+    if leaks:
+        text = f"{attr} can be predicted from the {src} with {auc_text}, chance is {base:.2f}"
+    elif lo is None:
+        text = f"{attr} from the {src}: {auc_text} without an interval, chance is {base:.2f}"
+    else:
+        text = (
+            f"{attr} cannot be told apart from chance using the {src}: {auc_text}, chance "
+            f"is {base:.2f}"
+        )
+    ba = as_float(e.get("balanced_accuracy"))
+    bab = as_float(e.get("balanced_accuracy_baseline"))
+    if ba is not None:
+        text += f"; balanced accuracy {fmt_num(ba, 2, like=0.5)}"
+        if bab is not None:
+            text += f" vs {bab:.2f} by chance"
+    extra = []
+    if as_float(e.get("n")) is not None:
+        extra.append(f"{fmt_int(e.get('n'))} users")
+    if as_float(e.get("n_classes")) is not None:
+        extra.append(f"{fmt_int(e.get('n_classes'))} classes")
+    if extra:
+        text += f" ({', '.join(extra)})"
+    return LeakSentence(f"{text}.", leaks)
