@@ -8,6 +8,10 @@ flag some gap in almost every fair system. The adjustment runs within two famili
 one (the primary metric — the first of ``metrics`` — for every user attribute, UGF on NDCG, and
 every item attribute) and the secondary one (the other user metrics, strongly correlated with the
 primary metric, so mixing them in would only blunt the primary tests).
+
+The report's layout is :class:`~equirec.fairness.schema.AuditReport` (``schema_version``
+:data:`~equirec.fairness.schema.SCHEMA_VERSION`): :func:`audit` validates every report it builds
+against it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from equirec.fairness.groups import activity_groups
 from equirec.fairness.inputs import AuditData
 from equirec.fairness.items import item_side
 from equirec.fairness.leakage import bag_of_items, leakage_probe
+from equirec.fairness.schema import SCHEMA_VERSION, AuditReport
 from equirec.fairness.users import (
     check_groups,
     evaluated_users,
@@ -32,6 +37,7 @@ from equirec.fairness.users import (
     user_groups,
     user_metrics,
 )
+from equirec.io import jsonable
 
 
 @dataclass
@@ -39,8 +45,9 @@ class AuditResult:
     """Everything the audit found, JSON-ready in :attr:`report`.
 
     Attributes:
-        report: The ``audit.json`` content (``params``, ``summary``, ``warnings``, ``users``,
-            ``ugf``, ``items``, ``lists``, ``leakage``).
+        report: The ``audit.json`` content (``schema_version``, ``params``, ``summary``,
+            ``warnings``, ``users``, ``ugf``, ``items``, ``lists``, ``leakage``), laid out as
+            :class:`~equirec.fairness.schema.AuditReport`.
         frames: The :class:`AuditFrame` of every user attribute, for further analysis.
         per_user: Per-user metric values with the group of every user in each attribute.
     """
@@ -125,7 +132,18 @@ def audit(
         n_permutations: Permutations of every significance test.
         min_group_size: Smaller groups are flagged in ``warnings``.
         seed: Seeds every resampling and probe.
-        context: Extra ``params`` entries recorded in the report (dataset, model...).
+        context: Extra ``params`` entries recorded in the report (dataset, model...): JSON
+            values; ``run``, ``dataset``, ``model``, ``split`` and ``test_history`` must be
+            strings or ``None`` and ``audit_seconds`` a number (see
+            :class:`~equirec.fairness.schema.AuditParams`).
+
+    Raises:
+        ConfigError: Invalid settings (``confidence`` outside ``(0, 1)``, ``k`` longer than the
+            lists...).
+        DataError: An attribute that is not in the data.
+        pydantic.ValidationError: The report does not match
+            :class:`~equirec.fairness.schema.AuditReport` (a ``context`` entry of the wrong
+            type, or a bug).
     """
     if not 0.0 < confidence < 1.0:
         raise ConfigError(f"confidence must be in (0, 1), got {confidence}")
@@ -255,6 +273,7 @@ def audit(
         **(context or {}),
     }
     report: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
         "params": params,
         "summary": [],
         "warnings": warnings,
@@ -266,6 +285,7 @@ def audit(
     }
     _adjust(report, alpha=1.0 - confidence)
     report["summary"] = summarise(report)
+    AuditReport.model_validate(jsonable(report))  # the contract: audit.json is an AuditReport
     return AuditResult(report=report, frames=frames, per_user=table)
 
 

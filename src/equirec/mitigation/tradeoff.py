@@ -1,7 +1,7 @@
 """Trading accuracy against fairness: the fairness metrics a sweep reads, grids and Pareto points.
 
-Pure functions over audit reports; the sweep workflow (:mod:`equirec.workflows.sweep`) runs the
-grid and calls them.
+Pure functions over audit reports, read as typed :class:`~equirec.fairness.schema.AuditReport`
+models; the sweep workflow (:mod:`equirec.workflows.sweep`) runs the grid and calls them.
 """
 
 from __future__ import annotations
@@ -9,9 +9,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from equirec.fairness.schema import AuditReport
 
 __all__ = [
     "DEFAULT_FAIRNESS",
@@ -20,7 +23,6 @@ __all__ = [
     "default_fairness",
     "grid_points",
     "pareto",
-    "read_report",
 ]
 
 
@@ -28,15 +30,16 @@ __all__ = [
 class FairnessMetric:
     """A number read from an audit report, and which direction is fairer.
 
-    ``read(report, k, attribute)`` gets the attribute the swept method balances (``None`` when
-    it names none); ``needs`` says what a metric needs besides the lists: ``"user"`` (a user
+    ``read(report, k, attribute)`` reads the typed report (``None`` where the section or key it
+    reads is absent) and gets the attribute the swept method balances (``None`` when it names
+    none); ``needs`` says what a metric needs besides the lists: ``"user"`` (a user
     attribute), ``"item"`` (an item attribute) or ``"leakage"`` (a user attribute and a
     retrained model's user representations). Labels may hold ``{attribute}``.
     """
 
     label: str
     better: str  # "higher" or "lower"
-    read: Callable[[dict[str, Any], int, str | None], float | None]
+    read: Callable[[AuditReport, int, str | None], float | None]
     needs: str | None = None
 
     def describe(self, attribute: str | None) -> str:
@@ -44,69 +47,78 @@ class FairnessMetric:
         return self.label.format(attribute=attribute or "the attribute")
 
 
-def read_report(report: dict[str, Any], *path: str | None) -> float | None:
-    node: Any = report
-    for key in path:
-        if key is None or not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return None if node is None else float(node)
+def _tail_exposure_share(report: AuditReport, k: int, attribute: str | None) -> float | None:
+    popularity = report.items.groups.get("popularity")
+    tail = None if popularity is None else popularity.by_group.get("tail")
+    return None if tail is None else tail.exposure_share
+
+
+def _c_kl(report: AuditReport, k: int, attribute: str | None) -> float | None:
+    calibration = report.lists.calibration
+    return None if calibration is None else calibration.c_kl
+
+
+def _ild(report: AuditReport, k: int, attribute: str | None) -> float | None:
+    diversity = report.lists.diversity
+    return None if diversity is None else diversity.ild
+
+
+def _ugf_ndcg(report: AuditReport, k: int, attribute: str | None) -> float | None:
+    ugf = report.ugf.get(f"ndcg@{k}")
+    return None if ugf is None else ugf.value
+
+
+def _ndcg_gap(report: AuditReport, k: int, attribute: str | None) -> float | None:
+    metrics = None if attribute is None else report.users.get(attribute)
+    ndcg = None if metrics is None else metrics.get(f"ndcg@{k}")
+    return None if ndcg is None else ndcg.difference
+
+
+def _exposure_gap(report: AuditReport, k: int, attribute: str | None) -> float | None:
+    groups = None if attribute is None else report.items.groups.get(attribute)
+    return None if groups is None else groups.difference
+
+
+def _leakage_auc(report: AuditReport, k: int, attribute: str | None) -> float | None:
+    sources = None if attribute is None else report.leakage.get(attribute)
+    probe = None if sources is None else sources.representations
+    return None if probe is None else probe.auc
 
 
 FAIRNESS_METRICS: dict[str, FairnessMetric] = {
     "tail_exposure_share": FairnessMetric(
-        "exposure share of long-tail items",
-        "higher",
-        lambda r, k, a: read_report(
-            r, "items", "groups", "popularity", "by_group", "tail", "exposure_share"
-        ),
+        "exposure share of long-tail items", "higher", _tail_exposure_share
     ),
     "aplt": FairnessMetric(
         "APLT (share of long-tail items per list)",
         "higher",
-        lambda r, k, a: read_report(r, "items", "popularity", "aplt"),
+        lambda r, k, a: r.items.popularity.aplt,
     ),
     "gini_exposure": FairnessMetric(
-        "Gini of exposure",
-        "lower",
-        lambda r, k, a: read_report(r, "items", "catalogue", "gini_exposure"),
+        "Gini of exposure", "lower", lambda r, k, a: r.items.catalogue.gini_exposure
     ),
     "coverage": FairnessMetric(
-        "catalogue coverage",
-        "higher",
-        lambda r, k, a: read_report(r, "items", "catalogue", "coverage"),
+        "catalogue coverage", "higher", lambda r, k, a: r.items.catalogue.coverage
     ),
-    "c_kl": FairnessMetric(
-        "miscalibration C_KL",
-        "lower",
-        lambda r, k, a: read_report(r, "lists", "calibration", "c_kl"),
-    ),
-    "ild": FairnessMetric(
-        "intra-list diversity",
-        "higher",
-        lambda r, k, a: read_report(r, "lists", "diversity", "ild"),
-    ),
-    "ugf_ndcg": FairnessMetric(
-        "UGF: active − inactive NDCG gap",
-        "lower",
-        lambda r, k, a: read_report(r, "ugf", f"ndcg@{k}", "value"),
-    ),
+    "c_kl": FairnessMetric("miscalibration C_KL", "lower", _c_kl),
+    "ild": FairnessMetric("intra-list diversity", "higher", _ild),
+    "ugf_ndcg": FairnessMetric("UGF: active − inactive NDCG gap", "lower", _ugf_ndcg),
     "ndcg_gap": FairnessMetric(
         "NDCG gap between {attribute} groups (largest − smallest)",
         "lower",
-        lambda r, k, a: read_report(r, "users", a, f"ndcg@{k}", "difference"),
+        _ndcg_gap,
         needs="user",
     ),
     "exposure_gap": FairnessMetric(
         "gap in relative exposure between {attribute} item groups",
         "lower",
-        lambda r, k, a: read_report(r, "items", "groups", a, "difference"),
+        _exposure_gap,
         needs="item",
     ),
     "leakage_auc": FairnessMetric(
         "leakage: AUC of inferring {attribute} from user representations (0.5 = none)",
         "lower",
-        lambda r, k, a: read_report(r, "leakage", a, "representations", "auc"),
+        _leakage_auc,
         needs="leakage",
     ),
 }
