@@ -9,15 +9,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
-from equirec.config import RunConfig
 from equirec.errors import EquirecError
-from equirec.mitigation.postprocess import METHODS as RERANKERS
-from equirec.mitigation.training import TRAINING_METHODS
+from equirec.mitigation.registry import RERANKERS, TRAINING_METHODS
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from equirec.workflows.config import RunConfig
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     rr.add_argument(
         "--method",
         required=True,
-        help="fair, detconstsort, calibrated, mmr, ugf, cpfair; chain with +: calibrated+fair",
+        help=f"{', '.join(RERANKERS)}; chain with +: calibrated+fair (`equirec methods NAME` "
+        "lists a method's parameters)",
     )
     rr.add_argument("--param", action="append", default=[], help="re-ranker parameter key=value")
     rr.add_argument("--k", type=int, default=10, help="length of the re-ranked lists (default 10)")
@@ -114,9 +116,11 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--k", type=int, default=10, help="length of the audited lists (default 10)")
     sw.add_argument(
         "--fairness-metric",
-        help="metric traded against NDCG (default per method: tail_exposure_share, c_kl, ild, "
-        "ugf_ndcg; adversary: leakage_auc; group_gap, reweight, resample: ndcg_gap of their "
-        "attribute)",
+        help="metric traded against NDCG (default per method: "
+        + "; ".join(
+            f"{m.name}: {m.fairness}" for m in (*RERANKERS.values(), *TRAINING_METHODS.values())
+        )
+        + "; a user-group gap becomes exposure_gap where the method balances an item attribute)",
     )
     sw.add_argument(
         "--depth",
@@ -127,6 +131,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("datasets", help="list the built-in datasets")
     sub.add_parser("models", help="list the available models")
+    me = sub.add_parser(
+        "methods",
+        help="list the mitigation methods, or one method's parameters with defaults and meaning",
+    )
+    me.add_argument("name", nargs="?", help="a method (e.g. fair, adversary)")
     return parser
 
 
@@ -181,6 +190,8 @@ def _grid(items: Sequence[str]) -> dict[str, list[Any]]:
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """The run config: the ``--config`` file (or defaults) with the flags applied on top."""
+    from equirec.workflows.config import RunConfig
+
     config = RunConfig.from_toml(args.config) if args.config else RunConfig()
     if args.dataset:
         config.data.dataset = args.dataset
@@ -214,7 +225,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                 f"--epochs does not apply to model {cls.name!r}: it is not trained by epochs"
             )
         config.model["epochs"] = args.epochs
-    config.validate(source="command line")
+    config.check(source="command line")
     return config
 
 
@@ -232,6 +243,8 @@ def _mapping(text: str, flag: str) -> dict[str, str]:
 
 def summary_table(metrics: dict[str, Any], *, ks: Sequence[int]) -> Table:
     """The end-of-run table: accuracy metrics by k, then beyond-accuracy metrics."""
+    from rich.table import Table
+
     overall = metrics["overall"]
     table = Table(
         title=(
@@ -258,6 +271,30 @@ def summary_table(metrics: dict[str, Any], *, ks: Sequence[int]) -> Table:
 ACCURACY_ORDER = ["ndcg", "recall", "hit", "mrr", "map", "precision"]
 
 
+def _methods_table(name: str | None) -> Table:
+    """Every method with its stage, or one method's parameters (from the registry)."""
+    from rich.table import Table
+
+    from equirec.mitigation.registry import method
+    from equirec.params import param_rows
+
+    if name is None:
+        table = Table(title="mitigation methods (`equirec methods NAME` for parameters)")
+        for col in ("name", "stage", "what it does", "sweep trades"):
+            table.add_column(col)
+        stages = {"pre": "pre-processing", "in": "in-processing", "post": "re-ranking"}
+        for m in (*TRAINING_METHODS.values(), *RERANKERS.values()):
+            table.add_row(m.name, stages[m.stage], m.summary, m.fairness)
+        return table
+    entry = method(name)
+    table = Table(title=f"{entry.name}: {entry.summary}")
+    for col in ("parameter", "type", "default", "meaning"):
+        table.add_column(col)
+    for row in param_rows(entry.params_model()):
+        table.add_row(row["name"], row["type"], row["default"], row["meaning"])
+    return table
+
+
 def _fmt(value: Any) -> str:
     return "" if value is None else f"{value:.4f}"
 
@@ -265,6 +302,9 @@ def _fmt(value: Any) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``equirec`` console script."""
     args = _parser().parse_args(argv)
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     try:
         if args.command == "datasets":
@@ -277,17 +317,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 table.add_row(name, text)
             console.print(table)
         elif args.command == "models":
-            from equirec.models.registry import available_models, model_class
+            from equirec.models.registry import available_models, describe_model
 
             table = Table(title="models")
             table.add_column("name")
             table.add_column("description")
             for name in available_models():
-                doc = (model_class(name).__doc__ or "").strip().splitlines()
-                table.add_row(name, doc[0] if doc else "")
+                table.add_row(name, describe_model(name))
             console.print(table)
+        elif args.command == "methods":
+            console.print(_methods_table(args.name))
         elif args.command == "run":
-            from equirec.runner import run
+            from equirec.workflows.run import run
 
             config = config_from_args(args)
             result = run(config, verbose=not args.quiet)
@@ -297,11 +338,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{result.metrics['evaluated_users']} test users; results in {result.out}"
             )
             if args.audit and result.out is not None:
-                from equirec.fairness.run_audit import audit_run
+                from equirec.workflows.audit import audit_run
 
                 _audit_summary(console, audit_run(result.out), result.out)
         elif args.command == "audit":
-            from equirec.fairness.run_audit import audit_options, audit_run
+            from equirec.workflows.audit import audit_options, audit_run
 
             options = audit_options(
                 attributes=args.attributes,
@@ -311,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             _audit_summary(console, audit_run(args.run_dir, **options), args.run_dir)
         elif args.command == "rerank":
-            from equirec.mitigation.postprocess import rerank_run
+            from equirec.workflows.rerank import rerank_run
 
             reranked = rerank_run(
                 args.run_dir,
@@ -327,11 +368,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"results in {reranked.out}"
             )
             if args.audit:
-                from equirec.fairness.run_audit import audit_run
+                from equirec.workflows.audit import audit_run
 
                 _audit_summary(console, audit_run(reranked.out, k=args.k), reranked.out)
         elif args.command == "sweep":
-            from equirec.mitigation.sweep import sweep_run
+            from equirec.workflows.sweep import sweep_run
 
             swept = sweep_run(
                 args.run_dir,

@@ -3,12 +3,13 @@
 import numpy as np
 import pytest
 
+from equirec.data.known import KnownData
 from equirec.data.splits import split_dataset
 from equirec.data.synthetic import make_synthetic
 from equirec.fairness.audit import audit
 from equirec.fairness.inputs import AuditData
-from equirec.mitigation.postprocess import KnownData, rerank_recommendations
 from equirec.mitigation.rerank import popular_items
+from equirec.mitigation.rerank.build import rerank_recommendations
 from equirec.models.popularity import Popularity
 
 QUICK = {"n_boot": 0, "n_permutations": 0, "leakage": False, "metrics": ("ndcg",)}

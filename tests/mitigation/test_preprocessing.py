@@ -222,9 +222,9 @@ def test_groups_without_interactions_are_left_out() -> None:
 def test_resample_is_reproducible(
     data: Dataset, by: By, attribute: str, method: SampleMethod
 ) -> None:
-    a = resample(data, by=by, attribute=attribute, seed=5, method=method)
-    b = resample(data, by=by, attribute=attribute, seed=5, method=method)
-    c = resample(data, by=by, attribute=attribute, seed=6, method=method)
+    a = resample(data, by=by, attribute=attribute, seed=5, sampling=method)
+    b = resample(data, by=by, attribute=attribute, seed=5, sampling=method)
+    c = resample(data, by=by, attribute=attribute, seed=6, sampling=method)
     pd.testing.assert_frame_equal(a.interactions, b.interactions)
     cols = [*PUBLIC, "weight"]
     assert len(a) != len(c) or not a.interactions[cols].equals(c.interactions[cols])
@@ -245,7 +245,7 @@ def test_resample_meets_the_target_in_expectation(
     wanted = np.array([0.5, 0.5]) if target == "balanced" else np.array(list(target.values()))
     draws = []
     for seed in range(20):
-        out = resample(data, by=by, attribute=attribute, target=target, seed=seed, method=method)
+        out = resample(data, by=by, attribute=attribute, target=target, seed=seed, sampling=method)
         realised = out.info["mitigation"]["shares_after"]
         draws.append(list(realised.values()))
     draws_arr = np.array(draws)
@@ -269,7 +269,7 @@ def test_oversampling_users_repeats_whole_histories(data: Dataset) -> None:
 
 
 def test_undersampling_users_keeps_them_in_the_vocabulary(data: Dataset) -> None:
-    out = resample(data, by="user", attribute="group", seed=0, method="undersample")
+    out = resample(data, by="user", attribute="group", seed=0, sampling="undersample")
     assert out.user_ids.equals(data.user_ids) and out.item_ids.equals(data.item_ids)
     assert (out.interactions["weight"] == 1.0).all()
     before = data.interactions["user"].value_counts()
@@ -285,7 +285,7 @@ def test_undersampling_users_keeps_them_in_the_vocabulary(data: Dataset) -> None
 
 def test_resampling_items_acts_on_interactions(data: Dataset) -> None:
     provider = items(data)["provider"]
-    under = resample(data, by="item", attribute="provider", seed=1, method="undersample")
+    under = resample(data, by="item", attribute="provider", seed=1, sampling="undersample")
     p_under = provider.reindex(under.interactions["item"]).to_numpy()
     p_all = provider.reindex(data.interactions["item"]).to_numpy()
     assert (p_under == 1).sum() == (p_all == 1).sum()  # the under-represented group is intact
@@ -351,7 +351,7 @@ def test_bad_arguments_are_rejected(data: Dataset) -> None:
     with pytest.raises(ConfigError, match="unknown by='provider'"):
         reweight(data, by="provider", attribute="provider")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="unknown resampling method 'smote'"):
-        resample(data, by="user", attribute="group", seed=0, method="smote")  # type: ignore[arg-type]
+        resample(data, by="user", attribute="group", seed=0, sampling="smote")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="seed must be an integer"):
         resample(data, by="user", attribute="group", seed=0.5)  # type: ignore[arg-type]
     bad = rebuild(data, weights=np.where(np.arange(len(data)) == 3, -1.0, 1.0))

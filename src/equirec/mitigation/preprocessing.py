@@ -226,7 +226,7 @@ def resample(
     attribute: str,
     target: Target = "balanced",
     seed: int,
-    method: SampleMethod = "oversample",
+    sampling: SampleMethod = "oversample",
 ) -> Dataset:
     """Re-sample training data so that each group's *expected* weight share is the target.
 
@@ -235,13 +235,13 @@ def resample(
     group ``g`` gets an integer multiplicity ``m`` with ``E[m] = r_g``, where ``r_g`` is the
     re-weighting factor ``f_g`` rescaled so that:
 
-    * ``method="oversample"``: the smallest positive ``r_g`` is 1: every unit is kept at least
+    * ``sampling="oversample"``: the smallest positive ``r_g`` is 1: every unit is kept at least
       once and units of under-represented groups are repeated. Multiplicities are stored as
       weights (``weight × m``): sampling users or interactions with replacement for the training
       batches is the same as counting them ``m`` times, and ids stay unique (no duplicated users
       under new ids). The weights are integers (on a dataset of unit weights) and not
       renormalised, so their mean is above 1.
-    * ``method="undersample"``: the largest ``r_g`` is 1: units of over-represented groups are
+    * ``sampling="undersample"``: the largest ``r_g`` is 1: units of over-represented groups are
       dropped at random. Dropped users lose their training interactions but stay in the
       vocabulary (they are still ranked for and evaluated); weights of kept rows are unchanged.
 
@@ -258,7 +258,7 @@ def resample(
         attribute: As in :func:`reweight`.
         target: As in :func:`reweight`.
         seed: Seed of ``numpy.random.default_rng``; one seed always gives the same data.
-        method: ``"oversample"`` or ``"undersample"``.
+        sampling: ``"oversample"`` or ``"undersample"``.
 
     Returns:
         A dataset with the same vocabularies and attributes; oversampling keeps every row (new
@@ -266,18 +266,18 @@ def resample(
         ``info["mitigation"]`` records the method, seed, rates, target and realised shares.
 
     Raises:
-        ConfigError: Unknown ``by`` or ``method``, malformed ``target`` or ``seed``.
+        ConfigError: Unknown ``by`` or ``sampling``, malformed ``target`` or ``seed``.
         DataError: As in :func:`reweight`.
     """
-    if method not in _METHODS:
-        raise ConfigError(f"unknown resampling method {method!r}; use one of {list(_METHODS)}")
+    if sampling not in _METHODS:
+        raise ConfigError(f"unknown resampling method {sampling!r}; use one of {list(_METHODS)}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ConfigError(f"resample: seed must be an integer, got {seed!r}")
     plan = _plan(dataset, by=by, attribute=attribute, target=target)
     positive = plan.factors > 0
-    norm = plan.factors[positive].min() if method == "oversample" else plan.factors.max()
+    norm = plan.factors[positive].min() if sampling == "oversample" else plan.factors.max()
     rates = plan.factors / norm
-    if method == "undersample":
+    if sampling == "undersample":
         rates = np.minimum(rates, 1.0)  # the largest is 1 up to rounding
     rng = np.random.default_rng(int(seed))
 
@@ -292,14 +292,14 @@ def resample(
     row_mult = multiplicity[unit_of_row]
 
     keep = row_mult > 0
-    weights = plan.weights * row_mult if method == "oversample" else plan.weights
+    weights = plan.weights * row_mult if sampling == "oversample" else plan.weights
     known = keep & (plan.row_codes >= 0)
     after = np.bincount(
         plan.row_codes[known], weights=weights[known], minlength=plan.groups.n_groups
     )
     record: dict[str, Any] = {
         "method": "resample",
-        "sampling": method,
+        "sampling": sampling,
         "seed": int(seed),
         **_describe(plan, target),
         "rates": _by_label(plan, rates),

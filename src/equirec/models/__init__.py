@@ -1,20 +1,47 @@
-"""Recommenders: baselines and transformer sequence models behind one interface."""
+"""Recommenders: baselines and transformer sequence models behind one interface.
 
-from equirec.models.base import NotFittedError, Recommender
-from equirec.models.registry import available_models, model_class, register
+The registry (:mod:`equirec.models.registry`) is light; model classes are imported on first use.
+"""
 
-__all__ = ["NotFittedError", "Recommender", "available_models", "model_class", "register"]
+from __future__ import annotations
 
-from equirec.models.popularity import Popularity
+from typing import TYPE_CHECKING
 
-__all__ += ["Popularity"]
+from equirec._lazy import lazy_exports
+from equirec.models.registry import available_models, describe_model, model_class, register
 
-from equirec.models.sequential import BERT4Rec, SASRec  # noqa: E402  (registers the transformers)
+__all__ = [
+    "BPR",
+    "EASE",
+    "BERT4Rec",
+    "ItemKNN",
+    "NotFittedError",
+    "Popularity",
+    "Recommender",
+    "SASRec",
+    "available_models",
+    "describe_model",
+    "model_class",
+    "register",
+]
 
-__all__ += ["BERT4Rec", "SASRec"]
+_LAZY = {
+    "NotFittedError": "equirec.models.base",
+    "Recommender": "equirec.models.base",
+    "Popularity": "equirec.models.popularity",
+    "SASRec": "equirec.models.sequential",
+    "BERT4Rec": "equirec.models.sequential",
+    "BPR": "equirec.models.bpr",
+    "EASE": "equirec.models.ease",
+    "ItemKNN": "equirec.models.itemknn",
+}
 
-from equirec.models.bpr import BPR  # noqa: E402  (registers the baselines)
-from equirec.models.ease import EASE  # noqa: E402
-from equirec.models.itemknn import ItemKNN  # noqa: E402
+if TYPE_CHECKING:
+    from equirec.models.base import NotFittedError, Recommender
+    from equirec.models.bpr import BPR
+    from equirec.models.ease import EASE
+    from equirec.models.itemknn import ItemKNN
+    from equirec.models.popularity import Popularity
+    from equirec.models.sequential import BERT4Rec, SASRec
 
-__all__ += ["BPR", "EASE", "ItemKNN"]
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -91,6 +91,18 @@ class Recommender(BaseEstimator, ABC):
         self._fit(self.history_, valid=None if valid is None else valid.history(), dataset=dataset)
         return self
 
+    def set_history(self, history: History) -> None:
+        """Replace what the fitted model knows about its users at prediction time.
+
+        The default ``history`` of :meth:`topk`, :meth:`recommend` and :meth:`score_items`, and
+        what :meth:`save` stores. A run sets it to what it knew before the test (training, then
+        validation), so that the saved model ranks as the run did.
+        """
+        self._check_fitted()
+        if history.n_items != len(self.item_ids_) or history.n_users != len(self.user_ids_):
+            raise EquirecError("the history must use the model's user and item vocabularies")
+        self.history_ = history
+
     @property
     def n_items(self) -> int:
         self._check_fitted()

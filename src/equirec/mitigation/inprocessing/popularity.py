@@ -55,17 +55,27 @@ class PopularityPenalty(ExposurePenalty):
         dataset: Dataset,
         *,
         lam: float = 1.0,
-        method: str = "share",
+        head: str = "share",
         cutoff: float = 0.8,
         temperature: float = 1.0,
         max_users: int | None = 256,
     ) -> PopularityPenalty:
-        """Head and tail from the item counts of ``dataset`` (pass the training data only)."""
+        """Head and tail from the item counts of ``dataset`` (pass the training data only).
+
+        Args:
+            dataset: The training data.
+            lam: Strength λ >= 0.
+            head: How the head is cut: ``share`` (items holding ``cutoff`` of the
+                interactions) or ``top`` (the ``cutoff`` share of items).
+            cutoff: Share of interactions / items in the head.
+            temperature: Softmax temperature > 0.
+            max_users: Distinct users of a batch used.
+        """
         popularity = dataset.history().item_counts()
         return cls(
             popularity,
             lam=lam,
-            method=method,
+            method=head,
             cutoff=cutoff,
             temperature=temperature,
             max_users=max_users,

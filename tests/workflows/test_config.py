@@ -1,7 +1,7 @@
 import pytest
 
-from equirec.config import RunConfig
 from equirec.errors import ConfigError
+from equirec.workflows.config import RunConfig
 
 
 def test_defaults_and_round_trip():
@@ -26,19 +26,29 @@ def test_toml_file_is_read(tmp_path):
 @pytest.mark.parametrize(
     "data, message",
     [
-        ({"sed": 1}, r"unknown key\(s\) \['sed'\]; valid keys are: seed"),
+        ({"sed": 1}, r"config: unknown key\(s\) \['sed'\]; valid keys are: seed"),
         ({"data": {"datset": "x"}}, r"\[data\]: unknown key\(s\) \['datset'\]"),
         (
             {"model": {"name": "sasrec", "hidden": 3}},
-            r"unknown parameter\(s\) \['hidden'\] for model 'sasrec'",
+            r"\[model\] 'sasrec': unknown parameter\(s\) \['hidden'\]; valid parameters are: "
+            r"max_len, dim, ",
         ),
         ({"model": {"name": "nope"}}, r"unknown model 'nope'; choose one of: .*sasrec"),
         ({"model": {"epochs": 3}}, r"\[model\] needs a 'name'"),
-        ({"seed": "zero"}, r"seed has the wrong type: 'zero'"),
-        ({"evaluation": {"ks": [10, "x"]}}, r"ks has the wrong type"),
-        ({"split": {"method": "kfold"}}, r"unknown split 'kfold'"),
+        ({"seed": "zero"}, r"seed='zero' is not valid: expected an integer"),
+        (
+            {"evaluation": {"ks": [10, "x"]}},
+            r"\[evaluation\]: ks=\[10, 'x'\] is not valid: expected a list of integers",
+        ),
+        (
+            {"split": {"method": "kfold"}},
+            r"\[split\]: method='kfold' is not valid: expected one of 'loo', 'temporal', 'random'",
+        ),
         ({"evaluation": {"ks": [200]}}, r"keep_k \(100\) must be at least the largest k \(200\)"),
-        ({"preprocess": {"duplicates": "drop"}}, r"duplicates must be keep, first or last"),
+        (
+            {"preprocess": {"duplicates": "drop"}},
+            r"duplicates='drop' is not valid: expected one of 'keep', 'first', 'last'",
+        ),
         ({"mitigation": {"methd": "ipw"}}, r"\[mitigation\]: unknown key\(s\) \['methd'\]"),
         (
             {"mitigation": {"method": "debias"}},
@@ -47,13 +57,16 @@ def test_toml_file_is_read(tmp_path):
         ),
         (
             {"mitigation": {"method": "adversary", "params": {"attributes": "g", "lamda": 1}}},
-            r"unknown parameter\(s\) \['lamda'\] for mitigation 'adversary'; its parameters "
+            r"\[mitigation\] 'adversary': unknown parameter\(s\) \['lamda'\]; valid parameters "
             r"are: attributes, lam, hidden",
         ),
-        ({"mitigation": {"method": "group_gap"}}, r"'group_gap' needs 'attribute'"),
+        (
+            {"mitigation": {"method": "group_gap"}},
+            r"'group_gap': missing required parameter\(s\) 'attribute' \(a string",
+        ),
         (
             {"mitigation": {"method": "ipw", "params": {"eta": "high"}}},
-            r"ipw.eta has the wrong type: 'high' \(expected a number\)",
+            r"'ipw': eta='high' is not valid: expected a number",
         ),
         ({"mitigation": {"params": {"lam": 1}}}, r"\[mitigation\] has params but no method"),
         (

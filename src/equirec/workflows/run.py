@@ -1,36 +1,36 @@
 """The main job: load, preprocess, split, train, evaluate by full ranking, write the run folder.
 
 A ``[mitigation]`` section of the config is applied between the split and training (see
-:mod:`equirec.mitigation.training`): it changes the training part only, or attaches a loss term to
-the model; evaluation always reads the split's original interactions.
-
-A run folder holds ``metrics.json``, ``per_user.csv``, ``recommendations.csv``, ``config.json`` and
-``model/``. It is assembled in a temporary folder and renamed into place only when complete, so a
-crashed run never leaves a folder that looks finished.
+:mod:`equirec.mitigation.apply`): it changes the training part only, or attaches a loss term to
+the model; evaluation always reads the split's original interactions. The folder is written by
+:mod:`equirec.workflows.rundir`.
 """
 
 from __future__ import annotations
 
-import json
-import platform
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from equirec.config import RunConfig
 from equirec.data.dataset import Dataset
-from equirec.data.history import History
+from equirec.data.known import KnownData
 from equirec.data.splits import Split
 from equirec.evaluation import EvaluationResult, evaluate
-from equirec.io import atomic_dir, jsonable
-from equirec.mitigation.training import AppliedMitigation, apply_training_mitigation
+from equirec.io import jsonable
+from equirec.mitigation.apply import AppliedMitigation, apply_training_mitigation
 from equirec.models.base import Recommender
 from equirec.models.registry import model_class
+from equirec.workflows.config import RunConfig
+from equirec.workflows.rundir import default_out, load_data, make_split, write_run
+
+__all__ = ["RunResult", "build_model", "run"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,45 +49,6 @@ class RunResult:
     out: Path | None
     train: Dataset | None = None
     mitigation: AppliedMitigation | None = None
-
-
-def load_data(config: RunConfig) -> Dataset:
-    """The dataset a config names, preprocessed."""
-    from equirec.data import load_dataset, load_interactions, preprocess
-
-    d = config.data
-    if d.interactions:
-        dataset = load_interactions(
-            d.interactions,
-            columns=d.columns or None,
-            sep=d.sep,
-            user_attributes=d.user_attributes,
-            item_attributes=d.item_attributes,
-            user_key=d.user_key,
-            item_key=d.item_key,
-            multi_valued=d.multi_valued or None,
-        )
-    else:
-        dataset = load_dataset(d.dataset, data_dir=d.data_dir)
-    p = config.preprocess
-    return preprocess(
-        dataset,
-        min_rating=p.min_rating,
-        duplicates=p.duplicates,  # type: ignore[arg-type]
-        user_core=p.user_core,
-        item_core=p.item_core,
-    )
-
-
-def make_split(dataset: Dataset, config: RunConfig) -> Split:
-    """Split ``dataset`` as configured, seeded by the run seed."""
-    from equirec.data import split_dataset
-
-    s = config.split
-    options: dict[str, Any] = {}
-    if s.method != "loo":
-        options = {"valid_frac": s.valid_frac, "test_frac": s.test_frac}
-    return split_dataset(dataset, method=s.method, seed=config.seed, **options)  # type: ignore[arg-type]
 
 
 def build_model(config: RunConfig, *, verbose: bool = True) -> Recommender:
@@ -121,7 +82,7 @@ def run(
         config = RunConfig()
     elif isinstance(config, dict):
         config = RunConfig.from_dict(config)
-    config.validate()
+    config.check()
     started = datetime.now(timezone.utc)
     dataset = load_data(config)
     split = make_split(dataset, config)
@@ -143,24 +104,18 @@ def run(
     model.fit(train, valid=valid)
     train_seconds = time.perf_counter() - t0
 
-    train_history = split.train.history()
-    valid_history = split.valid.history()
+    known = KnownData.from_split(split, history=config.evaluation.history)
     e = config.evaluation
-    exclude: tuple[History, ...] = ()
-    if e.history == "train+valid":
-        history = train_history.concat(valid_history)
-    else:
-        history, exclude = train_history, (valid_history,)
     t1 = time.perf_counter()
     result: EvaluationResult = evaluate(
         model,
         test=split.test,
-        history=history,
-        exclude=exclude,
+        history=known.history,
+        exclude=known.exclude,
         ks=tuple(e.ks),
         keep_k=e.keep_k,
         batch_size=e.batch_size,
-        popularity=train_history.item_counts(),
+        popularity=split.train.history().item_counts(),
     )
     eval_seconds = time.perf_counter() - t1
 
@@ -191,16 +146,29 @@ def run(
         "mitigation": None if applied is None else jsonable(applied.record()),
         "started": started.isoformat(timespec="seconds"),
     }
+    # The saved model knows what the run knew before the test, so that re-using it from Python
+    # (Recommender.load(...).recommend(...)) ranks as the run did and never re-recommends a
+    # validation item.
+    model.set_history(known.history)
     out = None
     if write:
-        out = write_run(
-            Path(config.out) if config.out else default_out(config),
-            config=config,
+        out = Path(config.out) if config.out else default_out(config)
+        resolved = {
+            **config.to_dict(),
+            "model": {**model.get_params(deep=False), "name": model.name},
+        }
+        if applied is not None:
+            resolved["mitigation"] = {"method": applied.method, "params": applied.params}
+        resolved["out"] = str(out)
+        write_run(
+            out,
+            config=resolved,
             metrics=metrics,
-            result=result,
+            per_user=result.per_user,
+            recommendations=result.recommendations,
             model=model,
-            mitigation=applied,
         )
+        log.info("run written to %s", out)
     return RunResult(
         metrics=metrics,
         per_user=result.per_user,
@@ -211,54 +179,3 @@ def run(
         train=train,
         mitigation=applied,
     )
-
-
-def default_out(config: RunConfig) -> Path:
-    """A new folder under ``runs/`` named after the time, dataset and model."""
-    data = Path(config.data.interactions).stem if config.data.interactions else config.data.dataset
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path("runs") / f"{stamp}-{data}-{config.model['name']}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
-
-
-def versions() -> dict[str, str]:
-    """Versions of Python and the packages that move results."""
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for pkg in ("equirec", "torch", "numpy", "pandas", "scipy", "scikit-learn"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:  # pragma: no cover
-            out[pkg] = "not installed"
-    return out
-
-
-def write_run(
-    out: Path,
-    *,
-    config: RunConfig,
-    metrics: dict[str, Any],
-    result: EvaluationResult,
-    model: Recommender,
-    mitigation: AppliedMitigation | None = None,
-) -> Path:
-    """Write the run folder atomically (``config.json`` records the resolved parameters)."""
-    with atomic_dir(out) as tmp:
-        (tmp / "metrics.json").write_text(json.dumps(jsonable(metrics), indent=2))
-        result.per_user.to_csv(tmp / "per_user.csv", index=False)
-        result.recommendations.to_csv(tmp / "recommendations.csv", index=False)
-        resolved = {
-            **config.to_dict(),
-            "model": {**model.get_params(deep=False), "name": model.name},
-        }
-        if mitigation is not None:
-            resolved["mitigation"] = {"method": mitigation.method, "params": mitigation.params}
-        resolved["out"] = str(out)
-        (tmp / "config.json").write_text(
-            json.dumps(jsonable({"config": resolved, "versions": versions()}), indent=2)
-        )
-        model.save(tmp / "model")
-    return out

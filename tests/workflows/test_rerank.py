@@ -7,13 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import equirec.runner
+import equirec.workflows.rundir
 from equirec.cli import main
 from equirec.errors import ConfigError
 from equirec.fairness.item_metrics import head_items
-from equirec.fairness.run_audit import load_run
-from equirec.mitigation.postprocess import METHODS, KnownData, rerank_recommendations, rerank_run
+from equirec.mitigation.registry import RERANKERS
 from equirec.mitigation.rerank import FAIR
+from equirec.mitigation.rerank.build import rerank_recommendations
+from equirec.workflows.rerank import rerank_run
+from equirec.workflows.rundir import open_run
+
+METHODS = tuple(RERANKERS)
 
 PARAMS = {
     "fair": {"p": 0.5},
@@ -49,8 +53,8 @@ def test_every_method_reranks_within_the_candidates(run_dir, reranked, method):
 
 
 def test_fair_meets_its_prefix_minimums_on_every_list(run_dir):
-    loaded = load_run(run_dir)
-    known = KnownData.from_dataset(loaded.known)
+    loaded = open_run(run_dir)
+    known = loaded.known
     recs = rerank_recommendations(
         loaded.recommendations, known=known, method="fair", params={"p": 0.6}, k=10
     )
@@ -65,7 +69,7 @@ def test_fair_meets_its_prefix_minimums_on_every_list(run_dir):
 def test_no_reranker_reads_test_labels(run_dir, reranked, monkeypatch):
     """Shuffling the test items between users changes the metrics, never the lists."""
     original = reranked
-    make_split = equirec.runner.make_split
+    make_split = equirec.workflows.rundir.make_split
 
     def shuffled(dataset, config):
         split = make_split(dataset, config)
@@ -74,7 +78,7 @@ def test_no_reranker_reads_test_labels(run_dir, reranked, monkeypatch):
         cols = ["user", "item", "timestamp", "weight"]
         return dataclasses.replace(split, test=split.test.with_interactions(test[cols]))
 
-    monkeypatch.setattr(equirec.runner, "make_split", shuffled)
+    monkeypatch.setattr(equirec.workflows.rundir, "make_split", shuffled)
     for method in METHODS:
         again = rerank_run(run_dir, method=method, params=PARAMS[method], k=10, write=False)
         pd.testing.assert_frame_equal(again.recommendations, original[method].recommendations)
@@ -123,8 +127,8 @@ def test_cli_rerank_with_audit_and_errors(run_dir, tmp_path, capsys):
 
 
 def test_unknown_item_groups_message(run_dir):
-    loaded = load_run(run_dir)
-    known = KnownData.from_dataset(loaded.known)
+    loaded = open_run(run_dir)
+    known = loaded.known
     with pytest.raises(ConfigError, match="not a categorical item attribute"):
         rerank_recommendations(
             loaded.recommendations,
@@ -139,8 +143,8 @@ def test_deeper_candidates_from_the_saved_model(run_dir):
     """With the model's top 300 instead of the stored 100, FA*IR can meet p = 0.9 everywhere."""
     result = rerank_run(run_dir, method="fair", params={"p": 0.9}, k=10, depth=300, write=False)
     assert result.metrics["rerank"]["depth"] == 300
-    loaded = load_run(run_dir)
-    known = KnownData.from_dataset(loaded.known)
+    loaded = open_run(run_dir)
+    known = loaded.known
     protected = ~head_items(known.popularity, method="share", cutoff=0.8)
     table = FAIR(protected=protected, p=0.9).mtable(10)
     recs = result.recommendations
@@ -153,8 +157,8 @@ def test_deeper_candidates_from_the_saved_model(run_dir):
 
 
 def test_chained_rerankers_keep_the_last_guarantee(run_dir):
-    loaded = load_run(run_dir)
-    known = KnownData.from_dataset(loaded.known)
+    loaded = open_run(run_dir)
+    known = loaded.known
     params = {"calibrated.lam": 0.8, "fair.p": 0.6}
     chained = rerank_recommendations(
         loaded.recommendations, known=known, method="calibrated+fair", params=params, k=10

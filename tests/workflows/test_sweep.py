@@ -7,12 +7,12 @@ import json
 import pandas as pd
 import pytest
 
-from equirec import runner
 from equirec.cli import main
 from equirec.errors import ConfigError
-from equirec.fairness.run_audit import load_run
-from equirec.mitigation.sweep import sweep_run
 from equirec.mitigation.tradeoff import default_fairness, grid_points, pareto
+from equirec.workflows import sweep
+from equirec.workflows.rundir import open_run
+from equirec.workflows.sweep import sweep_run
 
 
 def test_grid_points_and_pareto():
@@ -67,13 +67,13 @@ def test_sweep_of_a_training_method_retrains_once_per_point(run_dir, tmp_path, m
         calls.append(config)
         return real_run(config, **options)
 
-    real_run = runner.run
-    monkeypatch.setattr(runner, "run", counting_run)
+    real_run = sweep.run
+    monkeypatch.setattr(sweep, "run", counting_run)
     out = tmp_path / "sweep"
     argv = ["sweep", str(run_dir), "--method", "adversary", "--grid", "lam=0.5,1",
             "--param", "attributes=group", "--param", "hidden=0", "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
-    stored = load_run(run_dir).config
+    stored = open_run(run_dir).config
     assert [c.mitigation.params["lam"] for c in calls] == [0.5, 1.0]
     for config in calls:  # the stored run's data, split, model and seed; nothing written
         assert config.mitigation.method == "adversary" and config.out is None
@@ -118,13 +118,18 @@ def test_training_sweep_errors_before_any_training(run_dir, monkeypatch, capsys)
     def no_training(*args, **kwargs):
         raise AssertionError("nothing may be trained on bad input")
 
-    monkeypatch.setattr(runner, "run", no_training)
+    monkeypatch.setattr(sweep, "run", no_training)
     adversary = {"method": "adversary", "fixed": {"attributes": "group"}, "write": False}
     with pytest.raises(ConfigError, match=r"depth \(--depth\) .*applies to re-rankers only"):
         sweep_run(run_dir, grid={"lam": [1]}, depth=50, **adversary)
-    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['lamda'\] for mitigation"):
+    with pytest.raises(
+        ConfigError,
+        match=r"sweep point lamda=1: mitigation 'adversary': unknown parameter\(s\) \['lamda'\]",
+    ):
         sweep_run(run_dir, grid={"lamda": [1]}, **adversary)
-    with pytest.raises(ConfigError, match=r"'adversary' needs 'attributes'"):
+    with pytest.raises(
+        ConfigError, match=r"'adversary': missing required parameter\(s\) 'attributes'"
+    ):
         sweep_run(run_dir, method="adversary", grid={"lam": [1]}, write=False)
     with pytest.raises(ConfigError, match=r"unknown method 'nope'; re-rankers .*training-time"):
         sweep_run(run_dir, method="nope", grid={"lam": [1]}, write=False)
@@ -138,4 +143,7 @@ def test_training_sweep_errors_before_any_training(run_dir, monkeypatch, capsys)
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "--depth" in err and "Traceback" not in err
     assert main([*argv[:-2], "--param", "lam_=2"]) == 2
-    assert "unknown parameter(s) ['lam_'] for mitigation 'adversary'" in capsys.readouterr().err
+    assert (
+        "mitigation 'adversary': unknown parameter(s) ['lam_']; valid parameters are"
+        in capsys.readouterr().err
+    )

@@ -2,12 +2,12 @@
 
 Two kinds of method:
 
-* **Re-rankers** (post-processing, :data:`~equirec.mitigation.postprocess.METHODS`): the model
+* **Re-rankers** (post-processing, :data:`~equirec.mitigation.registry.RERANKERS`): the model
   is trained once (the run); every grid point re-ranks the run's stored top lists, is scored on
   the run's test split and audited (point estimates only, no resampling, so a sweep costs
   seconds).
 * **Training-time methods** (pre- and in-processing,
-  :data:`~equirec.mitigation.training.TRAINING_METHODS`): every grid point retrains the model
+  :data:`~equirec.mitigation.registry.TRAINING_METHODS`): every grid point retrains the model
   from the run's ``config.json`` (same data, split and seed) with that point's ``[mitigation]``,
   and audits its lists the same way; the adversary's points also probe the retrained model's
   user representations for attribute leakage.
@@ -28,24 +28,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from equirec.config import MitigationConfig, RunConfig
 from equirec.data.splits import Split
 from equirec.errors import ConfigError
 from equirec.fairness.audit import audit
 from equirec.fairness.inputs import AuditData
+from equirec.fairness.schema import AuditReport
 from equirec.io import atomic_dir, jsonable
-from equirec.mitigation.postprocess import METHODS, KnownData, build
+from equirec.mitigation.apply import resolve_params
+from equirec.mitigation.registry import (
+    RERANKERS,
+    TRAINING_METHODS,
+    default_fairness,
+    target_attributes,
+)
 from equirec.mitigation.rerank import candidates_from_frame, lists_to_frame
+from equirec.mitigation.rerank.build import rerank_candidates
 from equirec.mitigation.tradeoff import (
     FAIRNESS_METRICS,
     FairnessMetric,
-    default_fairness,
     grid_points,
     pareto,
-    read_report,
 )
-from equirec.mitigation.training import TRAINING_METHODS, resolve_params, target_attributes
-from equirec.models.base import Recommender
+from equirec.workflows.config import MitigationConfig, RunConfig
+from equirec.workflows.rerank import candidate_lists
+from equirec.workflows.run import run
+from equirec.workflows.rundir import open_run
+
+__all__ = ["sweep_run"]
 
 
 def sweep_run(
@@ -70,8 +79,8 @@ def sweep_run(
 
     Args:
         run_dir: A folder written by ``equirec run``.
-        method: A re-ranker of :data:`~equirec.mitigation.postprocess.METHODS` or a
-            training-time method of :data:`~equirec.mitigation.training.TRAINING_METHODS`.
+        method: A re-ranker of :data:`~equirec.mitigation.registry.RERANKERS` or a
+            training-time method of :data:`~equirec.mitigation.registry.TRAINING_METHODS`.
         grid: Parameter name -> values to try (all combinations).
         fixed: Parameters kept fixed at every point (e.g. ``attributes`` of the adversary).
         k: Length of the audited lists.
@@ -92,9 +101,6 @@ def sweep_run(
         ConfigError: Unknown method, parameter or fairness metric, an empty grid, ``depth``
             with a training-time method, or a metric the method cannot measure.
     """
-    from equirec import runner
-    from equirec.fairness.run_audit import deeper_lists, load_run
-
     if not grid:
         raise ConfigError("the grid is empty: give at least one parameter with values")
     fixed = dict(fixed or {})
@@ -110,7 +116,7 @@ def sweep_run(
                 "depth out"
             )
         resolved = [
-            resolve_params(method, {**fixed, **s}, where=f"sweep point {_label(s)}")
+            resolve_params(method, {**fixed, **s}, where=f"sweep point {_label(s)}: mitigation")
             for s in settings
         ]
         targets = {target_attributes(method, r) for r in resolved}
@@ -120,10 +126,10 @@ def sweep_run(
                 "time (give it with --param)"
             )
         user_attr, item_attr = targets.pop()
-    elif not all(part in METHODS for part in method.split("+")):
+    elif not all(part in RERANKERS for part in method.split("+")):
         raise ConfigError(
             f"unknown method {method!r}; re-rankers (re-rank the stored lists): "
-            f"{', '.join(METHODS)}; training-time methods (retrained per point): "
+            f"{', '.join(RERANKERS)}; training-time methods (retrained per point): "
             f"{', '.join(TRAINING_METHODS)}"
         )
     name = fairness_metric or default_fairness(method, resolved[0] if resolved else None)
@@ -147,7 +153,7 @@ def sweep_run(
         k=k, user_attr=user_attr, item_attr=item_attr, leakage=leakage, shown=tuple(shown)
     )
 
-    loaded = load_run(run_dir)
+    loaded = open_run(run_dir)
     points: list[dict[str, Any]] = []
     if training:
         configs = [
@@ -155,31 +161,27 @@ def sweep_run(
             for s, params in zip(settings, resolved, strict=True)
         ]  # all checked before anything is trained
         base_reps = None
-        if leakage and (loaded.path / "model").is_dir():
-            base_model = Recommender.load(loaded.path / "model")
-            base_reps = _representations(base_model, loaded.split, loaded.history)
+        if leakage and loaded.has_model:
+            base_reps = loaded.user_representations()
         values = measure(loaded.split, loaded.recommendations, loaded.history, base_reps)
         points.append(_point("baseline", {}, values, name))
         for setting, config in zip(settings, configs, strict=True):
-            retrained = runner.run(config, verbose=verbose, write=False)
-            reps = (
-                _representations(retrained.model, retrained.split, loaded.history)
-                if leakage
-                else None
-            )
+            retrained = run(config, verbose=verbose, write=False)
+            reps = loaded.user_representations(retrained.model) if leakage else None
             values = measure(retrained.split, retrained.recommendations, loaded.history, reps)
             point = _point(_label(setting), setting, values, name)
             point["mitigation"] = retrained.metrics["mitigation"]
             points.append(point)
     else:
-        known = KnownData.from_dataset(loaded.known)
+        known = loaded.known
         data = loaded.dataset
-        stored = loaded.recommendations if depth is None else deeper_lists(loaded, depth)
+        stored = candidate_lists(loaded, depth)
         candidates = candidates_from_frame(stored, user_ids=data.user_ids, item_ids=data.item_ids)
         for setting in [{}, *settings]:
             if setting:
-                reranker, side = build(method, {**fixed, **setting}, known, candidates)
-                lists = reranker.rerank(candidates, k=k, **side)
+                _, lists = rerank_candidates(
+                    candidates, known=known, method=method, params={**fixed, **setting}, k=k
+                )
             else:
                 lists = np.asarray(candidates.items)[:, :k]
             recs = lists_to_frame(lists, candidates, user_ids=data.user_ids, item_ids=data.item_ids)
@@ -265,21 +267,8 @@ def _point_config(
     out.mitigation = MitigationConfig(method=method, params=dict(params))
     if "verbose" in out.model:
         out.model["verbose"] = verbose
-    out.validate(source=f"sweep point {label}")
+    out.check(source=f"sweep point {label}")
     return out
-
-
-def _representations(model: Recommender, split: Split, history: str) -> pd.DataFrame | None:
-    """The model's user representations of the users with known interactions (or ``None``)."""
-    represent = getattr(model, "user_representations", None)
-    if represent is None:
-        return None
-    known = split.train.history()
-    if history == "train+valid":
-        known = known.concat(split.valid.history())
-    users = np.flatnonzero(known.lengths() > 0)
-    reps = np.asarray(represent(users, known), dtype=np.float64)
-    return pd.DataFrame(reps, index=model.user_ids_[users])
 
 
 @dataclass(frozen=True)
@@ -319,12 +308,15 @@ class _Measure:
         report = audit(
             data, k=k, metrics=("ndcg", "recall"), n_boot=0, n_permutations=0, **options
         ).report
+        typed = AuditReport.model_validate(report)
         values: dict[str, float | None] = {}
         for key in self.shown:
             m = FAIRNESS_METRICS[key]
-            values[key] = m.read(report, k, self.item_attr if m.needs == "item" else self.user_attr)
-        values[f"ndcg@{k}"] = read_report(report, "users", "activity", f"ndcg@{k}", "overall")
-        values[f"recall@{k}"] = read_report(report, "users", "activity", f"recall@{k}", "overall")
+            values[key] = m.read(typed, k, self.item_attr if m.needs == "item" else self.user_attr)
+        activity = typed.users.get("activity", {})
+        for name in (f"ndcg@{k}", f"recall@{k}"):
+            metric = activity.get(name)
+            values[name] = None if metric is None else metric.overall
         return values
 
 
