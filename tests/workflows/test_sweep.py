@@ -9,7 +9,8 @@ import pytest
 
 from equirec.cli import main
 from equirec.errors import ConfigError
-from equirec.mitigation.tradeoff import default_fairness, grid_points, pareto
+from equirec.mitigation.registry import default_fairness
+from equirec.mitigation.tradeoff import grid_points, pareto
 from equirec.workflows import sweep
 from equirec.workflows.rundir import open_run
 from equirec.workflows.sweep import sweep_run

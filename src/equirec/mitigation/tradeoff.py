@@ -17,10 +17,8 @@ if TYPE_CHECKING:
     from equirec.fairness.schema import AuditReport
 
 __all__ = [
-    "DEFAULT_FAIRNESS",
     "FAIRNESS_METRICS",
     "FairnessMetric",
-    "default_fairness",
     "grid_points",
     "pareto",
 ]
@@ -128,31 +126,6 @@ FAIRNESS_METRICS: dict[str, FairnessMetric] = {
 ``exposure_gap`` its item attribute (see :func:`~equirec.mitigation.training.target_attributes`);
 ``leakage_auc`` needs retrained models (training-time methods only).
 """
-
-DEFAULT_FAIRNESS = {
-    "fair": "tail_exposure_share",
-    "detconstsort": "tail_exposure_share",
-    "calibrated": "c_kl",
-    "mmr": "ild",
-    "ugf": "ugf_ndcg",
-    "cpfair": "tail_exposure_share",
-    "adversary": "leakage_auc",
-    "group_gap": "ndcg_gap",
-    "exposure": "tail_exposure_share",
-    "popularity": "tail_exposure_share",
-    "ipw": "tail_exposure_share",
-    "reweight": "ndcg_gap",
-    "resample": "ndcg_gap",
-}
-"""Default fairness metric per method (``reweight`` / ``resample`` with ``by = "item"``:
-``exposure_gap``)."""
-
-
-def default_fairness(method: str, params: Mapping[str, Any] | None = None) -> str:
-    """The fairness metric a sweep of ``method`` (with these parameters) trades by default."""
-    if method in ("reweight", "resample") and (params or {}).get("by") == "item":
-        return "exposure_gap"
-    return DEFAULT_FAIRNESS.get(method, "tail_exposure_share")
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
