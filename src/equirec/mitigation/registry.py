@@ -204,32 +204,33 @@ RERANKERS: dict[str, Method] = {
 }
 """Re-rankers (post-processing), by name."""
 
+
+def _rebalancing(name: str, summary: str) -> Method:
+    """A pre-processing method of :mod:`equirec.mitigation.preprocessing` (same name there)."""
+    return Method(
+        name,
+        "pre",
+        summary,
+        f"{_PRE}:{name}",
+        provides=_RUN,
+        defaults={"by": "user"},
+        fairness="ndcg_gap",
+        needs="weights",
+        user_attribute="attribute",
+        side_param="by",
+    )
+
+
 TRAINING_METHODS: dict[str, Method] = {
     m.name: m
     for m in (
-        Method(
+        _rebalancing(
             "reweight",
-            "pre",
             "re-weight training interactions so that attribute groups carry target shares",
-            f"{_PRE}:reweight",
-            provides=_RUN,
-            defaults={"by": "user"},
-            fairness="ndcg_gap",
-            needs="weights",
-            user_attribute="attribute",
-            side_param="by",
         ),
-        Method(
+        _rebalancing(
             "resample",
-            "pre",
             "over- or under-sample training users/interactions towards target group shares",
-            f"{_PRE}:resample",
-            provides=_RUN,
-            defaults={"by": "user"},
-            fairness="ndcg_gap",
-            needs="weights",
-            user_attribute="attribute",
-            side_param="by",
         ),
         Method(
             "adversary",
@@ -330,3 +331,64 @@ def default_fairness(name: str, params: Mapping[str, Any] | None = None) -> str:
     if entry.fairness == "ndcg_gap" and target_attributes(entry.name, params or {})[1]:
         return "exposure_gap"
     return entry.fairness
+
+
+STAGES: dict[str, str] = {"pre": "pre-processing", "in": "in-processing", "post": "re-ranking"}
+"""A stage in words."""
+
+
+def markdown(name: str | None = None) -> str:
+    """The methods and their parameters as Markdown: what ``equirec methods --markdown`` prints.
+
+    Without ``name``: a table of every method (name, stage, summary, default sweep metric), then
+    one parameter table per method (parameter, type, default, meaning), as in the README. With
+    ``name``: that method's parameter table only. Builds each parameter model, so it imports the
+    methods' modules (torch included).
+
+    Raises:
+        ConfigError: ``name`` is no registered method.
+    """
+    import re
+
+    from equirec.params import param_rows
+
+    def cell(text: str) -> str:
+        text = re.sub(r"``(.+?)``", r"`\1`", text)
+        text = re.sub(r":\w+:`~?([^`]+)`", r"`\1`", text)
+        return text.replace("|", "\\|")
+
+    def section(entry: Method) -> list[str]:
+        lines = [
+            f"#### `{entry.name}` ({STAGES[entry.stage]})",
+            "",
+            f"{cell(entry.summary[:1].upper() + entry.summary[1:])}.",
+            "",
+            "| parameter | type | default | meaning |",
+            "|---|---|---|---|",
+        ]
+        for row in param_rows(entry.params_model()):
+            default = row["default"]
+            default = default if default == "(required)" else f"`{default}`"
+            lines.append(
+                f"| `{row['name']}` | {cell(row['type'])} | {cell(default)} | "
+                f"{cell(row['meaning'])} |"
+            )
+        return [*lines, ""]
+
+    if name is not None:
+        return "\n".join(section(method(name)))
+    entries = (*TRAINING_METHODS.values(), *RERANKERS.values())
+    lines = [
+        "### Methods and their parameters",
+        "",
+        "| method | stage | what it does | a sweep trades by default |",
+        "|---|---|---|---|",
+        *(
+            f"| `{m.name}` | {STAGES[m.stage]} | {cell(m.summary)} | `{m.fairness}` |"
+            for m in entries
+        ),
+        "",
+    ]
+    for entry in entries:
+        lines += section(entry)
+    return "\n".join(lines)
