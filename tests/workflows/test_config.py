@@ -114,3 +114,30 @@ def test_bad_toml_names_the_file(tmp_path):
         RunConfig.from_toml(path)
     with pytest.raises(ConfigError, match=r"missing\.toml does not exist"):
         RunConfig.from_toml(tmp_path / "missing.toml")
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path, monkeypatch):
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    path = folder / "c.toml"
+    path.write_text(
+        'out = "runs/x"\n[data]\ninteractions = "logs/log.csv"\ndata_dir = "/abs/ml"\n'
+        'user_attributes = "../users.csv"\n[model]\nname = "pop"\n'
+    )
+    monkeypatch.chdir(tmp_path)  # the working directory does not matter
+    config = RunConfig.from_toml(path)
+    assert config.data.interactions == str(folder / "logs" / "log.csv")
+    assert config.data.user_attributes == str(folder / ".." / "users.csv")
+    assert config.data.data_dir == "/abs/ml"
+    assert config.out == str(folder / "runs" / "x")
+
+
+def test_model_parameters_are_type_checked():
+    with pytest.raises(
+        ConfigError, match=r"\[model\] 'sasrec': epochs='ten' is not valid: expected an"
+    ):
+        RunConfig.from_dict({"model": {"name": "sasrec", "epochs": "ten"}})
+    with pytest.raises(ConfigError, match=r"dropout=\[0.1\] is not valid: expected a number"):
+        RunConfig.from_dict({"model": {"name": "bert4rec", "dropout": [0.1]}})
+    config = RunConfig.from_dict({"model": {"name": "bert4rec", "mask_prob": 0.3, "dim": 32}})
+    assert config.model == {"name": "bert4rec", "mask_prob": 0.3, "dim": 32}
