@@ -18,6 +18,7 @@ import pandas as pd
 
 from equirec.data.dataset import Dataset
 from equirec.data.history import History
+from equirec.data.lists import RankedLists
 from equirec.errors import EquirecError
 from equirec.evaluation.beyond import catalogue_metrics, popularity_metrics
 from equirec.evaluation.metrics import ranking_metrics, relevant_matrix
@@ -153,7 +154,7 @@ def evaluate(
             params=params,
         )
 
-    top_items, top_scores = model.topk(
+    lists = model.rank(
         users,
         k=keep_k,
         history=history,
@@ -162,28 +163,20 @@ def evaluate(
         batch_size=batch_size,
     )
     per_user, overall = score_lists(
-        top_items,
-        users=users,
-        relevant=relevant,
-        user_ids=model.user_ids_,
-        popularity=pop,
-        ks=cutoffs,
-        novelty_smoothing=novelty_smoothing,
+        lists, relevant=relevant, popularity=pop, ks=cutoffs, novelty_smoothing=novelty_smoothing
     )
     return EvaluationResult(
         overall=overall,
         per_user=per_user,
-        recommendations=model.lists_frame(users, top_items, top_scores),
+        recommendations=lists.to_frame(),
         params=params,
     )
 
 
 def score_lists(
-    top_items: np.ndarray,
+    lists: RankedLists,
     *,
-    users: np.ndarray,
     relevant: History,
-    user_ids: pd.Index,
     popularity: np.ndarray,
     ks: Sequence[int],
     novelty_smoothing: float = 1.0,
@@ -191,10 +184,8 @@ def score_lists(
     """Per-user and overall metrics of given top lists (a model's, or re-ranked ones).
 
     Args:
-        top_items: ``(len(users), K)`` internal item indices, best first, ``-1`` padding.
-        users: Internal index of the user of every row.
+        lists: The lists (with their user vocabulary: ``per_user["user"]`` gets original ids).
         relevant: Held-out items of every user.
-        user_ids: The user vocabulary (``per_user["user"]`` gets original ids).
         popularity: Training popularity of every catalogue item (ARP, novelty).
         ks: Cut-offs.
         novelty_smoothing: See :func:`~equirec.evaluation.beyond.popularity_metrics`.
@@ -203,6 +194,9 @@ def score_lists(
         ``per_user`` (one row per list, as :attr:`EvaluationResult.per_user`) and ``overall``
         (means plus coverage, Gini and entropy over the whole catalogue).
     """
+    if lists.user_ids is None:
+        raise EquirecError("score_lists needs lists with their user vocabulary (user_ids)")
+    top_items, users, user_ids = lists.items, lists.users, lists.user_ids
     accuracy = ranking_metrics(top_items, relevant=relevant, users=users, ks=ks)
     bias = popularity_metrics(
         top_items,

@@ -328,7 +328,8 @@ def default_fairness(name: str, params: Mapping[str, Any] | None = None) -> str:
     entry = RERANKERS.get(names[-1]) or TRAINING_METHODS.get(names[-1])
     if entry is None:
         return "tail_exposure_share"
-    if entry.fairness == "ndcg_gap" and target_attributes(entry.name, params or {})[1]:
+    on_items = entry.side_param is not None and (params or {}).get(entry.side_param) == "item"
+    if entry.fairness == "ndcg_gap" and on_items:
         return "exposure_gap"
     return entry.fairness
 

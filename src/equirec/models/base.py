@@ -27,6 +27,7 @@ from sklearn.base import BaseEstimator
 
 from equirec.data.dataset import Dataset
 from equirec.data.history import History
+from equirec.data.lists import RankedLists
 from equirec.errors import EquirecError
 from equirec.io import atomic_dir, jsonable
 
@@ -199,21 +200,43 @@ class Recommender(BaseEstimator, ABC):
         self._check_fitted()
         idx = self._user_index(users)
         hist = None if history is None else self._history_of(history)
-        items, scores = self.topk(idx, k=k, history=hist, exclude_seen=exclude_seen)
-        return self.lists_frame(idx, items, scores)
+        return self.rank(idx, k=k, history=hist, exclude_seen=exclude_seen).to_frame()
+
+    def rank(
+        self,
+        users: np.ndarray,
+        *,
+        k: int,
+        history: History | None = None,
+        exclude: Iterable[History] = (),
+        exclude_seen: bool = True,
+        batch_size: int = 256,
+    ) -> RankedLists:
+        """The top ``k`` of every user (internal indices) as :class:`RankedLists` (see ``topk``)."""
+        users = np.asarray(users, dtype=np.int64)
+        items, scores = self.topk(
+            users,
+            k=k,
+            history=history,
+            exclude=exclude,
+            exclude_seen=exclude_seen,
+            batch_size=batch_size,
+        )
+        return self.lists(users, items, scores)
+
+    def lists(self, users: np.ndarray, items: np.ndarray, scores: np.ndarray) -> RankedLists:
+        """Top-k arrays of internal indices (``-1`` padding) with this model's vocabularies."""
+        return RankedLists(
+            items=items,
+            scores=scores,
+            users=users,
+            user_ids=self.user_ids_,
+            item_ids=self.item_ids_,
+        )
 
     def lists_frame(self, users: np.ndarray, items: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
         """Turn top-k arrays of internal indices into the ``user, rank, item, score`` frame."""
-        keep = items >= 0
-        rows, ranks = np.nonzero(keep)
-        return pd.DataFrame(
-            {
-                "user": self.user_ids_[users[rows]],
-                "rank": ranks + 1,
-                "item": self.item_ids_[items[keep]],
-                "score": scores[keep].astype(np.float64),
-            }
-        )
+        return self.lists(users, items, scores).to_frame()
 
     def score_items(
         self, users: Iterable[Any], items: Iterable[Any], *, history: Dataset | None = None
@@ -344,7 +367,11 @@ def _ids_from_json(data: dict[str, Any], name: str) -> pd.Index:
 
 
 def _params_from_json(cls: type[Recommender], params: dict[str, Any]) -> dict[str, Any]:
-    """JSON has no tuples: give back tuples where the parameter's default is one."""
+    """JSON has no tuples: give back tuples where the parameter's default is one.
+
+    ``verbose``, which models saved before progress went through :mod:`logging` hold, is
+    dropped where the class no longer takes it.
+    """
     defaults: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):  # subclasses (e.g. with **kwargs) override their bases
         if "__init__" in vars(klass):
@@ -355,4 +382,5 @@ def _params_from_json(cls: type[Recommender], params: dict[str, Any]) -> dict[st
         if isinstance(value, list) and isinstance(defaults.get(key), tuple)
         else value
         for key, value in params.items()
+        if key != "verbose" or key in defaults
     }

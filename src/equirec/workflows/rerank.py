@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from equirec.data.lists import RankedLists
 from equirec.evaluation.evaluator import score_lists
 from equirec.mitigation.rerank.build import rerank_recommendations
 from equirec.workflows.rundir import RunFolder, open_run, write_run
@@ -77,17 +78,10 @@ def rerank_run(
     seconds = time.perf_counter() - t0
     data = run.dataset
     ks = sorted({kk for kk in run.config.evaluation.ks if kk <= k} | {k})
-    users = data.user_index(recs["user"].drop_duplicates())
-    rows = pd.Series(np.arange(len(users)), index=users)
-    top = np.full((len(users), k), -1, dtype=np.int64)
-    top[rows[data.user_index(recs["user"])].to_numpy(), recs["rank"].to_numpy() - 1] = (
-        data.item_index(recs["item"])
-    )
+    lists = RankedLists.from_frame(recs, user_ids=data.user_ids, item_ids=data.item_ids)
     per_user, overall = score_lists(
-        top,
-        users=users,
+        lists,
         relevant=run.split.test.history(),
-        user_ids=data.user_ids,
         popularity=run.split.train.history().item_counts().astype(np.float64),
         ks=ks,
     )
