@@ -12,7 +12,7 @@ from equirec.errors import DataError
 __all__ = ["RankedLists"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RankedLists:
     """Ranked item lists, one row per list (normally one per user): equirec's one list type.
 
@@ -226,6 +226,7 @@ def _codes(values: pd.Series, vocab: pd.Index, what: str) -> np.ndarray:
     codes = vocab.get_indexer(pd.Index(values))
     if (codes < 0).any():
         bad = values.iloc[int(np.nonzero(codes < 0)[0][0])]
+        bad = bad.item() if isinstance(bad, np.generic) else bad
         raise DataError(
             f"recommendations holds {what} {bad!r}, which is not in the {what} vocabulary; use "
             "the ids the model was trained with."
