@@ -120,3 +120,38 @@ def test_listing_commands(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in ["sasrec", "bert4rec", "ease", "itemknn", "bpr", "pop"])
+
+
+def test_methods_lists_every_registered_method(capsys):
+    from equirec.mitigation.registry import RERANKERS, TRAINING_METHODS
+
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in (*RERANKERS, *TRAINING_METHODS))
+
+
+def test_methods_markdown(capsys):
+    from equirec.mitigation.registry import RERANKERS, TRAINING_METHODS
+
+    assert main(["methods", "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("### Methods and their parameters\n\n| method | stage |")
+    for name in (*TRAINING_METHODS, *RERANKERS):
+        assert f"\n| `{name}` | " in out  # a row of the summary table
+        assert f"\n#### `{name}` (" in out  # its parameter table
+    assert "| `p` | a number | (required) |" in out  # FA*IR's required share
+    assert "| `lam` | a number | `0.5` |" in out  # calibrated's default, from its signature
+    assert "`|mean_Z1" not in out  # a pipe inside a cell is escaped
+
+
+def test_methods_markdown_of_one_method(capsys):
+    assert main(["methods", "fair", "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("#### `fair` (re-ranking)\n")
+    assert "| `alpha` | a number | `0.1` |" in out and "adversary" not in out
+
+
+def test_methods_unknown_name_exits_2(capsys):
+    assert main(["methods", "adversarial", "--markdown"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown method 'adversarial'" in err and "adversary" in err

@@ -136,6 +136,11 @@ def _parser() -> argparse.ArgumentParser:
         help="list the mitigation methods, or one method's parameters with defaults and meaning",
     )
     me.add_argument("name", nargs="?", help="a method (e.g. fair, adversary)")
+    me.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print Markdown tables (the README's methods section) instead",
+    )
     return parser
 
 
@@ -326,7 +331,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 table.add_row(name, describe_model(name))
             console.print(table)
         elif args.command == "methods":
-            console.print(_methods_table(args.name))
+            if args.markdown:
+                from equirec.mitigation.registry import markdown
+
+                sys.stdout.write(markdown(args.name))
+            else:
+                console.print(_methods_table(args.name))
         elif args.command == "run":
             from equirec.workflows.run import run
 
