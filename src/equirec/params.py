@@ -29,6 +29,7 @@ from equirec.errors import ConfigError
 
 __all__ = [
     "Params",
+    "accepted_names",
     "describe",
     "docstring_args",
     "param_rows",
@@ -101,11 +102,13 @@ def signature_model(
     """
     skip = {"self", "cls", *exclude}
     fields: dict[str, Any] = {}
-    for target, docs in _signatures(func):
+    for target, docs, keyword_only in _signatures(func):
         hints = _hints(target)
         for param in inspect.signature(target).parameters.values():
             if param.name in skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 continue
+            if keyword_only and param.kind is not param.KEYWORD_ONLY:
+                continue  # filled in by the factory (e.g. the groups it builds)
             default = (defaults or {}).get(param.name, param.default)
             annotation = hints.get(param.name, Any)
             info = FieldInfo(
@@ -120,21 +123,46 @@ def signature_model(
 
 def _signatures(
     func: Callable[..., Any],
-) -> list[tuple[Callable[..., Any], dict[str, str]]]:
-    """The callables whose parameters ``func`` takes, with their argument docs.
+) -> list[tuple[Callable[..., Any], dict[str, str], bool]]:
+    """The callables whose parameters ``func`` takes: ``(callable, argument docs, keyword only)``.
 
-    A class contributes the ``__init__`` of every class in its MRO that defines one, bases first,
-    so a subclass that passes ``**kwargs`` on to its base still lists the base's parameters.
+    A class contributes its ``__init__`` and, while an ``__init__`` passes ``**kwargs`` on, the
+    next one up its MRO (bases first in the result). A factory classmethod that takes
+    ``**params`` forwards them to its class's constructor, so the constructor's keyword-only
+    parameters are the factory's too: no parameter list is written twice.
     """
-    if not inspect.isclass(func):
-        return [(func, docstring_args(func))]
-    out = []
-    for klass in reversed(func.__mro__):
-        init = vars(klass).get("__init__")
-        if init is None or klass is object:
-            continue
-        out.append((init, {**docstring_args(init), **docstring_args(klass)}))
+    if inspect.isclass(func):
+        chain = []
+        for klass in func.__mro__:
+            init = vars(klass).get("__init__")
+            if init is None or klass is object:
+                continue
+            chain.append((init, {**docstring_args(init), **docstring_args(klass)}, False))
+            if not _has_var_keyword(init):
+                break
+        return chain[::-1]
+    out = [(func, docstring_args(func), False)]
+    owner = getattr(func, "__self__", None)
+    if inspect.isclass(owner) and _has_var_keyword(func):
+        out += [(init, docs, True) for init, docs, _ in _signatures(owner)]
     return out
+
+
+def _has_var_keyword(func: Callable[..., Any]) -> bool:
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(func).parameters.values()
+    )
+
+
+def accepted_names(func: Callable[..., Any]) -> set[str]:
+    """Every keyword ``func`` accepts, following forwarded ``**kwargs``."""
+    return {
+        name
+        for target, _, keyword_only in _signatures(func)
+        for name, p in inspect.signature(target).parameters.items()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        and (p.kind is p.KEYWORD_ONLY or not keyword_only)
+    }
 
 
 def _hints(target: Callable[..., Any]) -> dict[str, Any]:

@@ -18,7 +18,6 @@ effect, and every other method is rejected with a message that says so.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +28,7 @@ from equirec.data.dataset import Dataset
 from equirec.errors import ConfigError
 from equirec.mitigation.registry import TRAINING_METHODS, Method, Stage
 from equirec.models.base import Recommender
+from equirec.params import accepted_names
 from equirec.training.trainer import LossTermsMixin
 
 __all__ = ["AppliedMitigation", "apply_training_mitigation", "check_model", "resolve_params"]
@@ -187,7 +187,7 @@ def apply_training_mitigation(
     run_values: dict[str, Any] = {"seed": seed}
     if "dim" in entry.provides:
         run_values["dim"] = _model_dim(model)
-    accepted = inspect.signature(factory).parameters
+    accepted = accepted_names(factory)
     kwargs = {**p, **{k: v for k, v in run_values.items() if k in accepted}}
     made = factory(train, **kwargs)
     term: nn.Module | None = None

@@ -8,7 +8,7 @@ the filter network) and the gradient-reversal layer it trains the model through
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -52,7 +52,8 @@ def gradient_reversal(x: torch.Tensor, lam: float) -> torch.Tensor:
     return out
 
 
-POSITIONS = ("auto", "last", "all")
+Positions = Literal["auto", "last", "all"]
+POSITIONS: tuple[Positions, ...] = ("auto", "last", "all")
 """Where :class:`AdversarialDebiasing` reads user representations (see its ``positions``)."""
 
 
@@ -126,7 +127,7 @@ class AdversarialDebiasing(nn.Module):
         seed: int = 0,
         disc_steps: int = 0,
         disc_lr: float = 1e-3,
-        positions: str = "auto",
+        positions: Positions = "auto",
     ) -> None:
         super().__init__()
         what = "AdversarialDebiasing"
@@ -195,32 +196,14 @@ class AdversarialDebiasing(nn.Module):
 
     @classmethod
     def from_dataset(
-        cls,
-        dataset: Dataset,
-        *,
-        attributes: str | Sequence[str],
-        dim: int,
-        lam: float = 1.0,
-        hidden: int = 64,
-        balanced: bool = True,
-        seed: int = 0,
-        disc_steps: int = 0,
-        disc_lr: float = 1e-3,
-        positions: str = "auto",
+        cls, dataset: Dataset, *, attributes: str | Sequence[str], **params: Any
     ) -> AdversarialDebiasing:
         """Build the labels from ``dataset.user_attributes`` (by internal user index).
 
         Args:
             dataset: The training data (its user vocabulary is the model's).
             attributes: Categorical (or numeric, each value a class) user attribute(s).
-            dim: The model's representation size.
-            lam: See the class.
-            hidden: See the class.
-            balanced: See the class.
-            seed: See the class.
-            disc_steps: See the class.
-            disc_lr: See the class.
-            positions: See the class.
+            **params: The constructor's keyword parameters (``dim`` required, ``lam``...).
 
         Raises:
             ConfigError: Unknown attribute (the message lists the dataset's), a multi-valued or
@@ -228,17 +211,7 @@ class AdversarialDebiasing(nn.Module):
         """
         names = [attributes] if isinstance(attributes, str) else list(attributes)
         groups = [_user_groups(dataset, name, "AdversarialDebiasing") for name in names]
-        return cls(
-            groups,
-            dim=dim,
-            lam=lam,
-            hidden=hidden,
-            balanced=balanced,
-            seed=seed,
-            disc_steps=disc_steps,
-            disc_lr=disc_lr,
-            positions=positions,
-        )
+        return cls(groups, **params)
 
     def labels(self, attribute: str) -> torch.Tensor:
         """Class code of every internal user index (``-1`` = missing) for ``attribute``."""

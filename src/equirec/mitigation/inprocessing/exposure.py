@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -89,15 +90,14 @@ class ExposurePenalty(nn.Module):
 
     @classmethod
     def from_item_attribute(
-        cls,
-        dataset: Dataset,
-        attribute: str,
-        *,
-        lam: float = 1.0,
-        temperature: float = 1.0,
-        max_users: int | None = 256,
+        cls, dataset: Dataset, attribute: str, **params: Any
     ) -> ExposurePenalty:
         """Item groups from a categorical item attribute of ``dataset`` (e.g. ``provider``).
+
+        Args:
+            dataset: The training data.
+            attribute: Categorical item attribute (e.g. ``provider``).
+            **params: The constructor's keyword parameters (``lam``, ``temperature``...).
 
         Raises:
             ConfigError: Unknown or non-categorical attribute (the message lists the
@@ -115,7 +115,7 @@ class ExposurePenalty(nn.Module):
                 "categorical one"
             )
         groups = categorical_groups(dataset.item_attributes[attribute], name=attribute)
-        return cls(groups, lam=lam, temperature=temperature, max_users=max_users)
+        return cls(groups, **params)
 
     def group_ratios(self, batch: Batch, outputs: Outputs) -> torch.Tensor:
         """``r_g`` of every group for the batch's users (0 for empty groups)."""

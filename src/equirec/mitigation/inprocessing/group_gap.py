@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -119,26 +119,20 @@ class GroupGapPenalty(nn.Module):
         self.register_buffer("running", torch.full((self.n_groups,), torch.nan))
 
     @classmethod
-    def from_dataset(
-        cls,
-        dataset: Dataset,
-        *,
-        attribute: str,
-        lam: float = 1.0,
-        aggregate: Aggregate = "mad",
-        smoothing: float = 0.9,
-        raise_better: bool = False,
-    ) -> GroupGapPenalty:
+    def from_dataset(cls, dataset: Dataset, *, attribute: str, **params: Any) -> GroupGapPenalty:
         """Groups from a categorical (or numeric) user attribute of ``dataset``.
+
+        Args:
+            dataset: The training data (its user vocabulary is the model's).
+            attribute: Categorical (or numeric, each value a group) user attribute.
+            **params: The constructor's keyword parameters (``lam``, ``aggregate``...).
 
         Raises:
             ConfigError: Unknown attribute (the message lists the dataset's), an unusable kind,
                 fewer than two classes, or a bad parameter.
         """
         groups = _user_groups(dataset, attribute, "GroupGapPenalty")
-        return cls(
-            groups, lam=lam, aggregate=aggregate, smoothing=smoothing, raise_better=raise_better
-        )
+        return cls(groups, **params)
 
     def reset(self) -> None:
         """Forget the running group means (e.g. before fitting another model)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import numpy as np
 
 from equirec.data.dataset import Dataset
@@ -17,14 +19,15 @@ class PopularityPenalty(ExposurePenalty):
 
     The head is computed by :func:`~equirec.fairness.item_metrics.head_items` from the training
     popularity, with the audit's defaults: the most popular items holding 80% of the training
-    interactions (``method="share"``), or the ``cutoff`` most popular share of items
-    (``method="top"``, e.g. 0.2 as in CPFair). Group 0 is ``head``, group 1 ``tail``; the term is
+    interactions (``head="share"``), or the ``cutoff`` most popular share of items
+    (``head="top"``, e.g. 0.2 as in CPFair). Group 0 is ``head``, group 1 ``tail``; the term is
     ``λ · (r_head − r_tail)²`` (see :class:`ExposurePenalty`).
 
     Args:
         popularity: ``(n_items,)`` training interaction count of every catalogue item.
         lam: Weight ``λ >= 0``.
-        method: ``"share"`` or ``"top"``.
+        head: How the head is cut: ``"share"`` (the items holding ``cutoff`` of the
+            interactions) or ``"top"`` (the ``cutoff`` most popular share of items).
         cutoff: Share of interactions (``"share"``) or of items (``"top"``), in ``(0, 1)``.
         temperature: Softmax temperature ``τ > 0``.
         max_users: Distinct users of a batch used (``None`` = all).
@@ -38,45 +41,23 @@ class PopularityPenalty(ExposurePenalty):
         popularity: np.ndarray,
         *,
         lam: float = 1.0,
-        method: str = "share",
+        head: Literal["share", "top"] = "share",
         cutoff: float = 0.8,
         temperature: float = 1.0,
         max_users: int | None = 256,
     ) -> None:
-        head = head_items(np.asarray(popularity), method=method, cutoff=cutoff)
-        groups = Groups("popularity", np.where(head, 0, 1).astype(np.int64), ("head", "tail"))
+        mask = head_items(np.asarray(popularity), method=head, cutoff=cutoff)
+        groups = Groups("popularity", np.where(mask, 0, 1).astype(np.int64), ("head", "tail"))
         super().__init__(groups, lam=lam, temperature=temperature, max_users=max_users)
-        self.head_mask: np.ndarray = head
+        self.head_mask: np.ndarray = mask
         """``True`` for the head items."""
 
     @classmethod
-    def from_dataset(
-        cls,
-        dataset: Dataset,
-        *,
-        lam: float = 1.0,
-        head: str = "share",
-        cutoff: float = 0.8,
-        temperature: float = 1.0,
-        max_users: int | None = 256,
-    ) -> PopularityPenalty:
+    def from_dataset(cls, dataset: Dataset, **params: Any) -> PopularityPenalty:
         """Head and tail from the item counts of ``dataset`` (pass the training data only).
 
         Args:
             dataset: The training data.
-            lam: Strength λ >= 0.
-            head: How the head is cut: ``share`` (items holding ``cutoff`` of the
-                interactions) or ``top`` (the ``cutoff`` share of items).
-            cutoff: Share of interactions / items in the head.
-            temperature: Softmax temperature > 0.
-            max_users: Distinct users of a batch used.
+            **params: The constructor's keyword parameters (``lam``, ``head``...).
         """
-        popularity = dataset.history().item_counts()
-        return cls(
-            popularity,
-            lam=lam,
-            method=head,
-            cutoff=cutoff,
-            temperature=temperature,
-            max_users=max_users,
-        )
+        return cls(dataset.history().item_counts(), **params)
