@@ -46,7 +46,7 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
         }
     )
     start = time.perf_counter()
-    result = run(config, verbose=False, write=bool(args.runs_dir))  # written after training
+    result = run(config, write=bool(args.runs_dir))  # written after training
     wall = time.perf_counter() - start
     overall = result.metrics["overall"]
     return {

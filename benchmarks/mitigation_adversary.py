@@ -24,10 +24,10 @@ from equirec.data.sources import load_dataset
 from equirec.data.splits import Split, split_dataset
 from equirec.evaluation.evaluator import evaluate
 from equirec.fairness.leakage import leakage_probe
-from equirec.fairness.run_audit import load_run
 from equirec.mitigation.inprocessing import AdversarialDebiasing
 from equirec.models.base import Recommender
 from equirec.models.sequential import SASRec
+from equirec.workflows.rundir import open_run
 
 
 def measure(
@@ -53,7 +53,7 @@ def measure(
 
 def stored(run_dir: str, attribute: str) -> dict[str, Any]:
     """The same measurements of a run folder's saved model (the λ = 0 baseline, no retraining)."""
-    loaded = load_run(run_dir)
+    loaded = open_run(run_dir)
     model = Recommender.load(Path(run_dir) / "model")
     metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
     return {
@@ -79,7 +79,7 @@ def one(
 ) -> dict[str, Any]:
     data = load_dataset("ml-100k", data_dir=data_dir)
     split = split_dataset(data, method="loo", seed=seed)
-    model = SASRec(seed=seed, verbose=False, **(model_params or {}))
+    model = SASRec(seed=seed, **(model_params or {}))
     if lam > 0:
         model.add_loss_term(
             AdversarialDebiasing.from_dataset(

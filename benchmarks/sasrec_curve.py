@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from equirec.config import RunConfig
-from equirec.runner import run
+from equirec.workflows.config import RunConfig
+from equirec.workflows.run import run
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
             "model": {"name": "sasrec", **params},
         }
     )
-    result = run(config, verbose=False, write=False)
+    result = run(config, write=False)
     log = result.metrics["training"]
     curve = [[int(h["epoch"]), round(h.get("valid", float("nan")), 4)] for h in log["history"]]
     print(

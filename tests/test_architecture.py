@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "io": 0,
     "params": 0,
+    "progress": 0,
     "_lazy": 0,
     "data": 1,
     "training": 2,

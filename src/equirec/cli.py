@@ -7,8 +7,9 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from equirec.errors import EquirecError
@@ -57,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         "[evaluation]); flags override it",
     )
     run.add_argument("--out", help="output folder (default: a new folder under runs/)")
-    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    _log_flags(run)
     run.add_argument(
         "--audit", action="store_true", help="also audit fairness (audit.json, audit.html)"
     )
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     aud.add_argument("run_dir", help="a folder written by `equirec run`")
     _audit_flags(aud)
+    _log_flags(aud)
 
     rr = sub.add_parser(
         "rerank", help="re-rank a run's stored top lists (fairness post-processing)"
@@ -85,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     rr.add_argument("--out", help="output folder (default RUN_DIR-METHOD)")
     rr.add_argument("--audit", action="store_true", help="also audit the re-ranked lists")
+    _log_flags(rr)
 
     sw = sub.add_parser(
         "sweep",
@@ -128,6 +131,7 @@ def _parser() -> argparse.ArgumentParser:
         help="re-rankers only: candidates from the saved model's top DEPTH (default: stored 100)",
     )
     sw.add_argument("--out", help="output folder (default RUN_DIR/sweep-METHOD)")
+    _log_flags(sw)
 
     sub.add_parser("datasets", help="list the built-in datasets")
     sub.add_parser("models", help="list the available models")
@@ -153,6 +157,57 @@ def _audit_flags(parser: argparse.ArgumentParser) -> None:
         "--intersect", nargs="+", default=[], help="crossed attributes, e.g. gender*age_band"
     )
     parser.add_argument("--n-boot", type=int, help="bootstrap resamples (default 1000)")
+
+
+def _log_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="warnings only: no progress bars or lines"
+    )
+    group.add_argument(
+        "-v", "--verbose", action="store_true", help="also debugging detail (every epoch)"
+    )
+
+
+class _ProgressHandler(logging.StreamHandler):
+    """Writes records through tqdm, so that a line does not break a progress bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm.auto import tqdm
+
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:
+            self.handleError(record)
+
+
+class _ShortFormatter(logging.Formatter):
+    """INFO as the bare message; other levels prefixed, e.g. ``warning: ...``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if record.levelno == logging.INFO else f"{record.levelname.lower()}: {text}"
+
+
+def _setup_logging(args: argparse.Namespace) -> Callable[[], None]:
+    """The ``equirec`` logger to stderr: INFO, WARNING (--quiet), DEBUG (-v); returns the undo."""
+    level = logging.INFO
+    if getattr(args, "quiet", False):
+        level = logging.WARNING
+    elif getattr(args, "verbose", False):
+        level = logging.DEBUG
+    logger = logging.getLogger("equirec")
+    handler = _ProgressHandler(sys.stderr)
+    handler.setFormatter(_ShortFormatter())
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+    return undo
 
 
 def _audit_summary(console: Console, result: Any, path: Any) -> None:
@@ -311,6 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rich.table import Table
 
     console = Console()
+    undo_logging = _setup_logging(args)
     try:
         if args.command == "datasets":
             from equirec.data import available_datasets
@@ -341,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from equirec.workflows.run import run
 
             config = config_from_args(args)
-            result = run(config, verbose=not args.quiet)
+            result = run(config)
             console.print(summary_table(result.metrics, ks=config.evaluation.ks))
             console.print(
                 f"trained in {result.metrics['train_seconds']:.1f} s; "
@@ -411,6 +467,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        undo_logging()
     return 0
 
 

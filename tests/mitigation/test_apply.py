@@ -21,7 +21,7 @@ def _run(mitigation=None, model=BPR, **options):
     config = {"data": {"dataset": "synthetic"}, "model": dict(model), **options}
     if mitigation is not None:
         config["mitigation"] = mitigation
-    return equirec.run(config, write="out" in options, verbose=False)
+    return equirec.run(config, write="out" in options)
 
 
 def _losses(result):

@@ -301,7 +301,7 @@ def test_reweighting_by_provider_exposes_the_minority_provider_more(data: Datase
     fair = reweight(data, by="item", attribute="provider")
 
     def bpr() -> BPR:
-        return BPR(dim=8, epochs=5, lr=0.05, seed=0, device="cpu", verbose=False)
+        return BPR(dim=8, epochs=5, lr=0.05, seed=0, device="cpu")
 
     base = provider_share_in_top10(bpr(), data)
     mitigated = provider_share_in_top10(bpr(), fair)

@@ -6,7 +6,7 @@ from equirec.errors import ConfigError
 from equirec.models.bpr import BPR, BPRModule
 from equirec.testing import RecommenderChecks, planted_split
 
-SMALL = {"dim": 16, "batch_size": 64, "lr": 0.05, "device": "cpu", "verbose": False}
+SMALL = {"dim": 16, "batch_size": 64, "lr": 0.05, "device": "cpu"}
 
 
 class TestBPR(RecommenderChecks):
@@ -100,4 +100,4 @@ def test_early_stopping_on_validation_ndcg():
 def test_rejects_bad_parameters():
     train, _ = planted_split()
     with pytest.raises(ConfigError, match="batch_size"):
-        BPR(batch_size=0, verbose=False).fit(train)
+        BPR(batch_size=0).fit(train)

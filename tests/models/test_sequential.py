@@ -42,7 +42,6 @@ SMALL = dict(
     dropout=0.0,
     batch_size=16,
     lr=0.01,
-    verbose=False,
     device="cpu",
 )
 

@@ -39,7 +39,7 @@ def test_trainer_learns_and_extra_terms_are_added():
         calls.append(1)
         return 0.0 * outputs["pred"].sum()
 
-    log = Trainer(epochs=300, lr=0.05, verbose=False, extra_losses=[term]).fit(
+    log = Trainer(epochs=300, lr=0.05, extra_losses=[term]).fit(
         model, _LinearTask(torch.ones(16)), validate=False
     )
     assert abs(model.weight.item() - 2.0) < 1e-2
@@ -50,9 +50,7 @@ def test_zero_weights_remove_examples_from_the_loss():
     torch.manual_seed(0)
     model = nn.Linear(1, 1, bias=False)
     before = model.weight.detach().clone()
-    Trainer(epochs=5, lr=0.1, verbose=False).fit(
-        model, _LinearTask(torch.zeros(16)), validate=False
-    )
+    Trainer(epochs=5, lr=0.1).fit(model, _LinearTask(torch.zeros(16)), validate=False)
     torch.testing.assert_close(model.weight.detach(), before)
 
 
@@ -67,7 +65,7 @@ def test_early_stopping_restores_the_best_weights():
             return super().validate(module)
 
     task = Task(torch.ones(16), scores=[0.1, 0.5, 0.2, 0.3, 0.4, 0.1])
-    log = Trainer(epochs=50, lr=0.05, patience=3, verbose=False).fit(model, task)
+    log = Trainer(epochs=50, lr=0.05, patience=3).fit(model, task)
     assert log.best_epoch == 2 and log.best_score == 0.5
     assert log.stopped_early and log.epochs == 5
     torch.testing.assert_close(model.weight.detach(), snapshots[1])
@@ -109,7 +107,7 @@ def test_schedule_steps_within_epochs(monkeypatch, known):
 
     monkeypatch.setattr(torch.optim.AdamW, "step", step)
     model = nn.Linear(1, 1, bias=False)
-    trainer = Trainer(epochs=4, lr=0.1, lr_schedule="linear", warmup_epochs=1, verbose=False)
+    trainer = Trainer(epochs=4, lr=0.1, lr_schedule="linear", warmup_epochs=1)
     log = trainer.fit(model, _MultiBatchTask(seen, known=known), validate=False)
     assert len(seen) == log.steps == 16
     first = [0.025, 0.05, 0.075, 0.1] if known else [0.1] * 4  # counted in epoch 1 if unknown
@@ -132,9 +130,9 @@ def test_patience_counts_only_after_min_epochs():
     scores = [0.5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.6, 0.1, 0.1, 0.1, 0.1]
     model = nn.Linear(1, 1, bias=False)
     task = _LinearTask(torch.ones(16), scores=scores)
-    log = Trainer(epochs=50, lr=0.05, patience=3, min_epochs=4, verbose=False).fit(model, task)
+    log = Trainer(epochs=50, lr=0.05, patience=3, min_epochs=4).fit(model, task)
     assert log.best_epoch == 7 and log.best_score == 0.6
     assert log.stopped_early and log.epochs == 10
     flat = _LinearTask(torch.ones(16), scores=[0.5] + [0.1] * 20)
-    log = Trainer(epochs=50, lr=0.05, patience=3, min_epochs=4, verbose=False).fit(model, flat)
+    log = Trainer(epochs=50, lr=0.05, patience=3, min_epochs=4).fit(model, flat)
     assert log.epochs == 4 + 3  # at least min_epochs + patience

@@ -17,8 +17,8 @@ def _config(tmp_path, **evaluation):
 
 
 def test_run_from_a_dict_and_test_history(tmp_path):
-    both = equirec.run(_config(tmp_path), write=False, verbose=False)
-    train_only = equirec.run(_config(tmp_path, history="train"), write=False, verbose=False)
+    both = equirec.run(_config(tmp_path), write=False)
+    train_only = equirec.run(_config(tmp_path, history="train"), write=False)
     assert both.metrics["test_history"] == "train+valid"
     # no [mitigation] section: the model is fitted on the split's own training part
     assert both.metrics["mitigation"] is None and both.mitigation is None
@@ -39,6 +39,6 @@ def test_a_crashed_run_leaves_no_run_folder(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Recommender, "save", broken_save)
     with pytest.raises(RuntimeError, match="disk full"):
-        equirec.run(_config(tmp_path), verbose=False)
+        equirec.run(_config(tmp_path))
     assert not (tmp_path / "run").exists()
     assert list(tmp_path.iterdir()) == []  # no temporary folder left behind either

@@ -109,7 +109,6 @@ class BPR(LossTermsMixin, Recommender):
         seed: Seeds initialisation (a local ``torch.Generator``) and shuffling and negative sampling
             (``numpy.random.default_rng``).
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``...
-        verbose: Progress bar.
 
     Attributes:
         module_: The trained :class:`BPRModule` (on the CPU).
@@ -132,7 +131,6 @@ class BPR(LossTermsMixin, Recommender):
         min_epochs: int = 0,
         seed: int = 0,
         device: str = "auto",
-        verbose: bool = True,
     ) -> None:
         self.dim = dim
         self.epochs = epochs
@@ -145,7 +143,6 @@ class BPR(LossTermsMixin, Recommender):
         self.min_epochs = min_epochs
         self.seed = seed
         self.device = device
-        self.verbose = verbose
 
     # -- extension point for mitigation ----------------------------------------------------------
     # -- training --------------------------------------------------------------------------------
@@ -182,7 +179,6 @@ class BPR(LossTermsMixin, Recommender):
             min_epochs=int(self.min_epochs),
             extra_losses=self.loss_terms(),
             seed=int(self.seed),
-            verbose=bool(self.verbose),
             description=self.name,
         )
         self.training_log_: TrainingLog = trainer.fit(

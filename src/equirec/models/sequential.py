@@ -74,7 +74,6 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         content_attributes: Sequence[str] = (),
         seed: int = 0,
         device: str = "auto",
-        verbose: bool = True,
     ) -> None:
         self.max_len = max_len
         self.dim = dim
@@ -96,7 +95,6 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.content_attributes = content_attributes
         self.seed = seed
         self.device = device
-        self.verbose = verbose
 
     # -- training --------------------------------------------------------------------------------
     def _build_module(self, n_items: int, features: torch.Tensor | None) -> SequenceTransformer:
@@ -151,7 +149,6 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             min_epochs=self.min_epochs,
             extra_losses=self.loss_terms(),
             seed=self.seed,
-            verbose=self.verbose,
             description=self.name,
         )
         self.training_log_: TrainingLog = trainer.fit(
@@ -415,7 +412,9 @@ class SASRec(SequentialRecommender):
         content_attributes: Item attributes (categorical / multi-valued) fed as content features.
         seed: Seeds initialisation, batching, dropout and sampling.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``...
-        verbose: Progress bars.
+
+    Progress (a bar per fit, a summary line) goes through :mod:`logging`: see
+    :mod:`equirec.progress`.
     """
 
     name = "sasrec"

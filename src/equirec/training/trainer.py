@@ -3,6 +3,8 @@
 Models describe *what* to train through a :class:`TrainingTask` (how to batch, the per-example loss,
 how to validate); the :class:`Trainer` owns *how*: optimiser, steps, weights, extra loss terms,
 validation cadence, early stopping with the best weights restored, progress bars and the log.
+Progress goes through :mod:`logging` (logger ``equirec.training.trainer``): the bar shows when it
+is enabled for INFO, a summary of each fit is logged at INFO and every epoch at DEBUG.
 Mitigation methods plug in as extra loss terms (adversaries, regularisers) or example weights
 (re-weighting) without touching the models.
 """
@@ -10,6 +12,7 @@ Mitigation methods plug in as extra loss terms (adversaries, regularisers) or ex
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +23,10 @@ import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from equirec.progress import show_progress
+
+log = logging.getLogger(__name__)
 
 Batch = dict[str, torch.Tensor]
 Outputs = dict[str, torch.Tensor]
@@ -131,7 +138,6 @@ class Trainer:
         extra_losses: Extra loss terms added to the weighted mean loss at every step (the
             parameters of terms that are modules are trained too: see :data:`LossTerm`).
         seed: Seeds batching and every torch random draw (dropout, sampling).
-        verbose: Show a progress bar.
         min_epochs: Never stop before this many epochs; patience counts only the validations
             without improvement after them (so with early stopping training runs at least
             ``min_epochs + patience`` epochs): a score that peaked early and rises again later
@@ -150,7 +156,6 @@ class Trainer:
     grad_clip: float = 0.0
     extra_losses: Sequence[LossTerm] = ()
     seed: int = 0
-    verbose: bool = True
     min_epochs: int = 0
     lr_schedule: str = "constant"
     warmup_epochs: float = 0.0
@@ -177,14 +182,14 @@ class Trainer:
                 known = {id(p) for p in params}
                 params += [p for p in term.parameters() if p.requires_grad and id(p) not in known]
         optimizer = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
-        log = TrainingLog()
+        result = TrainingLog()
         best_state: dict[str, torch.Tensor] | None = None
         stale = 0
         start = time.perf_counter()
         bar = tqdm(
             range(1, self.epochs + 1),
             desc=self.description,
-            disable=not self.verbose,
+            disable=not show_progress(log),
             leave=False,
             unit="epoch",
         )
@@ -217,9 +222,9 @@ class Trainer:
                 optimizer.step()
                 total += float(loss.detach())
                 count += 1
-                log.steps += 1
+                result.steps += 1
             n_batches = count
-            log.epochs = epoch
+            result.epochs = epoch
             record = {
                 "epoch": float(epoch),
                 "loss": total / max(1, count),
@@ -230,23 +235,52 @@ class Trainer:
                 with torch.no_grad():
                     score = float(task.validate(module))
                 record["valid"] = score
-                if not score <= log.best_score:  # also true for the first (NaN best)
-                    log.best_score, log.best_epoch, stale = score, epoch, 0
+                if not score <= result.best_score:  # also true for the first (NaN best)
+                    result.best_score, result.best_epoch, stale = score, epoch, 0
                     best_state = copy.deepcopy(module.state_dict())
                 elif epoch > self.min_epochs:  # patience counts after min_epochs only
                     stale += 1
-                bar.set_postfix(
-                    loss=f"{record['loss']:.4f}", valid=f"{score:.4f}", best=f"{log.best_score:.4f}"
+                best = f"{result.best_score:.4f}"
+                bar.set_postfix(loss=f"{record['loss']:.4f}", valid=f"{score:.4f}", best=best)
+                log.debug(
+                    "%s epoch %d/%d: loss %.4f, valid %.4f (best %.4f at epoch %d)",
+                    self.description,
+                    epoch,
+                    self.epochs,
+                    record["loss"],
+                    score,
+                    result.best_score,
+                    result.best_epoch,
                 )
             else:
                 bar.set_postfix(loss=f"{record['loss']:.4f}")
-            log.history.append(record)
+                log.debug(
+                    "%s epoch %d/%d: loss %.4f",
+                    self.description,
+                    epoch,
+                    self.epochs,
+                    record["loss"],
+                )
+            result.history.append(record)
             if self.patience and stale >= self.patience:
-                log.stopped_early = True
+                result.stopped_early = True
                 break
         bar.close()
         if best_state is not None:
             module.load_state_dict(best_state)
         module.eval()
-        log.seconds = time.perf_counter() - start
-        return log
+        result.seconds = time.perf_counter() - start
+        log.info("%s: %s", self.description, _summary(result))
+        return result
+
+
+def _summary(result: TrainingLog) -> str:
+    """One line on a finished fit, e.g. ``12 epochs (stopped early) in 3.1 s, best ...``."""
+    text = f"{result.epochs} epoch{'s' if result.epochs != 1 else ''}"
+    if result.stopped_early:
+        text += " (stopped early)"
+    text += f" in {result.seconds:.1f} s, final loss "
+    text += f"{result.history[-1]['loss']:.4f}" if result.history else "n/a"
+    if result.best_epoch:
+        text += f", best validation {result.best_score:.4f} at epoch {result.best_epoch}"
+    return text

@@ -51,22 +51,19 @@ class RunResult:
     mitigation: AppliedMitigation | None = None
 
 
-def build_model(config: RunConfig, *, verbose: bool = True) -> Recommender:
-    """Instantiate the configured model with the run seed (and verbosity) where it takes them."""
+def build_model(config: RunConfig) -> Recommender:
+    """Instantiate the configured model with the run seed where it takes one."""
     params = {k: v for k, v in config.model.items() if k != "name"}
     cls = model_class(str(config.model["name"]))
     names = set(cls._get_param_names())
     if "seed" in names:
         params.setdefault("seed", config.seed)
-    if "verbose" in names:
-        params.setdefault("verbose", verbose)
     return cls(**params)
 
 
 def run(
     config: RunConfig | dict[str, Any] | None = None,
     *,
-    verbose: bool = True,
     write: bool = True,
 ) -> RunResult:
     """Train and evaluate as ``config`` says; write the run folder unless ``write`` is False.
@@ -75,7 +72,6 @@ def run(
         config: A :class:`RunConfig`, or the same as nested dicts (as in a TOML file, e.g.
             ``{"data": {"dataset": "ml-100k"}, "model": {"name": "ease"}}``); default: the
             built-in dataset with SASRec.
-        verbose: Progress bars.
         write: Write the run folder (``config.out`` or a new folder under ``runs/``).
     """
     if config is None:
@@ -86,7 +82,7 @@ def run(
     started = datetime.now(timezone.utc)
     dataset = load_data(config)
     split = make_split(dataset, config)
-    model = build_model(config, verbose=verbose)
+    model = build_model(config)
     train = split.train
     applied: AppliedMitigation | None = None
     if config.mitigation.method is not None:
@@ -101,6 +97,14 @@ def run(
 
     t0 = time.perf_counter()
     valid = split.valid if len(split.valid) else None
+    log.info(
+        "training %s on %s: %d interactions (%s split, seed %d)",
+        model.name,
+        dataset.name,
+        len(train),
+        split.name,
+        config.seed,
+    )
     model.fit(train, valid=valid)
     train_seconds = time.perf_counter() - t0
 
@@ -118,6 +122,7 @@ def run(
         popularity=split.train.history().item_counts(),
     )
     eval_seconds = time.perf_counter() - t1
+    log.info("evaluated %d test users in %.1f s", len(result.per_user), eval_seconds)
 
     metrics: dict[str, Any] = {
         "overall": result.overall,

@@ -269,7 +269,11 @@ def open_run(run_dir: str | Path) -> RunFolder:
         saved = json.loads(config_path.read_text())["config"]
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise DataError(f"{config_path}: not a run config ({err})") from err
-    config = RunConfig.from_dict(saved, source=str(config_path))
+    current = saved
+    if isinstance(saved, dict) and isinstance(saved.get("model"), dict):
+        # Runs written before progress went through logging saved the models' "verbose".
+        current = {**saved, "model": {k: v for k, v in saved["model"].items() if k != "verbose"}}
+    config = RunConfig.from_dict(current, source=str(config_path))
     dataset = load_data(config)
     split = make_split(dataset, config)
     try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,8 @@ from equirec.workflows.rundir import open_run
 
 __all__ = ["sweep_run"]
 
+log = logging.getLogger(__name__)
+
 
 def sweep_run(
     run_dir: str | Path,
@@ -68,7 +71,6 @@ def sweep_run(
     depth: int | None = None,
     out: str | Path | None = None,
     write: bool = True,
-    verbose: bool = False,
 ) -> dict[str, Any]:
     """Sweep ``method`` over ``grid`` on a run; write the table and the Pareto page.
 
@@ -91,7 +93,6 @@ def sweep_run(
         out: Folder for ``sweep.json``, ``sweep.csv`` and ``sweep.html`` (default
             ``RUN_DIR/sweep-METHOD``).
         write: Write the files (atomically).
-        verbose: Progress bars while retraining (training-time methods).
 
     Returns:
         The ``sweep.json`` content: ``params`` and one entry per point (baseline first); a
@@ -157,7 +158,7 @@ def sweep_run(
     points: list[dict[str, Any]] = []
     if training:
         configs = [
-            _point_config(loaded.config, method, params, verbose=verbose, label=_label(s))
+            _point_config(loaded.config, method, params, label=_label(s))
             for s, params in zip(settings, resolved, strict=True)
         ]  # all checked before anything is trained
         base_reps = None
@@ -165,8 +166,9 @@ def sweep_run(
             base_reps = loaded.user_representations()
         values = measure(loaded.split, loaded.recommendations, loaded.history, base_reps)
         points.append(_point("baseline", {}, values, name))
-        for setting, config in zip(settings, configs, strict=True):
-            retrained = run(config, verbose=verbose, write=False)
+        for i, (setting, config) in enumerate(zip(settings, configs, strict=True), start=1):
+            log.info("sweep point %d/%d (%s): %s", i, len(configs), method, _label(setting))
+            retrained = run(config, write=False)
             reps = loaded.user_representations(retrained.model) if leakage else None
             values = measure(retrained.split, retrained.recommendations, loaded.history, reps)
             point = _point(_label(setting), setting, values, name)
@@ -219,7 +221,9 @@ def sweep_run(
         }
     result = {"params": params, "points": points}
     if write:
-        _write(Path(out) if out else Path(run_dir) / f"sweep-{method}", result)
+        folder = Path(out) if out else Path(run_dir) / f"sweep-{method}"
+        _write(folder, result)
+        log.info("sweep written to %s", folder)
     return result
 
 
@@ -259,14 +263,12 @@ def _check_measurable(
 
 
 def _point_config(
-    config: RunConfig, method: str, params: dict[str, Any], *, verbose: bool, label: str
+    config: RunConfig, method: str, params: dict[str, Any], *, label: str
 ) -> RunConfig:
     """The run's config with ``method`` at ``params`` as its mitigation, never written."""
     out = copy.deepcopy(config)
     out.out = None
     out.mitigation = MitigationConfig(method=method, params=dict(params))
-    if "verbose" in out.model:
-        out.model["verbose"] = verbose
     out.check(source=f"sweep point {label}")
     return out
 

@@ -15,20 +15,20 @@ DIM = 16
 
 def _sasrec(**kw: object) -> SASRec:
     params: dict = dict(dim=DIM, layers=1, max_len=20, epochs=10, batch_size=32, lr=5e-3)
-    params.update(dropout=0.1, verbose=False, device="cpu", seed=0)
+    params.update(dropout=0.1, device="cpu", seed=0)
     params.update(kw)
     return SASRec(**params)
 
 
 def _bert4rec(**kw: object) -> BERT4Rec:
     params: dict = dict(dim=DIM, layers=1, max_len=20, epochs=10, batch_size=32, lr=5e-3)
-    params.update(dropout=0.1, verbose=False, device="cpu", seed=0)
+    params.update(dropout=0.1, device="cpu", seed=0)
     params.update(kw)
     return BERT4Rec(**params)
 
 
 def _bpr(**kw: object) -> BPR:
-    params: dict = dict(dim=DIM, epochs=20, batch_size=256, lr=1e-2, verbose=False, device="cpu")
+    params: dict = dict(dim=DIM, epochs=20, batch_size=256, lr=1e-2, device="cpu")
     params.update(kw)
     return BPR(**params)
 

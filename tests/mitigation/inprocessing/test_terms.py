@@ -43,13 +43,11 @@ def test_trainer_optimises_the_parameters_of_module_terms():
     torch.manual_seed(0)
     model = nn.Linear(1, 1, bias=False)
     term = _Pull()
-    Trainer(epochs=300, lr=0.05, verbose=False, extra_losses=[term, term]).fit(
-        model, _Task(), validate=False
-    )
+    Trainer(epochs=300, lr=0.05, extra_losses=[term, term]).fit(model, _Task(), validate=False)
     assert abs(term.target.item() - 3.0) < 1e-2  # trained (once, though listed twice)
     assert abs(model.weight.item() - 2.0) < 1e-2  # the model still trains
     plain = _Pull()
-    Trainer(epochs=5, lr=0.05, verbose=False, extra_losses=[lambda b, o: plain(b, o)]).fit(
+    Trainer(epochs=5, lr=0.05, extra_losses=[lambda b, o: plain(b, o)]).fit(
         nn.Linear(1, 1), _Task(), validate=False
     )
     assert plain.target.item() == 0.0  # a plain callable's parameters are not optimised
