@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from equirec.fairness.run_audit import deeper_lists, load_run
-from equirec.mitigation.postprocess import KnownData, build
 from equirec.mitigation.rerank import candidates_from_frame
-from equirec.mitigation.sweep import sweep_run
+from equirec.mitigation.rerank.build import build
+from equirec.workflows.rerank import candidate_lists
+from equirec.workflows.rundir import open_run
+from equirec.workflows.sweep import sweep_run
 
 GRIDS: dict[str, tuple[dict[str, list[Any]], dict[str, Any], str]] = {
     "fair": ({"p": [0.1, 0.2, 0.3, 0.4, 0.5]}, {"alpha": 0.1}, "tail_exposure_share"),
@@ -44,10 +45,10 @@ def guarantee(
     """Share of lists on which FA*IR's prefix minimums / DetConstSort's counts hold."""
     if method not in ("fair", "detconstsort"):
         return None
-    loaded = load_run(run_dir)
-    known = KnownData.from_dataset(loaded.known)
+    loaded = open_run(run_dir)
+    known = loaded.known
     data = loaded.dataset
-    stored = loaded.recommendations if depth is None else deeper_lists(loaded, depth)
+    stored = candidate_lists(loaded, depth)
     cands = candidates_from_frame(stored, user_ids=data.user_ids, item_ids=data.item_ids)
     reranker, side = build(method, params, known, cands)
     lists = reranker.rerank(cands, k=k, **side)

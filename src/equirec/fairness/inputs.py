@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from equirec.data.known import KnownData
+from equirec.data.lists import RankedLists
 from equirec.data.splits import Split
 from equirec.errors import DataError
 
@@ -131,20 +133,26 @@ class AuditData:
         cls,
         split: Split,
         *,
-        recommendations: pd.DataFrame,
+        recommendations: pd.DataFrame | RankedLists,
         history: str = "train+valid",
     ) -> AuditData:
-        """Audit inputs of an equirec split: test part, and train (+ valid) as the known history."""
-        if history not in ("train", "train+valid"):
-            raise DataError(f"history must be 'train' or 'train+valid', got {history!r}")
-        known = [split.train.interactions]
-        if history == "train+valid":
-            known.append(split.valid.interactions)
-        data = split.train
+        """Audit inputs of an equirec split: its test part, and what was known before it.
+
+        Args:
+            split: The split the lists were made on.
+            recommendations: The lists (:class:`~equirec.data.lists.RankedLists` or a
+                ``user, rank, item, score`` frame in original ids).
+            history: What was known: ``"train+valid"`` or ``"train"`` (see
+                :class:`~equirec.data.known.KnownData`).
+        """
+        known = KnownData.from_split(split, history=history)
+        if isinstance(recommendations, RankedLists):
+            recommendations = recommendations.to_frame()
+        data = known.dataset
         return cls.from_frames(
             recommendations=recommendations,
             test=split.test.interactions[["user", "item"]],
-            train=pd.concat(known, ignore_index=True)[["user", "item"]],
+            train=data.interactions[["user", "item"]],
             user_attributes=data.user_attributes,
             item_attributes=data.item_attributes,
             items=data.item_ids,
