@@ -6,12 +6,15 @@ no torch, scipy or scikit-learn import.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from equirec._lazy import lazy_exports
 from equirec.errors import ConfigError, DataError, EquirecError
 
 __version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())  # the program configures logging
 
 __all__ = [
     "ConfigError",

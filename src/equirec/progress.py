@@ -13,8 +13,7 @@ import logging
 __all__ = ["LOGGER", "show_progress"]
 
 LOGGER = logging.getLogger("equirec")
-if not any(isinstance(h, logging.NullHandler) for h in LOGGER.handlers):
-    LOGGER.addHandler(logging.NullHandler())
+"""The package's logger; ``import equirec`` gives it its :class:`logging.NullHandler`."""
 
 
 def show_progress(logger: logging.Logger | None = None) -> bool:
