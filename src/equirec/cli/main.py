@@ -1,0 +1,255 @@
+"""``equirec``'s entry point: parse, set up logging, run the command, turn errors into messages."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from equirec.cli.parser import build_parser
+from equirec.cli.tables import audit_summary, fmt, methods_table, summary_table
+from equirec.errors import EquirecError
+
+if TYPE_CHECKING:
+    from equirec.workflows.config import RunConfig
+
+__all__ = ["config_from_args", "main"]
+
+
+class _ProgressHandler(logging.StreamHandler):
+    """Writes records through tqdm, so that a line does not break a progress bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm.auto import tqdm
+
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:
+            self.handleError(record)
+
+
+class _ShortFormatter(logging.Formatter):
+    """INFO as the bare message; other levels prefixed, e.g. ``warning: ...``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if record.levelno == logging.INFO else f"{record.levelname.lower()}: {text}"
+
+
+def _setup_logging(args: argparse.Namespace) -> Callable[[], None]:
+    """The ``equirec`` logger to stderr: INFO, WARNING (--quiet), DEBUG (-v); returns the undo."""
+    level = logging.INFO
+    if getattr(args, "quiet", False):
+        level = logging.WARNING
+    elif getattr(args, "verbose", False):
+        level = logging.DEBUG
+    logger = logging.getLogger("equirec")
+    handler = _ProgressHandler(sys.stderr)
+    handler.setFormatter(_ShortFormatter())
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+    return undo
+
+
+def _value(text: str) -> Any:
+    """A parameter value: JSON (numbers, true/false, lists, objects) or else the plain string."""
+    import json
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _params(items: Sequence[str], flag: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise EquirecError(f"{flag} {item!r}: write key=value")
+        out[key.strip()] = _value(value.strip())
+    return out
+
+
+def _grid(items: Sequence[str]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            raise EquirecError(f"--grid {item!r}: write name=v1,v2,... (e.g. p=0.1,0.3,0.5)")
+        out[key.strip()] = [_value(v.strip()) for v in values.split(",")]
+    return out
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The run config: the ``--config`` file (or defaults) with the flags applied on top."""
+    from equirec.workflows.config import RunConfig
+
+    config = RunConfig.from_toml(args.config) if args.config else RunConfig()
+    if args.dataset:
+        config.data.dataset = args.dataset
+        config.data.interactions = None
+    if args.interactions:
+        config.data.interactions = args.interactions
+    if args.data_dir:
+        config.data.data_dir = args.data_dir
+    if args.columns:
+        config.data.columns = _mapping(args.columns, "--columns")
+    if args.user_attributes:
+        config.data.user_attributes = args.user_attributes
+    if args.item_attributes:
+        config.data.item_attributes = args.item_attributes
+    if args.model and args.model.lower() != str(config.model.get("name", "")).lower():
+        config.model = {"name": args.model}  # the file's parameters were for another model
+    if args.split:
+        config.split.method = args.split
+    if args.seed is not None:
+        config.seed = args.seed
+    if args.min_rating is not None:
+        config.preprocess.min_rating = args.min_rating
+    if args.out:
+        config.out = args.out
+    if args.epochs is not None:
+        from equirec.models.registry import model_class
+
+        cls = model_class(str(config.model["name"]))
+        if "epochs" not in cls._get_param_names():
+            raise EquirecError(
+                f"--epochs does not apply to model {cls.name!r}: it is not trained by epochs"
+            )
+        config.model["epochs"] = args.epochs
+    config.check(source="command line")
+    return config
+
+
+def _mapping(text: str, flag: str) -> dict[str, str]:
+    out = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise EquirecError(
+                f"{flag}: expected key=value pairs separated by commas, got {part!r}"
+            )
+        out[key.strip()] = value.strip()
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``equirec`` console script."""
+    args = build_parser().parse_args(argv)
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    undo_logging = _setup_logging(args)
+    try:
+        if args.command == "datasets":
+            from equirec.data import available_datasets
+
+            table = Table(title="built-in datasets")
+            table.add_column("name")
+            table.add_column("description")
+            for name, text in available_datasets().items():
+                table.add_row(name, text)
+            console.print(table)
+        elif args.command == "models":
+            from equirec.models.registry import available_models, describe_model
+
+            table = Table(title="models")
+            table.add_column("name")
+            table.add_column("description")
+            for name in available_models():
+                table.add_row(name, describe_model(name))
+            console.print(table)
+        elif args.command == "methods":
+            if args.markdown:
+                from equirec.mitigation.registry import markdown
+
+                sys.stdout.write(markdown(args.name))
+            else:
+                console.print(methods_table(args.name))
+        elif args.command == "run":
+            from equirec.workflows.run import run
+
+            config = config_from_args(args)
+            result = run(config)
+            console.print(summary_table(result.metrics, ks=config.evaluation.ks))
+            console.print(
+                f"trained in {result.metrics['train_seconds']:.1f} s; "
+                f"{result.metrics['evaluated_users']} test users; results in {result.out}"
+            )
+            if args.audit and result.out is not None:
+                from equirec.workflows.audit import audit_run
+
+                audit_summary(console, audit_run(result.out), result.out)
+        elif args.command == "audit":
+            from equirec.workflows.audit import audit_options, audit_run
+
+            options = audit_options(
+                attributes=args.attributes,
+                k=args.k,
+                intersections=args.intersect,
+                n_boot=args.n_boot,
+            )
+            audit_summary(console, audit_run(args.run_dir, **options), args.run_dir)
+        elif args.command == "rerank":
+            from equirec.workflows.rerank import rerank_run
+
+            reranked = rerank_run(
+                args.run_dir,
+                method=args.method,
+                params=_params(args.param, "--param"),
+                k=args.k,
+                depth=args.depth,
+                out=args.out,
+            )
+            ndcg = reranked.metrics["overall"].get(f"ndcg@{args.k}")
+            console.print(
+                f"re-ranked with {args.method}: ndcg@{args.k} = {fmt(ndcg)}; "
+                f"results in {reranked.out}"
+            )
+            if args.audit:
+                from equirec.workflows.audit import audit_run
+
+                audit_summary(console, audit_run(reranked.out, k=args.k), reranked.out)
+        elif args.command == "sweep":
+            from equirec.workflows.sweep import sweep_run
+
+            swept = sweep_run(
+                args.run_dir,
+                method=args.method,
+                grid=_grid(args.grid),
+                fixed=_params(args.param, "--param"),
+                k=args.k,
+                fairness_metric=args.fairness_metric,
+                depth=args.depth,
+                out=args.out,
+            )
+            table = Table(title=f"{args.method} sweep: {swept['params']['fairness_label']}")
+            for col in ("setting", swept["params"]["accuracy_metric"], "fairness", "pareto"):
+                table.add_column(col)
+            for point in swept["points"]:
+                table.add_row(
+                    point["label"],
+                    fmt(point["accuracy"]),
+                    fmt(point["fairness"]),
+                    "yes" if point["pareto"] else "",
+                )
+            console.print(table)
+    except EquirecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        undo_logging()
+    return 0

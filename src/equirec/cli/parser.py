@@ -1,0 +1,156 @@
+"""The argument parser: every subcommand, its flags and help (method lists from the registry)."""
+
+from __future__ import annotations
+
+import argparse
+
+from equirec.mitigation.registry import RERANKERS, TRAINING_METHODS
+
+__all__ = ["build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="equirec",
+        description="Recommenders whose fairness is measured and mitigated, not assumed.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser(
+        "run",
+        help="train a model, evaluate it by full ranking, write a run folder",
+        description="Train a model, evaluate it by full ranking and write a run folder. "
+        "Training-time bias mitigation comes from the config file's [mitigation] section, e.g. "
+        'method = "adversary" and params = { attributes = ["gender"], lam = 1.0 }; methods: '
+        f"{', '.join(TRAINING_METHODS)}.",
+    )
+    src = run.add_mutually_exclusive_group()
+    src.add_argument("--dataset", help="built-in dataset (see `equirec datasets`)")
+    src.add_argument("--interactions", help="CSV or Parquet interaction log")
+    run.add_argument("--data-dir", help="folder with the GroupLens files (ml-100k, ml-1m, ...)")
+    run.add_argument(
+        "--columns",
+        help="column mapping for --interactions, e.g. user=uid,item=movie,timestamp=ts",
+    )
+    run.add_argument("--user-attributes", help="CSV/Parquet of user attributes")
+    run.add_argument("--item-attributes", help="CSV/Parquet of item attributes")
+    run.add_argument("--model", help="model name (see `equirec models`)")
+    run.add_argument("--split", choices=["loo", "temporal", "random"], help="split method")
+    run.add_argument("--seed", type=int, help="one seed for everything (default 0)")
+    run.add_argument("--epochs", type=int, help="maximum training epochs (iterative models)")
+    run.add_argument("--min-rating", type=float, help="keep interactions rated at least this")
+    run.add_argument(
+        "--config",
+        help="TOML config file (seed, out, [data], [preprocess], [split], [model], [mitigation], "
+        "[evaluation]); flags override it",
+    )
+    run.add_argument("--out", help="output folder (default: a new folder under runs/)")
+    _log_flags(run)
+    run.add_argument(
+        "--audit", action="store_true", help="also audit fairness (audit.json, audit.html)"
+    )
+
+    aud = sub.add_parser(
+        "audit", help="fairness audit of a run folder: writes audit.json and audit.html into it"
+    )
+    aud.add_argument("run_dir", help="a folder written by `equirec run`")
+    _audit_flags(aud)
+    _log_flags(aud)
+
+    rr = sub.add_parser(
+        "rerank", help="re-rank a run's stored top lists (fairness post-processing)"
+    )
+    rr.add_argument("run_dir", help="a folder written by `equirec run`")
+    rr.add_argument(
+        "--method",
+        required=True,
+        help=f"{', '.join(RERANKERS)}; chain with +: calibrated+fair (`equirec methods NAME` "
+        "lists a method's parameters)",
+    )
+    rr.add_argument("--param", action="append", default=[], help="re-ranker parameter key=value")
+    rr.add_argument("--k", type=int, default=10, help="length of the re-ranked lists (default 10)")
+    rr.add_argument(
+        "--depth", type=int, help="candidates: the saved model's top DEPTH (default: stored 100)"
+    )
+    rr.add_argument("--out", help="output folder (default RUN_DIR-METHOD)")
+    rr.add_argument("--audit", action="store_true", help="also audit the re-ranked lists")
+    _log_flags(rr)
+
+    sw = sub.add_parser(
+        "sweep",
+        help="accuracy/fairness trade-off of a mitigation method over a grid of strengths",
+        description="Accuracy/fairness trade-off over a grid, with a Pareto page. A re-ranker "
+        "re-ranks the run's stored lists at every point; a training-time method retrains the "
+        "run's model at every point (same data, split and seed). The baseline is the run as "
+        "stored.",
+    )
+    sw.add_argument("run_dir", help="a folder written by `equirec run`")
+    sw.add_argument(
+        "--method",
+        required=True,
+        help=f"re-ranker ({', '.join(RERANKERS)}) or training-time method, retrained per point "
+        f"({', '.join(TRAINING_METHODS)})",
+    )
+    sw.add_argument(
+        "--grid",
+        action="append",
+        required=True,
+        help="parameter values, e.g. p=0.1,0.3,0.5 or lam=0.5,1",
+    )
+    sw.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        help="fixed parameter key=value, e.g. attributes=gender",
+    )
+    sw.add_argument("--k", type=int, default=10, help="length of the audited lists (default 10)")
+    sw.add_argument(
+        "--fairness-metric",
+        help="metric traded against NDCG (default per method: "
+        + "; ".join(
+            f"{m.name}: {m.fairness}" for m in (*RERANKERS.values(), *TRAINING_METHODS.values())
+        )
+        + "; a user-group gap becomes exposure_gap where the method balances an item attribute)",
+    )
+    sw.add_argument(
+        "--depth",
+        type=int,
+        help="re-rankers only: candidates from the saved model's top DEPTH (default: stored 100)",
+    )
+    sw.add_argument("--out", help="output folder (default RUN_DIR/sweep-METHOD)")
+    _log_flags(sw)
+
+    sub.add_parser("datasets", help="list the built-in datasets")
+    sub.add_parser("models", help="list the available models")
+    me = sub.add_parser(
+        "methods",
+        help="list the mitigation methods, or one method's parameters with defaults and meaning",
+    )
+    me.add_argument("name", nargs="?", help="a method (e.g. fair, adversary)")
+    me.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print Markdown tables (the README's methods section) instead",
+    )
+    return parser
+
+
+def _audit_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--attributes", nargs="+", help="user attributes to audit (default: all, plus activity)"
+    )
+    parser.add_argument("--k", type=int, help="cut-off of the audited metrics (default 10)")
+    parser.add_argument(
+        "--intersect", nargs="+", default=[], help="crossed attributes, e.g. gender*age_band"
+    )
+    parser.add_argument("--n-boot", type=int, help="bootstrap resamples (default 1000)")
+
+
+def _log_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="warnings only: no progress bars or lines"
+    )
+    group.add_argument(
+        "-v", "--verbose", action="store_true", help="also debugging detail (every epoch)"
+    )
