@@ -16,10 +16,12 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from equirec.errors import ConfigError
-from equirec.params import Params, signature_model, validate
+
+if TYPE_CHECKING:
+    from equirec.params import Params
 
 __all__ = [
     "RERANKERS",
@@ -95,6 +97,8 @@ class Method:
 
     def side_options(self) -> tuple[str, ...]:
         """Names of the parameters that go to the side builder."""
+        from equirec.params import signature_model
+
         builder = self.side_builder
         if builder is None:
             return ()
@@ -113,6 +117,8 @@ class Method:
         Raises:
             ConfigError: Unknown, missing or wrongly typed parameter (see :func:`validate`).
         """
+        from equirec.params import validate
+
         kind = "re-ranker" if self.stage == "post" else "mitigation"
         model = validate(self.params_model(), params, where=where or f"{kind} {self.name!r}")
         return model.model_dump()
@@ -120,6 +126,10 @@ class Method:
 
 @cache
 def _params_model(entry: Method) -> type[Params]:
+    from pydantic import create_model
+
+    from equirec.params import Params, signature_model
+
     exclude = set(entry.provides)
     fields: dict[str, Any] = {}
     builder = entry.side_builder
@@ -130,7 +140,6 @@ def _params_model(entry: Method) -> type[Params]:
         entry.implementation, name="_", exclude=exclude | set(fields), defaults=entry.defaults
     )
     fields.update({k: (f.annotation, f) for k, f in impl.model_fields.items()})
-    from pydantic import create_model
 
     title = "".join(part.capitalize() for part in entry.name.split("_")) + "Params"
     model: type[Params] = create_model(title, __base__=Params, **fields)
