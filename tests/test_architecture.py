@@ -93,7 +93,8 @@ def test_light_modules_stay_light():
     code = (
         "import sys, equirec.cli, equirec.models.registry, equirec.mitigation.registry, "
         "equirec.data.sources\n"
-        "heavy = [m for m in ('torch', 'pandas', 'scipy', 'sklearn', 'pydantic') if m in sys.modules]\n"
+        "heavy = [m for m in ('torch', 'pandas', 'scipy', 'sklearn', 'pydantic')\n"
+        "         if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
     result = subprocess.run(
