@@ -1,24 +1,32 @@
-"""Shared pieces of the post-processing re-rankers.
+"""The re-ranker base class, pipelines of re-rankers and the shared parameter checks.
 
 A re-ranker reads :class:`Candidates` (every user's top-N candidate list from a model, best first,
 in internal item indices) and returns an ``(n_lists, k)`` int64 array of item indices, ``-1``
 padding a list that has fewer than ``k`` candidates. It only ever chooses among the candidates
-of that list and never repeats an item. :func:`compose` chains re-rankers;
-:func:`candidates_from_frame` and :func:`lists_to_frame` convert from and to the
-``user, rank, item, score`` frames of :meth:`equirec.models.base.Recommender.recommend`.
+of that list and never repeats an item. Every re-ranker derives from :class:`Reranker`, whose
+``rerank`` makes the checks they all need once; :func:`compose` chains re-rankers.
+:class:`Candidates` and its frame conversions (:func:`candidates_from_frame`,
+:func:`lists_to_frame`) live in :mod:`equirec.mitigation.rerank.candidates` and are re-exported
+here.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
-from equirec.errors import ConfigError, DataError
+from equirec.errors import ConfigError
+from equirec.mitigation.rerank.candidates import (
+    Candidates,
+    candidates_from_frame,
+    lists_to_frame,
+    minmax_per_list,
+    relative_softmax_per_list,
+)
 
 __all__ = [
     "Candidates",
@@ -33,179 +41,199 @@ __all__ = [
     "relative_softmax_per_list",
 ]
 
-
-@dataclass(frozen=True)
-class Candidates:
-    """Candidate lists, one row per list (normally one list per user).
-
-    Attributes:
-        items: ``(n_lists, N)`` int64 item indices, best first; ``-1`` marks padding of a list with
-            fewer than ``N`` candidates.
-        scores: ``(n_lists, N)`` float64 model scores of those items; NaN at padding.
-        users: ``(n_lists,)`` int64 user index of every list.
-
-    The constructor copies the arrays to these dtypes, sets the scores at padding to NaN and raises
-    :class:`~equirec.errors.DataError` on inconsistent shapes, an item index below ``-1``, a
-    non-finite score of a real item or an item repeated within a list.
-    """
-
-    items: np.ndarray
-    scores: np.ndarray
-    users: np.ndarray
-
-    def __post_init__(self) -> None:
-        items = np.array(self.items, dtype=np.int64, copy=True)
-        scores = np.array(self.scores, dtype=np.float64, copy=True)
-        users = np.array(self.users, dtype=np.int64, copy=True)
-        if items.ndim != 2:
-            raise DataError(
-                f"Candidates.items must be a 2-d (n_lists, N) array, got shape {items.shape}."
-            )
-        if scores.shape != items.shape:
-            raise DataError(
-                f"Candidates.scores has shape {scores.shape} but items has shape {items.shape}; "
-                "give one score per candidate."
-            )
-        if users.shape != (items.shape[0],):
-            raise DataError(
-                f"Candidates.users has shape {users.shape}; expected ({items.shape[0]},), "
-                "one user index per list."
-            )
-        if items.size and items.min() < -1:
-            raise DataError(
-                f"Candidates.items holds {items.min()}; item indices are >= 0 and -1 is padding."
-            )
-        valid = items >= 0
-        if not np.isfinite(scores[valid]).all():
-            row = int(np.nonzero((~np.isfinite(np.where(valid, scores, 0.0))).any(axis=1))[0][0])
-            raise DataError(
-                f"Candidates.scores is NaN or infinite for a real item in list {row}; every "
-                "candidate needs a finite score (only padding, item -1, may have none)."
-            )
-        scores[~valid] = np.nan
-        if items.shape[1] > 1:
-            ordered = np.sort(items, axis=1)
-            dup = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)
-            if dup.any():
-                row = int(np.nonzero(dup.any(axis=1))[0][0])
-                item = int(ordered[row, 1:][dup[row]][0])
-                raise DataError(
-                    f"Candidates list {row} holds item {item} more than once; every item may "
-                    "appear at most once per list."
-                )
-        for array in (items, scores, users):
-            array.setflags(write=False)
-        object.__setattr__(self, "items", items)
-        object.__setattr__(self, "scores", scores)
-        object.__setattr__(self, "users", users)
-
-    @property
-    def n_lists(self) -> int:
-        """Number of lists (rows)."""
-        return int(self.items.shape[0])
-
-    @property
-    def width(self) -> int:
-        """Number of candidate slots per list (``N``)."""
-        return int(self.items.shape[1])
-
-    @property
-    def valid(self) -> np.ndarray:
-        """``(n_lists, N)`` bool mask of the real (non-padding) candidates."""
-        return self.items >= 0
-
-    @property
-    def lengths(self) -> np.ndarray:
-        """``(n_lists,)`` number of real candidates of every list."""
-        return self.valid.sum(axis=1)
-
-    def check_items(self, n_items: int, *, what: str = "item side information") -> None:
-        """Raise :class:`DataError` if a candidate item index is ``>= n_items``.
-
-        Args:
-            n_items: Number of items the re-ranker's per-item arrays cover.
-            what: Name of those arrays, for the message.
-        """
-        if self.items.size and int(self.items.max()) >= n_items:
-            raise DataError(
-                f"A candidate has item index {int(self.items.max())} but the {what} covers only "
-                f"{n_items} items; build both from the same item vocabulary."
-            )
-
-    def select(self, lists: np.ndarray) -> Candidates:
-        """Candidates made of a re-ranked selection of these candidates, model scores carried along.
-
-        Args:
-            lists: ``(n_lists, k)`` item indices (``-1`` padding), every real item taken from the
-                same row of :attr:`items`.
-
-        Returns:
-            New :class:`Candidates` whose items are ``lists`` and whose scores are the scores these
-            candidates give to the same items.
-
-        Raises:
-            DataError: if ``lists`` has the wrong number of rows or holds an item that is not a
-                candidate of its row.
-        """
-        lists = np.asarray(lists, dtype=np.int64)
-        if lists.ndim != 2 or lists.shape[0] != self.n_lists:
-            raise DataError(f"A selection must have shape ({self.n_lists}, k); got {lists.shape}.")
-        if self.width == 0 or lists.shape[1] == 0:
-            if (lists >= 0).any():
-                raise DataError("The selection holds items but the candidate lists are empty.")
-            return Candidates(
-                items=np.full(lists.shape, -1, dtype=np.int64),
-                scores=np.full(lists.shape, np.nan),
-                users=self.users,
-            )
-        # Position of every selected item within its row, via a per-row sort of the candidates.
-        order = np.argsort(self.items, axis=1, kind="stable")
-        sorted_items = np.take_along_axis(self.items, order, axis=1)
-        pos = np.empty(lists.shape, dtype=np.int64)
-        for r in range(self.n_lists):
-            pos[r] = np.searchsorted(sorted_items[r], lists[r])
-        pos = np.minimum(pos, self.width - 1)
-        found = np.take_along_axis(sorted_items, pos, axis=1) == lists
-        real = lists >= 0
-        if (real & ~found).any():
-            r, c = np.argwhere(real & ~found)[0]
-            raise DataError(
-                f"Item {int(lists[r, c])} in list {int(r)} is not one of that list's candidates."
-            )
-        cols = np.take_along_axis(order, pos, axis=1)
-        scores = np.where(real, np.take_along_axis(self.scores, cols, axis=1), np.nan)
-        return Candidates(items=np.where(real, lists, -1), scores=scores, users=self.users)
+_KEYWORD = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
-@runtime_checkable
-class Reranker(Protocol):
-    """What every re-ranker provides.
+class Reranker(ABC):
+    """Base class of the re-rankers: the checks every one needs, made once.
 
-    ``__init__`` only stores keyword parameters; ``rerank`` returns ``(n_lists, k)`` int64 item
-    indices chosen among ``candidates`` (``-1`` padding). A re-ranker may take more keyword
-    arguments in ``rerank`` (e.g. ``history``) as long as they have defaults.
+    A subclass sets :attr:`name`, stores its typed keyword-only constructor parameters as given
+    (the registry derives the user-facing parameter model from that signature) and implements
+    :meth:`_rerank`. The public :meth:`rerank` then, in this order:
+
+    1. checks ``k`` (an integer >= 1, bools rejected) and that every side keyword is one that
+       ``_rerank`` takes (plus ``seen`` where :attr:`checks_seen`);
+    2. validates the parameters (:meth:`_check_params`, by default :meth:`_params`), so that a
+       bad value raises :class:`~equirec.errors.ConfigError` naming it before any work;
+    3. checks that every per-item array named in :attr:`item_arrays` covers the candidates'
+       item indices (:class:`~equirec.errors.DataError` otherwise);
+    4. where :attr:`checks_seen`, that no candidate is among its user's ``seen`` items;
+    5. returns all ``-1`` for candidates without lists or slots (``n_lists == 0`` or
+       ``width == 0``), without calling ``_rerank``;
+    6. calls ``_rerank(candidates, k, **side)`` and returns its lists as an ``(n_lists, k)``
+       int64 array, narrower lists padded with ``-1``.
+
+    Every subclass gets its own ``rerank`` whose signature (``help``, :class:`Pipeline`'s routing
+    of side keywords) and docstring are those of its ``_rerank``, with ``k`` keyword-only.
     """
 
     name: ClassVar[str]
+    """The re-ranker's name in the registry and on the command line."""
+    item_arrays: ClassVar[Mapping[str, str]] = {}
+    """Constructor parameters holding one entry per item index (along the first axis), with how
+    messages call them, e.g. ``{"protected": "protected mask"}``."""
+    checks_seen: ClassVar[bool] = False
+    """``rerank`` takes ``seen=`` (the users' known items, users x items; optional) and rejects a
+    candidate among them; ``seen`` is not passed on to ``_rerank``."""
+    _side: ClassVar[frozenset[str] | None] = frozenset()
+    """The side keywords ``rerank`` accepts (``None``: any), set from ``_rerank``'s signature."""
 
-    def rerank(self, candidates: Candidates, *, k: int) -> np.ndarray:
-        """Re-rank every candidate list down to ``k`` items."""
-        ...
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        impl = cls.__dict__.get("_rerank")
+        if impl is None:
+            return
+        signature = _public_signature(impl, seen=cls.checks_seen, owner=cls.__name__)
+        params = list(signature.parameters.values())[3:]  # after self, candidates, k
+        cls._side = (
+            None
+            if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+            else frozenset(p.name for p in params)
+        )
+        if "rerank" not in cls.__dict__:
+            # A function of the class's own, so that it can carry the class's signature.
+            cls.rerank = _public_rerank(cls, impl, signature)  # type: ignore[method-assign]
+
+    def rerank(self, candidates: Candidates, *, k: int, **side: Any) -> np.ndarray:
+        """Re-rank every candidate list down to ``k`` items (see the class docstring).
+
+        Args:
+            candidates: The candidate lists, best first.
+            k: Length of the output lists.
+            **side: Side information of the re-ranker (``history=``, ``relevance=``...).
+
+        Returns:
+            ``(n_lists, k)`` int64 item indices, ``-1`` padding.
+        """
+        owner = type(self).__name__
+        k = check_k(k)
+        accepted = type(self)._side
+        if accepted is not None and not set(side) <= accepted:
+            raise TypeError(
+                f"{owner}.rerank() got unexpected keyword argument(s) "
+                f"{sorted(set(side) - accepted)}; it takes {sorted(accepted) or 'none'}"
+            )
+        self._check_params(candidates, k)
+        for attr, what in self.item_arrays.items():
+            candidates.check_items(int(np.shape(getattr(self, attr))[0]), what=what)
+        seen = side.pop("seen", None) if self.checks_seen else None
+        if seen is not None:
+            candidates.check_unseen(seen, owner=owner)
+        n = candidates.n_lists
+        if n == 0 or candidates.width == 0:
+            self._on_empty(n)
+            return np.full((n, k), -1, dtype=np.int64)
+        return _as_lists(self._rerank(candidates, k, **side), n, k, owner)
+
+    @abstractmethod
+    def _rerank(self, candidates: Candidates, k: int, *args: Any, **side: Any) -> np.ndarray:
+        """The re-ranking itself, after the checks of :meth:`rerank`.
+
+        A subclass declares the side keywords it takes as keyword-only parameters (with
+        defaults); ``*args`` here only lets it choose them.
+
+        Args:
+            candidates: Validated candidate lists, at least one list and one slot.
+            k: The output length, an int >= 1.
+            *args: None are passed.
+            **side: The side keywords given to :meth:`rerank`.
+
+        Returns:
+            ``(n_lists, k')`` integer item indices with ``k' <= k``, ``-1`` padding.
+        """
+
+    def _params(self) -> Any:
+        """The validated parameter values, converted (default: ``None``, nothing to check).
+
+        A bad value raises :class:`~equirec.errors.ConfigError` naming the parameter, the value
+        and what is valid. :meth:`rerank` calls it (through :meth:`_check_params`) before any
+        work; ``_rerank`` calls it again to read the values, which is cheap.
+        """
+        return None
+
+    def _check_params(self, candidates: Candidates, k: int) -> None:
+        """Raise :class:`~equirec.errors.ConfigError` naming an invalid parameter.
+
+        The default validates through :meth:`_params`; override it for checks that need the
+        candidates (a parameter given per list) or ``k``.
+
+        Args:
+            candidates: The candidate lists.
+            k: The output length (already checked).
+        """
+        self._params()
+
+    def _on_empty(self, n_lists: int) -> None:  # noqa: B027 (an optional hook)
+        """Set the attributes a call leaves for candidates without any slot (default: none)."""
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters, as given."""
+        names = inspect.signature(type(self).__init__).parameters
+        return {p: getattr(self, p) for p in names if names[p].kind in _KEYWORD and p != "self"}
 
 
-def _accepted_keywords(reranker: Reranker) -> set[str] | None:
+def _public_signature(impl: Callable[..., Any], *, seen: bool, owner: str) -> inspect.Signature:
+    """``rerank``'s signature from ``_rerank(self, candidates, k, *, side...)``."""
+    signature = inspect.signature(impl)
+    params = list(signature.parameters.values())
+    if len(params) < 3 or any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        raise TypeError(f"{owner}._rerank must take (self, candidates, k, *, side keywords...)")
+    head = [params[0], params[1], params[2].replace(kind=inspect.Parameter.KEYWORD_ONLY)]
+    rest = params[3:]
+    if seen:
+        if any(p.name == "seen" for p in rest):
+            raise TypeError(f"{owner}: with checks_seen, _rerank must not take seen")
+        extra = inspect.Parameter(
+            "seen", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="Any"
+        )
+        var = [p for p in rest if p.kind is inspect.Parameter.VAR_KEYWORD]
+        rest = [p for p in rest if p.kind is not inspect.Parameter.VAR_KEYWORD] + [extra, *var]
+    return signature.replace(parameters=head + rest)
+
+
+def _public_rerank(
+    cls: type[Reranker], impl: Callable[..., Any], signature: inspect.Signature
+) -> Callable[..., np.ndarray]:
+    def rerank(self: Reranker, candidates: Candidates, *, k: int, **side: Any) -> np.ndarray:
+        return Reranker.rerank(self, candidates, k=k, **side)
+
+    rerank.__dict__["__signature__"] = signature
+    rerank.__doc__ = impl.__doc__
+    rerank.__module__ = cls.__module__
+    rerank.__qualname__ = f"{cls.__qualname__}.rerank"
+    return rerank
+
+
+def _as_lists(lists: Any, n_lists: int, k: int, owner: str) -> np.ndarray:
+    """``_rerank``'s result as ``(n_lists, k)`` int64, padded with ``-1``; a bug raises."""
+    out = np.asarray(lists)
+    if (
+        out.ndim != 2
+        or out.shape[0] != n_lists
+        or out.shape[1] > k
+        or not (out.size == 0 or np.issubdtype(out.dtype, np.integer))
+        or (out.size and int(out.min()) < -1)
+    ):
+        raise RuntimeError(
+            f"{owner}._rerank returned shape {out.shape}, dtype {out.dtype}; a re-ranker must "
+            f"return ({n_lists}, <= {k}) integer item indices >= -1 (a bug in {owner})"
+        )
+    if out.shape[1] < k or out.dtype != np.int64 or not out.flags.writeable:
+        padded = np.full((n_lists, k), -1, dtype=np.int64)
+        padded[:, : out.shape[1]] = out
+        return padded
+    return out
+
+
+def _accepted_keywords(reranker: Any) -> set[str] | None:
     """Names of the keyword arguments of ``reranker.rerank`` (None: it accepts ``**kwargs``)."""
     params = inspect.signature(reranker.rerank).parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return None
-    return {
-        p.name
-        for p in params
-        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    } - {"candidates", "k"}
+    return {p.name for p in params if p.kind in _KEYWORD} - {"candidates", "k"}
 
 
-class Pipeline:
+class Pipeline(Reranker):
     """Several re-rankers applied one after the other.
 
     Every step but the last re-ranks the whole candidate list (or its first ``depth`` items) and
@@ -217,7 +245,8 @@ class Pipeline:
     scores, not the previous step's order; FA*IR keeps the order of its input within each group.
 
     Args:
-        steps: The re-rankers, applied in this order.
+        steps: The re-rankers, applied in this order (:class:`Reranker` subclasses, or any object
+            with a ``rerank(candidates, *, k, ...)`` method).
         depth: How many items the intermediate steps keep (default: every candidate). Must be at
             least the ``k`` of :meth:`rerank`.
     """
@@ -228,7 +257,7 @@ class Pipeline:
         self.steps = list(steps)
         self.depth = depth
 
-    def _check(self) -> None:
+    def _check_params(self, candidates: Candidates, k: int) -> None:
         if not self.steps:
             raise ConfigError("A Pipeline needs at least one re-ranker; got none.")
         for step in self.steps:
@@ -238,8 +267,12 @@ class Pipeline:
                 )
         if self.depth is not None:
             check_k(self.depth, name="depth")
+            if self.depth < k:
+                raise ConfigError(
+                    f"Pipeline depth={self.depth} is smaller than k={k}; use depth >= k or None."
+                )
 
-    def rerank(self, candidates: Candidates, *, k: int, **side: Any) -> np.ndarray:
+    def _rerank(self, candidates: Candidates, k: int, **side: Any) -> np.ndarray:
         """Apply every step in turn.
 
         Args:
@@ -250,13 +283,7 @@ class Pipeline:
         Returns:
             ``(n_lists, k)`` int64 item indices, ``-1`` padding.
         """
-        self._check()
-        k = check_k(k)
         depth = candidates.width if self.depth is None else min(self.depth, candidates.width)
-        if self.depth is not None and self.depth < k:
-            raise ConfigError(
-                f"Pipeline depth={self.depth} is smaller than k={k}; use depth >= k or None."
-            )
         used: set[str] = set()
         current = candidates
         lists = np.full((candidates.n_lists, k), -1, dtype=np.int64)
@@ -267,8 +294,7 @@ class Pipeline:
             }
             used.update(kwargs)
             last = i == len(self.steps) - 1
-            step_k = k if last else max(depth, 1)
-            lists = np.asarray(step.rerank(current, k=step_k, **kwargs), dtype=np.int64)
+            lists = np.asarray(step.rerank(current, k=k if last else depth, **kwargs), np.int64)
             if not last:
                 current = current.select(lists)
         unused = set(side) - used
@@ -311,139 +337,3 @@ def check_unit_interval(value: Any, *, name: str, owner: str, closed: bool = Fal
         interval = "[0, 1]" if closed else "(0, 1) (exclusive)"
         raise ConfigError(f"{owner}: {name} must be a number in {interval}, got {value!r}.")
     return v
-
-
-def minmax_per_list(candidates: Candidates) -> np.ndarray:
-    """Scores min-max normalised to ``[0, 1]`` within every list (over its real candidates).
-
-    A list whose real candidates all have the same score gets 1.0 for every one of them; padding
-    stays NaN.
-    """
-    scores = candidates.scores
-    valid = candidates.valid
-    lo = np.min(np.where(valid, scores, np.inf), axis=1, initial=np.inf, keepdims=True)
-    hi = np.max(np.where(valid, scores, -np.inf), axis=1, initial=-np.inf, keepdims=True)
-    span = hi - lo
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(span > 0, (scores - lo) / np.where(span > 0, span, 1.0), 1.0)
-    return np.where(valid, out, np.nan)
-
-
-def relative_softmax_per_list(candidates: Candidates) -> np.ndarray:
-    """``exp(score − best score)`` within every list: the softmax probability over the list's
-    real candidates divided by the best one's, in ``(0, 1]`` (padding stays NaN)."""
-    valid = candidates.valid
-    top = np.max(np.where(valid, candidates.scores, -np.inf), axis=1, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(invalid="ignore", over="ignore"):
-        out = np.exp(np.where(valid, candidates.scores - top, 0.0))
-    return np.where(valid, out, np.nan)
-
-
-def _codes(values: pd.Series, vocab: pd.Index, what: str) -> np.ndarray:
-    codes = vocab.get_indexer(pd.Index(values))
-    if (codes < 0).any():
-        bad = values.iloc[int(np.nonzero(codes < 0)[0][0])]
-        raise DataError(
-            f"recommendations holds {what} {bad!r}, which is not in the {what} vocabulary; use "
-            "the ids the model was trained with."
-        )
-    return codes.astype(np.int64)
-
-
-def candidates_from_frame(
-    recommendations: pd.DataFrame, *, user_ids: pd.Index, item_ids: pd.Index
-) -> Candidates:
-    """Candidates from a ``user, rank, item, score`` frame in original ids.
-
-    Args:
-        recommendations: One row per (user, item) with columns ``user``, ``item`` and ``score``;
-            ``rank`` (1-based) is optional and orders each list when present, otherwise the score
-            does (descending, ties in frame order).
-        user_ids: The user vocabulary (position = internal user index), e.g. ``model.user_ids_``.
-        item_ids: The item vocabulary (position = internal item index), e.g. ``model.item_ids_``.
-
-    Returns:
-        One list per distinct user, in order of first appearance in the frame, padded with ``-1``
-        to the longest list.
-
-    Raises:
-        DataError: on a missing column, an id not in the vocabularies, a NaN score or a user given
-            the same item twice.
-    """
-    missing = [c for c in ("user", "item", "score") if c not in recommendations.columns]
-    if missing:
-        raise DataError(
-            f"recommendations lacks the column(s) {missing}; it needs user, item, score "
-            "(and optionally rank), as returned by Recommender.recommend."
-        )
-    df = recommendations.reset_index(drop=True)
-    users = _codes(df["user"], user_ids, "user")
-    items = _codes(df["item"], item_ids, "item")
-    scores = pd.to_numeric(df["score"], errors="coerce").to_numpy(dtype=np.float64)
-    if np.isnan(scores).any():
-        row = int(np.nonzero(np.isnan(scores))[0][0])
-        raise DataError(f"recommendations row {row} has a missing or non-numeric score.")
-    if "rank" in df.columns:
-        rank = pd.to_numeric(df["rank"], errors="coerce").to_numpy(dtype=np.float64)
-        if np.isnan(rank).any():
-            row = int(np.nonzero(np.isnan(rank))[0][0])
-            raise DataError(f"recommendations row {row} has a missing or non-numeric rank.")
-        key = rank
-    else:
-        key = -scores
-    if len(df) == 0:
-        return Candidates(items=np.zeros((0, 0)), scores=np.zeros((0, 0)), users=np.zeros(0))
-    row_of_user, first = np.unique(users, return_index=True)
-    list_order = np.argsort(first, kind="stable")
-    list_users = row_of_user[list_order]
-    list_of_row = np.empty(len(row_of_user), dtype=np.int64)
-    list_of_row[list_order] = np.arange(len(row_of_user))
-    lst = list_of_row[np.searchsorted(row_of_user, users)]
-    order = np.lexsort((np.arange(len(df)), key, lst))
-    lst, items, scores = lst[order], items[order], scores[order]
-    counts = np.bincount(lst, minlength=len(list_users))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    col = np.arange(len(lst)) - np.repeat(starts, counts)
-    width = int(counts.max()) if len(counts) else 0
-    out_items = np.full((len(list_users), width), -1, dtype=np.int64)
-    out_scores = np.full((len(list_users), width), np.nan)
-    out_items[lst, col] = items
-    out_scores[lst, col] = scores
-    try:
-        return Candidates(items=out_items, scores=out_scores, users=list_users)
-    except DataError as err:
-        raise DataError(f"recommendations: {err}") from None
-
-
-def lists_to_frame(
-    lists: np.ndarray,
-    candidates: Candidates,
-    *,
-    user_ids: pd.Index,
-    item_ids: pd.Index,
-) -> pd.DataFrame:
-    """Re-ranked lists back to a ``user, rank, item, score`` frame in original ids.
-
-    Args:
-        lists: ``(n_lists, k)`` item indices returned by a re-ranker (``-1`` padding is dropped).
-        candidates: The candidates the lists were chosen from; gives the users and the (model)
-            scores.
-        user_ids: The user vocabulary (position = internal user index).
-        item_ids: The item vocabulary (position = internal item index).
-
-    Returns:
-        Columns ``user``, ``rank`` (1-based position in the re-ranked list), ``item``, ``score``
-        (the model score of the item), lists in the order of ``candidates``.
-    """
-    chosen = candidates.select(lists)
-    keep = chosen.valid
-    rows, ranks = np.nonzero(keep)
-    return pd.DataFrame(
-        {
-            "user": user_ids[chosen.users[rows]],
-            "rank": (ranks + 1).astype(np.int64),
-            "item": item_ids[chosen.items[keep]],
-            "score": chosen.scores[keep].astype(np.float64),
-        }
-    )

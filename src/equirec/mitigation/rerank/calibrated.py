@@ -29,7 +29,8 @@ Conventions (the paper leaves them open):
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import ClassVar, Literal, get_args
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,13 +38,16 @@ import scipy.sparse as sp
 from equirec.errors import ConfigError, DataError
 from equirec.mitigation.rerank.base import (
     Candidates,
-    check_k,
+    Reranker,
     check_unit_interval,
     minmax_per_list,
     relative_softmax_per_list,
 )
 
-__all__ = ["Calibrated", "kl_miscalibration"]
+__all__ = ["Calibrated", "Relevance", "kl_miscalibration"]
+
+Relevance = Literal["softmax", "minmax"]
+"""How Calibrated turns model scores into the relevance ``s(i)`` (see the module docstring)."""
 
 # Lists are processed in chunks so that the (lists, candidates, genres) work array stays small.
 _CHUNK_CELLS = 1 << 21
@@ -69,7 +73,7 @@ def kl_miscalibration(p: np.ndarray, q: np.ndarray, *, alpha: float = 0.01) -> n
     return np.asarray(terms.sum(axis=-1))
 
 
-class Calibrated:
+class Calibrated(Reranker):
     """Steck's calibrated re-ranking of every candidate list.
 
     Args:
@@ -82,6 +86,7 @@ class Calibrated:
     """
 
     name: ClassVar[str] = "calibrated"
+    item_arrays: ClassVar[Mapping[str, str]] = {"item_genres": "item_genres matrix"}
 
     def __init__(
         self,
@@ -89,7 +94,7 @@ class Calibrated:
         item_genres: np.ndarray,
         lam: float = 0.5,
         alpha: float = 0.01,
-        relevance: str = "softmax",
+        relevance: Relevance = "softmax",
     ) -> None:
         self.item_genres = item_genres
         self.lam = lam
@@ -99,10 +104,9 @@ class Calibrated:
     def _params(self) -> tuple[np.ndarray, float, float]:
         lam = check_unit_interval(self.lam, name="lam", owner="Calibrated", closed=True)
         alpha = check_unit_interval(self.alpha, name="alpha", owner="Calibrated")
-        if self.relevance not in ("softmax", "minmax"):
-            raise ConfigError(
-                f"Calibrated: relevance must be 'softmax' or 'minmax', not {self.relevance!r}"
-            )
+        if self.relevance not in get_args(Relevance):
+            choices = " or ".join(map(repr, get_args(Relevance)))
+            raise ConfigError(f"Calibrated: relevance must be {choices}, not {self.relevance!r}")
         genres = np.asarray(self.item_genres, dtype=np.float64)
         if genres.ndim != 2 or genres.shape[0] == 0 or genres.shape[1] == 0:
             raise ConfigError(
@@ -125,11 +129,11 @@ class Calibrated:
         hist = _binary_history(history, genres.shape[0])
         return _profile(hist, _item_distribution(genres))
 
-    def rerank(
+    def _rerank(
         self,
         candidates: Candidates,
-        *,
         k: int,
+        *,
         history: sp.spmatrix | np.ndarray | None = None,
     ) -> np.ndarray:
         """Greedily build calibrated top-``k`` lists.
@@ -145,14 +149,12 @@ class Calibrated:
             candidates.
         """
         genres, lam, alpha = self._params()
-        k = check_k(k)
         if history is None:
             raise ConfigError(
                 "Calibrated.rerank needs history=: the (n_lists, n_items) training interactions "
                 "of each list's user, to compute the genre profile p(g|u)."
             )
         n_items = genres.shape[0]
-        candidates.check_items(n_items, what="item_genres matrix")
         hist = _binary_history(history, n_items)
         if hist.shape[0] != candidates.n_lists:
             raise DataError(
@@ -164,8 +166,6 @@ class Calibrated:
         has_profile = p_user.sum(axis=1) > 0
         n, width = candidates.n_lists, candidates.width
         out = np.full((n, k), -1, dtype=np.int64)
-        if n == 0 or width == 0:
-            return out
         steps = min(k, width)
         # Real candidates first (padding is normally last already), in candidate order.
         order = np.argsort(~candidates.valid, axis=1, kind="stable")
@@ -184,15 +184,6 @@ class Calibrated:
             r = rows[start : start + chunk]
             out[r] = _greedy(items[r], rel[r], p_user[r], p_item, k=k, lam=lam, alpha=alpha)
         return out
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters, as given."""
-        return {
-            "item_genres": self.item_genres,
-            "lam": self.lam,
-            "alpha": self.alpha,
-            "relevance": self.relevance,
-        }
 
     def __repr__(self) -> str:
         return f"Calibrated(lam={self.lam!r}, alpha={self.alpha!r}, relevance={self.relevance!r})"

@@ -56,14 +56,14 @@ The selection programme and its MILP are shared with UGF
 from __future__ import annotations
 
 import warnings
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from equirec.errors import ConfigError, DataError
 from equirec.fairness.item_metrics import head_items
-from equirec.mitigation.rerank.base import Candidates, check_k, check_unit_interval
+from equirec.mitigation.rerank.base import Candidates, Reranker, check_unit_interval
 from equirec.mitigation.rerank.penalised import greedy_penalised
 from equirec.mitigation.rerank.selection import (
     MILP_MAX_VARIABLES,
@@ -75,6 +75,7 @@ from equirec.mitigation.rerank.selection import (
     top_k_selection,
 )
 from equirec.mitigation.rerank.selection_inputs import (
+    Solver,
     check_binary_groups,
     check_nonnegative,
     check_relevance,
@@ -113,50 +114,7 @@ def popular_items(popularity: np.ndarray, *, top: float = 0.2) -> np.ndarray:
     return head_items(pop, method="top", cutoff=top)
 
 
-def _seen_candidates(seen: Any, candidates: Candidates) -> np.ndarray:
-    """``(n_lists, N)`` mask of the candidates that are among their user's training items.
-
-    Args:
-        seen: Training interactions, users x items: a scipy sparse matrix/array (stored non-zeros
-            count) or a :class:`~equirec.data.history.History`.
-        candidates: The candidate lists.
-    """
-    if sp.issparse(seen):
-        csr = sp.csr_array(seen)
-        csr.eliminate_zeros()
-        indptr, indices, n_users = csr.indptr, csr.indices, csr.shape[0]
-    elif hasattr(seen, "indptr") and hasattr(seen, "items"):
-        indptr, indices = np.asarray(seen.indptr), np.asarray(seen.items)
-        n_users = len(indptr) - 1
-    else:
-        raise DataError(
-            "CPFair: seen must be a scipy sparse users x items matrix of training interactions "
-            f"(or a History), got {type(seen).__name__}."
-        )
-    users = candidates.users
-    if len(users) and (users.min() < 0 or users.max() >= n_users):
-        raise DataError(
-            f"CPFair: a candidate list belongs to user {int(users.max())} but seen covers only "
-            f"{n_users} users; build both from the same user vocabulary."
-        )
-    starts = np.asarray(indptr[users], dtype=np.int64)
-    counts = np.asarray(indptr[users + 1], dtype=np.int64) - starts
-    total = int(counts.sum())
-    valid = candidates.valid
-    if total == 0 or not valid.any():
-        return np.zeros_like(valid)
-    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-    seen_items = np.asarray(indices, dtype=np.int64)[offsets + np.arange(total)]
-    seen_rows = np.repeat(np.arange(len(users), dtype=np.int64), counts)
-    width = int(max(seen_items.max(), candidates.items.max())) + 1
-    rows, cols = np.nonzero(valid)
-    cand_keys = rows * width + candidates.items[rows, cols]
-    mask = np.zeros_like(valid)
-    mask[rows, cols] = np.isin(cand_keys, seen_rows * width + seen_items)
-    return mask
-
-
-class CPFair:
+class CPFair(Reranker):
     """Consumer- and producer-fair re-ranking (Naghiaei et al., SIGIR 2022); see the module doc.
 
     Args:
@@ -184,6 +142,7 @@ class CPFair:
     """
 
     name: ClassVar[str] = "cpfair"
+    checks_seen: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -192,7 +151,7 @@ class CPFair:
         item_groups: np.ndarray,
         lambda_user: float,
         lambda_item: float,
-        solver: str = "auto",
+        solver: Solver = "auto",
         time_limit: float = 30.0,
     ) -> None:
         self.user_groups = user_groups
@@ -202,7 +161,9 @@ class CPFair:
         self.solver = solver
         self.time_limit = time_limit
 
-    def _check(self, candidates: Candidates) -> tuple[np.ndarray, np.ndarray, float, float]:
+    def _check(
+        self, candidates: Candidates
+    ) -> tuple[np.ndarray, np.ndarray, float, float, str, float]:
         owner = type(self).__name__
         lam_u = check_nonnegative(self.lambda_user, name="lambda_user", owner=owner)
         lam_i = check_nonnegative(self.lambda_item, name="lambda_item", owner=owner)
@@ -233,15 +194,18 @@ class CPFair:
                 f"{owner}: item_groups marks {'every' if popular.any() else 'no'} item as popular; "
                 "both the popular and the long-tail group need items (see popular_items)."
             )
-        return users, popular, lam_u, lam_i
+        solver, time_limit = check_solver(self.solver, self.time_limit, owner=owner)
+        return users, popular, lam_u, lam_i, solver, time_limit
 
-    def rerank(
+    def _check_params(self, candidates: Candidates, k: int) -> None:
+        self._check(candidates)
+
+    def _rerank(
         self,
         candidates: Candidates,
-        *,
         k: int,
+        *,
         relevance: np.ndarray | sp.sparray | None = None,
-        seen: Any = None,
     ) -> np.ndarray:
         """Pick ``k`` items per list trading score against the user and item gaps.
 
@@ -250,30 +214,17 @@ class CPFair:
             k: Length of the output lists.
             relevance: Relevance estimates in [0, 1] from training/validation data, never test
                 labels: an ``(n_lists, N)`` array aligned with ``candidates.items`` or a sparse
-                users x items matrix (see :class:`~equirec.mitigation.rerank.ugf.UGF`). Required
-                (the default only keeps the signature compatible with :class:`Reranker`).
+                users x items matrix (see :class:`~equirec.mitigation.rerank.ugf.UGF`). Required:
+                without it :class:`~equirec.errors.DataError` says what to give.
             seen: Optional training interactions (sparse users x items, or a History); when
                 given, a candidate among its user's training items raises
-                :class:`~equirec.errors.DataError`.
+                :class:`~equirec.errors.DataError` (checked by :class:`Reranker`).
 
         Returns:
             ``(n_lists, k)`` int64 item indices ordered by model score, ``-1`` padding.
         """
-        owner = type(self).__name__
-        groups, popular, lam_u, lam_i = self._check(candidates)
-        solver, time_limit = check_solver(self.solver, self.time_limit, owner=owner)
-        k = check_k(k)
-        rel = check_relevance(relevance, candidates, owner=owner)
-        if seen is not None:
-            leaked = _seen_candidates(seen, candidates)
-            if leaked.any():
-                r, c = np.argwhere(leaked)[0]
-                raise DataError(
-                    f"{owner}: candidate item {int(candidates.items[r, c])} of list {int(r)} "
-                    f"(user {int(candidates.users[r])}) is one of the user's training items. "
-                    "Candidate lists must exclude training items (as the models' recommend does); "
-                    "re-ranking lists that contain them inflates the gains over the baseline."
-                )
+        groups, popular, lam_u, lam_i, solver, time_limit = self._check(candidates)
+        rel = check_relevance(relevance, candidates, owner=type(self).__name__)
         valid = candidates.valid
         k_u = list_lengths(candidates, k)
         scores = normalised_scores(candidates)
@@ -283,7 +234,7 @@ class CPFair:
                 "CPFair: user_groups holds a single group, so the user-side gap is 0 and "
                 "lambda_user has no effect",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=4,
             )
         effect_user = coef[:, None] * metric_weights(rel, valid, k_u, "ndcg")
         n_pop = int(popular.sum())
@@ -334,6 +285,13 @@ class CPFair:
         self.status_ = status
         self.user_gap_, self.item_gap_, self.long_tail_share_, self.objective_ = measure(selected)
         return selection_to_lists(selected, candidates, k)
+
+    def _on_empty(self, n_lists: int) -> None:
+        self.status_ = "optimal"
+        self.user_gap_before_ = self.user_gap_ = self.item_gap_before_ = self.item_gap_ = 0.0
+        self.long_tail_share_before_ = self.long_tail_share_ = 0.0
+        self.objective_before_ = self.objective_ = self.solve_seconds_ = 0.0
+        self.n_variables_ = 0
 
     @staticmethod
     def _greedy(
@@ -398,6 +356,6 @@ class CPFair:
             f"CPFair: {reason}; falling back to the greedy heuristic. Raise time_limit or use "
             "solver='greedy'.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=5,
         )
         return greedy, "time_limit" if status == "time_limit" else "greedy"

@@ -33,14 +33,14 @@ from typing import Any, ClassVar
 import numpy as np
 
 from equirec.errors import ConfigError
-from equirec.mitigation.rerank.base import Candidates, check_k
+from equirec.mitigation.rerank.base import Candidates, Reranker
 
 __all__ = ["DetConstSort"]
 
 _EPS = 1e-9
 
 
-class DetConstSort:
+class DetConstSort(Reranker):
     """DetConstSort re-ranking of every candidate list to a target group distribution.
 
     Args:
@@ -51,6 +51,7 @@ class DetConstSort:
     """
 
     name: ClassVar[str] = "detconstsort"
+    item_arrays: ClassVar[Mapping[str, str]] = {"item_groups": "item_groups array"}
 
     def __init__(
         self,
@@ -109,7 +110,7 @@ class DetConstSort:
             )
         return groups.astype(np.int64), props
 
-    def rerank(self, candidates: Candidates, *, k: int) -> np.ndarray:
+    def _rerank(self, candidates: Candidates, k: int) -> np.ndarray:
         """Re-rank every list to ``k`` items meeting the prefix minimums.
 
         Args:
@@ -121,8 +122,6 @@ class DetConstSort:
             candidates.
         """
         groups, props = self._params()
-        k = check_k(k)
-        candidates.check_items(len(groups), what="item_groups array")
         n_groups = len(props)
         out = np.full((candidates.n_lists, k), -1, dtype=np.int64)
         for r in range(candidates.n_lists):
@@ -139,10 +138,6 @@ class DetConstSort:
                 chosen += [int(c) for c in cols if int(c) not in taken][: k - len(chosen)]
             out[r, : len(chosen)] = row[chosen]
         return out
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters, as given."""
-        return {"item_groups": self.item_groups, "target": self.target}
 
     def __repr__(self) -> str:
         return f"DetConstSort(target={self.target!r})"

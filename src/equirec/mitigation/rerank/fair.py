@@ -33,14 +33,15 @@ the output equals the input order whenever the input already satisfies the m-tab
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from scipy.stats import binom
 
 from equirec.errors import ConfigError
-from equirec.mitigation.rerank.base import Candidates, check_k, check_unit_interval
+from equirec.mitigation.rerank.base import Candidates, Reranker, check_k, check_unit_interval
 
 __all__ = ["FAIR", "adjust_alpha", "fail_probability", "mtable"]
 
@@ -148,7 +149,7 @@ def adjust_alpha(k: int, p: float, alpha: float) -> tuple[float, np.ndarray]:
     return alpha_c, np.array(table, dtype=np.int64)
 
 
-class FAIR:
+class FAIR(Reranker):
     """FA*IR re-ranking of every candidate list (Zehlike et al., CIKM 2017).
 
     Args:
@@ -166,6 +167,7 @@ class FAIR:
     """
 
     name: ClassVar[str] = "fair"
+    item_arrays: ClassVar[Mapping[str, str]] = {"protected": "protected mask"}
 
     def __init__(self, *, protected: np.ndarray, p: float, alpha: float = 0.1) -> None:
         self.protected = protected
@@ -204,7 +206,7 @@ class FAIR:
         _, p, alpha = self._params()
         return adjust_alpha(check_k(k), p, alpha)[0]
 
-    def rerank(self, candidates: Candidates, *, k: int) -> np.ndarray:
+    def _rerank(self, candidates: Candidates, k: int) -> np.ndarray:
         """Re-rank every list to the fair top-``k`` (see the module docstring).
 
         Args:
@@ -216,15 +218,10 @@ class FAIR:
             candidates. Also sets :attr:`shortfall_`.
         """
         protected, p, alpha = self._params()
-        k = check_k(k)
-        candidates.check_items(len(protected), what="protected mask")
         table = adjust_alpha(k, p, alpha)[1]
         n, width = candidates.n_lists, candidates.width
         out = np.full((n, k), -1, dtype=np.int64)
         shortfall = np.zeros(n, dtype=np.int64)
-        if width == 0 or n == 0:
-            self.shortfall_ = shortfall
-            return out
         items = candidates.items
         valid = candidates.valid
         is_prot = valid & protected[np.where(valid, items, 0)]
@@ -256,9 +253,8 @@ class FAIR:
         self.shortfall_ = shortfall
         return out
 
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters, as given."""
-        return {"protected": self.protected, "p": self.p, "alpha": self.alpha}
+    def _on_empty(self, n_lists: int) -> None:
+        self.shortfall_ = np.zeros(n_lists, dtype=np.int64)
 
     def __repr__(self) -> str:
         return f"FAIR(p={self.p!r}, alpha={self.alpha!r})"

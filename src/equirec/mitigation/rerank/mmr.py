@@ -15,25 +15,28 @@ Similarities: ``"cosine"`` of the item feature vectors (a zero vector is similar
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import ClassVar, Literal, get_args
 
 import numpy as np
 
 from equirec.errors import ConfigError
 from equirec.mitigation.rerank.base import (
     Candidates,
-    check_k,
+    Reranker,
     check_unit_interval,
     minmax_per_list,
 )
 
-__all__ = ["MMR"]
+__all__ = ["MMR", "Similarity"]
 
-SIMILARITIES = ("cosine", "jaccard")
+Similarity = Literal["cosine", "jaccard"]
+"""How MMR compares two items."""
+SIMILARITIES: tuple[str, ...] = get_args(Similarity)
 _CHUNK_CELLS = 1 << 21
 
 
-class MMR:
+class MMR(Reranker):
     """MMR diversification of every candidate list.
 
     Args:
@@ -43,9 +46,10 @@ class MMR:
     """
 
     name: ClassVar[str] = "mmr"
+    item_arrays: ClassVar[Mapping[str, str]] = {"item_features": "item_features matrix"}
 
     def __init__(
-        self, *, item_features: np.ndarray, lam: float = 0.5, similarity: str = "cosine"
+        self, *, item_features: np.ndarray, lam: float = 0.5, similarity: Similarity = "cosine"
     ) -> None:
         self.item_features = item_features
         self.lam = lam
@@ -72,7 +76,7 @@ class MMR:
             feats = (feats != 0).astype(np.float64)
         return feats, lam
 
-    def rerank(self, candidates: Candidates, *, k: int) -> np.ndarray:
+    def _rerank(self, candidates: Candidates, k: int) -> np.ndarray:
         """Greedily build diversified top-``k`` lists.
 
         Args:
@@ -84,12 +88,8 @@ class MMR:
             candidates.
         """
         feats, lam = self._params()
-        k = check_k(k)
-        candidates.check_items(feats.shape[0], what="item_features matrix")
         n, width = candidates.n_lists, candidates.width
         out = np.full((n, k), -1, dtype=np.int64)
-        if n == 0 or width == 0:
-            return out
         rel = minmax_per_list(candidates)
         chunk = max(1, _CHUNK_CELLS // max(1, width * feats.shape[1]))
         for start in range(0, n, chunk):
@@ -125,10 +125,6 @@ class MMR:
                 sim = np.divide(dot, union, out=np.zeros_like(dot), where=union > 0)
             max_sim = np.where(ok[:, None], np.maximum(max_sim, sim), max_sim)
         return out
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters, as given."""
-        return {"item_features": self.item_features, "lam": self.lam, "similarity": self.similarity}
 
     def __repr__(self) -> str:
         return f"MMR(lam={self.lam!r}, similarity={self.similarity!r})"

@@ -10,7 +10,7 @@ greedy repair are in :mod:`~equirec.mitigation.rerank.selection`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,6 +20,7 @@ from equirec.mitigation.rerank.base import Candidates, minmax_per_list
 
 __all__ = [
     "SOLVERS",
+    "Solver",
     "check_binary_groups",
     "check_nonnegative",
     "check_relevance",
@@ -30,7 +31,9 @@ __all__ = [
     "normalised_scores",
 ]
 
-SOLVERS = ("auto", "milp", "greedy")
+Solver = Literal["auto", "milp", "greedy"]
+"""How UGF and CPFair solve their selection programme."""
+SOLVERS: tuple[str, ...] = get_args(Solver)
 
 
 # --------------------------------------------------------------------------------------------

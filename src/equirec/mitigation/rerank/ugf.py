@@ -64,13 +64,13 @@ The selection programme, its solver and the greedy repair are shared with CPFair
 from __future__ import annotations
 
 import warnings
-from typing import ClassVar
+from typing import ClassVar, Literal, get_args
 
 import numpy as np
 import scipy.sparse as sp
 
 from equirec.errors import ConfigError
-from equirec.mitigation.rerank.base import Candidates, check_k
+from equirec.mitigation.rerank.base import Candidates, Reranker
 from equirec.mitigation.rerank.selection import (
     MILP_MAX_VARIABLES,
     GapTerm,
@@ -82,6 +82,7 @@ from equirec.mitigation.rerank.selection import (
     top_k_selection,
 )
 from equirec.mitigation.rerank.selection_inputs import (
+    Solver,
     check_binary_groups,
     check_nonnegative,
     check_relevance,
@@ -92,12 +93,14 @@ from equirec.mitigation.rerank.selection_inputs import (
     normalised_scores,
 )
 
-__all__ = ["MILP_MAX_VARIABLES", "UGF"]
+__all__ = ["MILP_MAX_VARIABLES", "UGF", "Metric"]
 
-METRICS = ("ndcg", "f1")
+Metric = Literal["ndcg", "f1"]
+"""UGF's linearised quality proxy ``M(u)`` (see the module docstring)."""
+METRICS: tuple[str, ...] = get_args(Metric)
 
 
-class UGF:
+class UGF(Reranker):
     """User-oriented fairness re-ranking (Li et al., WWW 2021); see the module docstring.
 
     Args:
@@ -128,8 +131,8 @@ class UGF:
         *,
         user_groups: np.ndarray,
         epsilon: float,
-        metric: str = "ndcg",
-        solver: str = "auto",
+        metric: Metric = "ndcg",
+        solver: Solver = "auto",
         time_limit: float = 30.0,
     ) -> None:
         self.user_groups = user_groups
@@ -152,11 +155,14 @@ class UGF:
         )
         return groups, epsilon, str(self.metric), solver, time_limit
 
-    def rerank(
+    def _check_params(self, candidates: Candidates, k: int) -> None:
+        self._check(candidates.n_lists)
+
+    def _rerank(
         self,
         candidates: Candidates,
-        *,
         k: int,
+        *,
         relevance: np.ndarray | sp.sparray | None = None,
     ) -> np.ndarray:
         """Pick ``k`` items per list under the estimated user-fairness bound.
@@ -166,14 +172,13 @@ class UGF:
             k: Length of the output lists.
             relevance: Relevance estimates in [0, 1], never test labels: an ``(n_lists, N)``
                 array aligned with ``candidates.items`` (padding ignored) or a sparse users x items
-                matrix (missing entries 0; stays aligned inside a pipeline). Required (the default
-                only keeps the signature compatible with :class:`Reranker`).
+                matrix (missing entries 0; stays aligned inside a pipeline). Required: without it
+                :class:`~equirec.errors.DataError` says what to give.
 
         Returns:
             ``(n_lists, k)`` int64 item indices ordered by model score, ``-1`` padding.
         """
         groups, epsilon, metric, solver, time_limit = self._check(candidates.n_lists)
-        k = check_k(k)
         rel = check_relevance(relevance, candidates, owner=type(self).__name__)
         valid = candidates.valid
         k_u = list_lengths(candidates, k)
@@ -190,7 +195,7 @@ class UGF:
                 "UGF: user_groups holds a single group, so there is no gap to bound; returning "
                 "the top-k by score",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=4,
             )
         selected = base
         if self.gap_before_ <= epsilon:
@@ -203,7 +208,7 @@ class UGF:
                     f"UGF: the greedy heuristic could not bring the estimated gap down to "
                     f"epsilon={epsilon} (no single swap reduces it further)",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=4,
                 )
         else:
             selected, status = self._milp(
@@ -213,6 +218,11 @@ class UGF:
         self.gap_ = abs(float((effect * selected).sum()))
         self.objective_ = float((scores * selected).sum())
         return selection_to_lists(selected, candidates, k)
+
+    def _on_empty(self, n_lists: int) -> None:
+        self.status_ = "optimal"
+        self.gap_before_ = self.gap_ = self.objective_ = self.solve_seconds_ = 0.0
+        self.n_variables_ = 0
 
     @staticmethod
     def _greedy(
@@ -259,6 +269,6 @@ class UGF:
             f"UGF: {reason}; falling back to the greedy heuristic (estimated gap as small as it "
             "could get). Raise epsilon or time_limit, or use solver='greedy'.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=5,
         )
         return greedy, status if status in ("infeasible", "time_limit") else "greedy"
