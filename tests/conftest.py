@@ -16,6 +16,8 @@ import torch
 from equirec.cli import main
 
 torch.set_num_threads(1)
+# Detailed assertion messages from the conformance mixins (imported by tests in several folders).
+pytest.register_assert_rewrite("equirec.testing")
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,6 +24,7 @@ from equirec.mitigation.rerank import (
     lists_to_frame,
 )
 from equirec.mitigation.rerank.base import check_k, check_unit_interval, minmax_per_list
+from equirec.testing import RerankerChecks
 
 N_ITEMS = 60
 
@@ -330,3 +332,87 @@ def test_compose_calibrated_then_fair_meets_fair_prefix_constraints() -> None:
     assert enough
     assert (np.cumsum(protected[out], axis=1) >= table).all()
     assert (fair.shortfall_ == 0).all()
+
+
+# --- the base class -------------------------------------------------------------------------
+
+
+class TakeFirst(Reranker):
+    """Test re-ranker: every list's first candidates, as a (read-only) view narrower than k."""
+
+    name: ClassVar[str] = "take_first"
+
+    def _rerank(self, candidates: Candidates, k: int) -> np.ndarray:
+        return candidates.items[:, :k]
+
+
+class WrongShape(Reranker):
+    """Test re-ranker with a bug: one list too many."""
+
+    name: ClassVar[str] = "wrong_shape"
+
+    def _rerank(self, candidates: Candidates, k: int) -> np.ndarray:
+        return np.zeros((candidates.n_lists + 1, k), dtype=np.int64)
+
+
+def test_the_base_pads_narrow_lists_into_a_fresh_int64_array() -> None:
+    c = Candidates(items=[[1, 2], [3, -1]], scores=[[2, 1], [1, 0]], users=[0, 1])
+    out = TakeFirst().rerank(c, k=4)
+    assert out.tolist() == [[1, 2, -1, -1], [3, -1, -1, -1]]
+    assert out.dtype == np.int64 and out.flags.writeable
+    out[0, 0] = 9  # a copy, not the candidates' read-only items
+    assert c.items[0, 0] == 1
+
+
+def test_a_bug_in_rerank_is_reported_not_returned() -> None:
+    c = Candidates(items=[[1, 2]], scores=[[2, 1]], users=[0])
+    with pytest.raises(RuntimeError, match=r"WrongShape._rerank returned shape \(2, 3\)"):
+        WrongShape().rerank(c, k=3)
+
+
+def test_parameters_are_checked_first_even_without_candidates() -> None:
+    empty = Candidates(items=np.zeros((2, 0)), scores=np.zeros((2, 0)), users=[0, 1])
+    with pytest.raises(ConfigError, match="p must be a number"):
+        FAIR(protected=np.ones(3, dtype=bool), p=2.0).rerank(empty, k=2)
+    with pytest.raises(ConfigError, match="k must be"):
+        FAIR(protected=np.ones(3, dtype=bool), p=0.5).rerank(empty, k=0)
+    fair = FAIR(protected=np.ones(3, dtype=bool), p=0.5)
+    assert fair.rerank(empty, k=2).tolist() == [[-1, -1], [-1, -1]]
+    assert fair.shortfall_.tolist() == [0, 0]
+
+
+def test_rerank_takes_the_side_keywords_of__rerank_only() -> None:
+    c = Candidates(items=[[1, 2]], scores=[[2, 1]], users=[0])
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['history'\]"):
+        FAIR(protected=np.ones(3, dtype=bool), p=0.5).rerank(c, k=2, history=None)
+    signature = inspect.signature(Calibrated.rerank)
+    assert list(signature.parameters) == ["self", "candidates", "k", "history"]
+    assert signature.parameters["k"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert Calibrated.rerank.__doc__ == Calibrated._rerank.__doc__
+    assert Calibrated.rerank.__qualname__ == "Calibrated.rerank"
+
+
+def test_the_base_is_abstract_and_pipelines_are_rerankers() -> None:
+    with pytest.raises(TypeError):
+        Reranker()  # type: ignore[abstract]
+
+    class NoRerank(Reranker):
+        name: ClassVar[str] = "none"
+
+    with pytest.raises(TypeError):
+        NoRerank()  # type: ignore[abstract]
+    assert isinstance(compose(TakeFirst()), Reranker)
+    assert not isinstance(Reverse(), Reranker)  # duck-typed steps still work in a pipeline
+
+
+def test_get_params_reads_the_constructor() -> None:
+    mmr = MMR(item_features=np.ones((2, 2)), lam=0.3)
+    assert list(mmr.get_params()) == ["item_features", "lam", "similarity"]
+    assert compose(mmr, depth=5).get_params() == {"steps": [mmr], "depth": 5}
+
+
+class TestCalibratedThenFAIR(RerankerChecks):
+    """The conformance checks on a chain, run as a Pipeline of its registered steps."""
+
+    method = "calibrated+fair"
+    params: ClassVar = {"calibrated.lam": 0.8, "fair.p": 0.6}

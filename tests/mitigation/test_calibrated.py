@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import scipy.sparse as sp
 
 from equirec.errors import ConfigError, DataError
 from equirec.mitigation.rerank import Calibrated, Candidates
+from equirec.testing import RerankerChecks
 
 N_ITEMS, N_GENRES = 80, 4
 
@@ -189,3 +191,9 @@ def test_history_is_required_and_must_fit(data) -> None:
         cal.rerank(cands, k=3, history=hist[:3])
     with pytest.raises(DataError, match=f"must be \\(n_lists, {N_ITEMS}\\)"):
         cal.rerank(cands, k=3, history=hist[:, :10])
+
+
+class TestCalibrated(RerankerChecks):
+    method = "calibrated"
+    params: ClassVar = {"lam": 0.7}
+    out_of_range: ClassVar = {"lam": 1.5}

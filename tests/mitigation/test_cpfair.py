@@ -1,5 +1,6 @@
 import inspect
 import itertools
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from equirec.data.history import History
 from equirec.errors import ConfigError, DataError
 from equirec.mitigation.rerank.base import Candidates, Reranker
 from equirec.mitigation.rerank.cpfair import CPFair, popular_items
+from equirec.testing import RerankerChecks
 
 
 def make_instance(n_lists=24, width=10, n_items=50, seed=0, short=()):
@@ -289,3 +291,9 @@ def test_sparse_relevance_matches_dense():
     model = CPFair(user_groups=groups, item_groups=popular, lambda_user=5.0, lambda_item=2.0)
     dense = model.rerank(cands, k=4, relevance=rel)
     np.testing.assert_array_equal(model.rerank(cands, k=4, relevance=matrix), dense)
+
+
+class TestCPFair(RerankerChecks):
+    method = "cpfair"
+    params: ClassVar = {"lambda_user": 1.0, "lambda_item": 20.0}
+    out_of_range: ClassVar = {"lambda_item": -1.0}

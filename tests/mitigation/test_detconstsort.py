@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pytest
 
 from equirec.errors import ConfigError, DataError
 from equirec.mitigation.rerank import Candidates, DetConstSort
+from equirec.testing import RerankerChecks
 
 
 def floor_min(p: float, length: int) -> int:
@@ -152,3 +155,9 @@ def test_proportions_within_tolerance_are_accepted_and_items_must_be_covered() -
     assert ds.rerank(ordered(3), k=2).shape == (1, 2)
     with pytest.raises(DataError, match="item_groups array covers only 3 items"):
         ds.rerank(ordered(5), k=2)
+
+
+class TestDetConstSort(RerankerChecks):
+    method = "detconstsort"
+    params: ClassVar = {"target": "equal"}
+    out_of_range: ClassVar = {"target": {"head": 0.2, "tail": 0.9}}  # sums to 1.1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from scipy.stats import binom
 from equirec.errors import ConfigError, DataError
 from equirec.mitigation.rerank import FAIR, Candidates
 from equirec.mitigation.rerank.fair import _adjusted, adjust_alpha, fail_probability, mtable
+from equirec.testing import RerankerChecks
 
 # Table 1 of Zehlike et al. (2017): m_{α,p}(k) for α = 0.1 (unadjusted), k = 1..12.
 PAPER_TABLE_1 = {
@@ -260,3 +262,9 @@ def test_protected_mask_must_cover_the_candidates() -> None:
     ]
     with pytest.raises(DataError, match="protected mask covers only 3 items"):
         fair.rerank(Candidates(items=[[5, 0]], scores=[[1, 0]], users=[0]), k=2)
+
+
+class TestFAIR(RerankerChecks):
+    method = "fair"
+    params: ClassVar = {"p": 0.6}
+    out_of_range: ClassVar = {"p": 1.5}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 import pytest
 
 from equirec.errors import ConfigError, DataError
 from equirec.mitigation.rerank import MMR, Candidates
+from equirec.testing import RerankerChecks
 
 N_ITEMS = 70
 
@@ -123,3 +125,9 @@ def test_features_must_cover_the_candidates(data) -> None:
     cands, feats = data
     with pytest.raises(DataError, match="item_features matrix covers only 10 items"):
         MMR(item_features=feats[:10]).rerank(cands, k=3)
+
+
+class TestMMR(RerankerChecks):
+    method = "mmr"
+    params: ClassVar = {"lam": 0.5}
+    out_of_range: ClassVar = {"lam": -0.5}

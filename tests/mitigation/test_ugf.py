@@ -1,6 +1,7 @@
 import inspect
 import itertools
 import warnings
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import equirec.mitigation.rerank.ugf as ugf_module
 from equirec.errors import ConfigError, DataError
 from equirec.mitigation.rerank.base import Candidates, Reranker, compose
 from equirec.mitigation.rerank.ugf import UGF
+from equirec.testing import RerankerChecks
 
 
 def make_instance(n_lists=30, width=12, n_items=80, seed=0, short=()):
@@ -325,3 +327,9 @@ def test_sparse_relevance_is_looked_up_by_user_and_item():
         UGF(user_groups=groups, epsilon=0.02).rerank(cands, k=5, relevance=matrix[:, :10])
     with pytest.raises(DataError, match=r"\[0, 1\]"):
         UGF(user_groups=groups, epsilon=0.02).rerank(cands, k=5, relevance=matrix * 3)
+
+
+class TestUGF(RerankerChecks):
+    method = "ugf"
+    params: ClassVar = {"epsilon": 0.01}
+    out_of_range: ClassVar = {"epsilon": -0.1}

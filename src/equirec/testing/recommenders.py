@@ -1,4 +1,4 @@
-"""Conformance checks every recommender must pass, as a pytest class mixin (needs pytest).
+"""Conformance checks every recommender must pass, as a test-class mixin (no pytest needed).
 
 A model's test declares how to build the model and the quality it must reach::
 
@@ -15,13 +15,17 @@ A model's test declares how to build the model and the quality it must reach::
 The checks fit the model once per class on :func:`planted_split`, a tiny dataset with a clear
 structure (two user clusters, each consuming one half of the catalogue) whose users are strings
 and whose items are non-contiguous integers (first seen in shuffled order), so that confusing
-internal indices with original ids fails loudly. Put ``pytest.register_assert_rewrite(
-"equirec.testing")`` in a ``conftest.py`` for detailed assertion messages.
+internal indices with original ids fails loudly. The checks are plain ``assert`` statements; a
+check that does not apply raises :class:`unittest.SkipTest` (pytest reports it as skipped). Put
+``pytest.register_assert_rewrite("equirec.testing")`` in a ``conftest.py`` for detailed
+assertion messages.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
+import unittest
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,13 +33,27 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-import pytest
 from sklearn.base import clone
 
 from equirec.data.dataset import Dataset
 from equirec.errors import EquirecError
 from equirec.models.base import SETTINGS_FILE, WEIGHTS_FILE, NotFittedError, Recommender
 from equirec.models.registry import model_class
+from equirec.testing.asserts import raises
+
+__all__ = [
+    "COLD_ITEM",
+    "COLD_USER",
+    "HELD_OUT",
+    "ITEMS_PER_HALF",
+    "ITEMS_PER_USER",
+    "N_CLUSTER_USERS",
+    "FittedCase",
+    "RecommenderChecks",
+    "hit_rate",
+    "item_id",
+    "planted_split",
+]
 
 N_CLUSTER_USERS = 60
 """Users of the planted dataset with training data (half in each cluster)."""
@@ -111,7 +129,7 @@ def _pairs(frame: pd.DataFrame) -> list[tuple[Any, Any]]:
 
 @dataclass
 class FittedCase:
-    """What the class-scoped fixture of :class:`RecommenderChecks` provides."""
+    """The model of a :class:`RecommenderChecks` class, fitted once per class."""
 
     model: Recommender
     returned: Any
@@ -124,7 +142,7 @@ class RecommenderChecks:
 
     Subclass it in a ``Test...`` class and set :attr:`model_class` (default parameters) or
     override :meth:`model_factory` (small, fast parameters: few epochs, ``verbose=False``). Tests
-    only read the fitted model, which is fitted once per class.
+    only read the fitted model (:attr:`fitted`), which is fitted once per class.
     """
 
     model_class: ClassVar[type[Recommender]]
@@ -138,20 +156,29 @@ class RecommenderChecks:
     deterministic: ClassVar[bool] = True
     """Two fits with the same parameters give the same recommendations."""
 
+    _fitted_case: ClassVar[FittedCase | None] = None
+
     def model_factory(self) -> Recommender:
         """A fresh, unfitted model."""
         return self.model_class()
 
-    @pytest.fixture(scope="class")
-    @classmethod
-    def fitted(cls) -> FittedCase:
-        """The model fitted once per class on :func:`planted_split`."""
-        train, held_out = planted_split()
-        model = cls().model_factory()
-        return FittedCase(model=model, returned=model.fit(train), train=train, held_out=held_out)
+    @property
+    def fitted(self) -> FittedCase:
+        """The model fitted on :func:`planted_split`, once per class (kept for later checks)."""
+        cls = type(self)
+        case = cls.__dict__.get("_fitted_case")
+        if case is None:
+            train, held_out = planted_split()
+            model = self.model_factory()
+            case = FittedCase(
+                model=model, returned=model.fit(train), train=train, held_out=held_out
+            )
+            cls._fitted_case = case
+        return case
 
     # -- estimator conventions -------------------------------------------------------------------
-    def test_fit_returns_self(self, fitted: FittedCase) -> None:
+    def test_fit_returns_self(self) -> None:
+        fitted = self.fitted
         assert fitted.returned is fitted.model
 
     def test_init_only_stores_parameters(self) -> None:
@@ -168,14 +195,14 @@ class RecommenderChecks:
 
     def test_unfitted_model_raises(self) -> None:
         model = self.model_factory()
-        with pytest.raises(NotFittedError):
+        with raises(NotFittedError):
             model.recommend(["u00"])
-        with pytest.raises(NotFittedError):
+        with raises(NotFittedError):
             model.score_items(["u00"], [item_id(0)])
 
     # -- recommendations -------------------------------------------------------------------------
-    def test_recommend_speaks_original_ids(self, fitted: FittedCase) -> None:
-        model, train = fitted.model, fitted.train
+    def test_recommend_speaks_original_ids(self) -> None:
+        model, train = self.fitted.model, self.fitted.train
         recs = model.recommend(k=self.k)
         assert list(recs.columns) == ["user", "rank", "item", "score"]
         assert set(recs["user"]) == set(train.user_ids), "every user gets a list"
@@ -186,8 +213,8 @@ class RecommenderChecks:
         part = model.recommend(some, k=self.k)
         assert list(pd.unique(part["user"])) == some, "lists come in the order of the users asked"
 
-    def test_ranks_and_scores_are_ordered(self, fitted: FittedCase) -> None:
-        recs = fitted.model.recommend(k=self.k)
+    def test_ranks_and_scores_are_ordered(self) -> None:
+        recs = self.fitted.model.recommend(k=self.k)
         assert (recs.groupby("user").size() == self.k).all()
         for _, group in recs.groupby("user"):
             assert group["rank"].tolist() == list(range(1, self.k + 1))
@@ -195,8 +222,8 @@ class RecommenderChecks:
             assert np.isfinite(group["score"]).all()
             assert group["item"].is_unique
 
-    def test_seen_items_are_excluded_unless_asked(self, fitted: FittedCase) -> None:
-        model, train = fitted.model, fitted.train
+    def test_seen_items_are_excluded_unless_asked(self) -> None:
+        model, train = self.fitted.model, self.fitted.train
         pairs = set(_pairs(train.interactions))
         recs = model.recommend(k=self.k)
         assert not any(p in pairs for p in _pairs(recs))
@@ -205,8 +232,8 @@ class RecommenderChecks:
         assert len(everything) == 2 * n
         assert set(everything["item"]) == set(train.item_ids)
 
-    def test_prediction_time_history_is_excluded(self, fitted: FittedCase) -> None:
-        model, train, held_out = fitted.model, fitted.train, fitted.held_out
+    def test_prediction_time_history_is_excluded(self) -> None:
+        model, train, held_out = self.fitted.model, self.fitted.train, self.fitted.held_out
         columns = ["user", "item", "timestamp"]
         both = train.with_interactions(
             pd.concat([train.interactions[columns], held_out.interactions[columns]])
@@ -216,8 +243,8 @@ class RecommenderChecks:
         assert len(recs) == 2 * self.k
         assert not any(p in pairs for p in _pairs(recs))
 
-    def test_score_items_agrees_with_recommend(self, fitted: FittedCase) -> None:
-        model = fitted.model
+    def test_score_items_agrees_with_recommend(self) -> None:
+        model = self.fitted.model
         for user in ["u01", "u02", COLD_USER]:
             recs = model.recommend([user], k=self.k)
             scored = model.score_items([user], recs["item"].tolist())
@@ -225,20 +252,21 @@ class RecommenderChecks:
             assert scored["item"].tolist() == recs["item"].tolist()
             np.testing.assert_allclose(scored["score"], recs["score"], rtol=1e-5, atol=1e-6)
 
-    def test_unknown_ids_raise(self, fitted: FittedCase) -> None:
-        with pytest.raises(EquirecError, match="unknown user"):
-            fitted.model.recommend(["u00", "nobody"])
-        with pytest.raises(EquirecError, match="unknown item"):
-            fitted.model.score_items(["u00"], [item_id(0) + 1])
+    def test_unknown_ids_raise(self) -> None:
+        with raises(EquirecError, match="unknown user"):
+            self.fitted.model.recommend(["u00", "nobody"])
+        with raises(EquirecError, match="unknown item"):
+            self.fitted.model.score_items(["u00"], [item_id(0) + 1])
 
     # -- persistence -----------------------------------------------------------------------------
-    def test_save_load_round_trip(self, fitted: FittedCase, tmp_path: Path) -> None:
-        model = fitted.model
-        folder = model.save(tmp_path / "model")
-        assert sorted(p.name for p in folder.iterdir()) == sorted([SETTINGS_FILE, WEIGHTS_FILE])
-        settings = json.loads((folder / SETTINGS_FILE).read_text())
+    def test_save_load_round_trip(self) -> None:
+        model = self.fitted.model
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = model.save(Path(tmp) / "model")
+            assert sorted(p.name for p in folder.iterdir()) == sorted([SETTINGS_FILE, WEIGHTS_FILE])
+            settings = json.loads((folder / SETTINGS_FILE).read_text())
+            loaded = Recommender.load(folder)
         assert settings["name"] == model.name
-        loaded = Recommender.load(folder)
         assert type(loaded) is type(model)
         assert loaded.get_params(deep=False) == model.get_params(deep=False)
         for exclude_seen in (True, False):
@@ -247,16 +275,18 @@ class RecommenderChecks:
                 model.recommend(k=self.k, exclude_seen=exclude_seen),
             )
 
-    def test_same_parameters_same_recommendations(self, fitted: FittedCase) -> None:
+    def test_same_parameters_same_recommendations(self) -> None:
+        fitted = self.fitted
         if not self.deterministic:
-            pytest.skip(f"{type(fitted.model).__name__} is declared non-deterministic")
+            raise unittest.SkipTest(f"{type(fitted.model).__name__} is declared non-deterministic")
         again = self.model_factory().fit(fitted.train)
         pd.testing.assert_frame_equal(again.recommend(k=self.k), fitted.model.recommend(k=self.k))
 
     # -- quality ---------------------------------------------------------------------------------
-    def test_finds_the_planted_clusters(self, fitted: FittedCase) -> None:
+    def test_finds_the_planted_clusters(self) -> None:
+        fitted = self.fitted
         if self.min_lift is None:
-            pytest.skip("no quality bar declared (min_lift is None)")
+            raise unittest.SkipTest("no quality bar declared (min_lift is None)")
         hits, random = hit_rate(fitted.model, fitted.train, fitted.held_out, k=self.k)
         assert hits >= self.min_lift * random, (
             f"held-out hit rate@{self.k} {hits:.3f} < {self.min_lift} x random ({random:.3f})"
