@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from equirec.errors import DataError
 
@@ -120,6 +122,63 @@ class RankedLists:
                 f"A candidate has item index {int(self.items.max())} but the {what} covers only "
                 f"{n_items} items; build both from the same item vocabulary."
             )
+
+    def check_unseen(self, seen: Any, *, owner: str) -> None:
+        """Raise :class:`DataError` if a candidate is among its user's known (training) items.
+
+        Models' top-N lists exclude the items a user already has; re-ranking lists that hold
+        them would waste slots on them and inflate a re-ranker's gains over the baseline.
+
+        Args:
+            seen: The known interactions, users x items: a scipy sparse matrix or array (stored
+                non-zeros count) or a :class:`~equirec.data.history.History`.
+            owner: Class name, for the messages.
+        """
+        leaked = self._seen_mask(seen, owner=owner)
+        if leaked.any():
+            r, c = np.argwhere(leaked)[0]
+            raise DataError(
+                f"{owner}: candidate item {int(self.items[r, c])} of list {int(r)} "
+                f"(user {int(self.users[r])}) is one of the user's training items. "
+                "Candidate lists must exclude training items (as the models' recommend does); "
+                "re-ranking lists that contain them inflates the gains over the baseline."
+            )
+
+    def _seen_mask(self, seen: Any, *, owner: str) -> np.ndarray:
+        """``(n_lists, N)`` mask of the candidates that are among their user's items in ``seen``."""
+        if sp.issparse(seen):
+            csr = sp.csr_array(seen)
+            csr.eliminate_zeros()
+            indptr, indices, n_users = csr.indptr, csr.indices, csr.shape[0]
+        elif hasattr(seen, "indptr") and hasattr(seen, "items"):
+            indptr, indices = np.asarray(seen.indptr), np.asarray(seen.items)
+            n_users = len(indptr) - 1
+        else:
+            raise DataError(
+                f"{owner}: seen must be a scipy sparse users x items matrix of training "
+                f"interactions (or a History), got {type(seen).__name__}."
+            )
+        users = self.users
+        if len(users) and (users.min() < 0 or users.max() >= n_users):
+            raise DataError(
+                f"{owner}: a candidate list belongs to user {int(users.max())} but seen covers "
+                f"only {n_users} users; build both from the same user vocabulary."
+            )
+        starts = np.asarray(indptr[users], dtype=np.int64)
+        counts = np.asarray(indptr[users + 1], dtype=np.int64) - starts
+        total = int(counts.sum())
+        valid = self.valid
+        if total == 0 or not valid.any():
+            return np.zeros_like(valid)
+        offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+        seen_items = np.asarray(indices, dtype=np.int64)[offsets + np.arange(total)]
+        seen_rows = np.repeat(np.arange(len(users), dtype=np.int64), counts)
+        width = int(max(seen_items.max(), self.items.max())) + 1
+        rows, cols = np.nonzero(valid)
+        cand_keys = rows * width + self.items[rows, cols]
+        mask = np.zeros_like(valid)
+        mask[rows, cols] = np.isin(cand_keys, seen_rows * width + seen_items)
+        return mask
 
     def select(self, lists: np.ndarray) -> RankedLists:
         """Lists made of a re-ranked selection of these lists, model scores carried along.
