@@ -246,7 +246,8 @@ def _message(
 
 
 def _meaning(field: FieldInfo) -> str:
-    return "; ".join(filter(None, [describe(field.annotation), field.description]))
+    doc = (field.description or "").replace("``", "")  # plain text in a message
+    return "; ".join(filter(None, [describe(field.annotation), doc]))
 
 
 def describe(annotation: Any) -> str:
