@@ -20,6 +20,7 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        _usual_mode(tmp, 0o777)
         yield tmp
         if path.exists():
             old = path.with_name(f".{path.name}.old")
@@ -42,11 +43,19 @@ def atomic_write_text(path: Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        _usual_mode(Path(tmp), 0o666)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _usual_mode(path: Path, mode: int) -> None:
+    """Give a temporary file or folder the permissions a plain ``open``/``mkdir`` would (umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, mode & ~umask)
 
 
 def jsonable(value: Any) -> Any:

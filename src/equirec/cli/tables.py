@@ -72,7 +72,7 @@ def methods_table(name: str | None) -> Table:
     for col in ("parameter", "type", "default", "meaning"):
         table.add_column(col)
     for row in param_rows(entry.params_model()):
-        table.add_row(row["name"], row["type"], row["default"], row["meaning"])
+        table.add_row(row["name"], row["type"], row["default"], row["meaning"].replace("``", ""))
     return table
 
 
