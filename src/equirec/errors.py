@@ -18,3 +18,7 @@ class DataError(EquirecError):
 
 class ConfigError(EquirecError):
     """Bad configuration: unknown keys, wrong types, unknown dataset or model names."""
+
+
+class OutputExistsError(EquirecError):
+    """An output folder already holds something, and replacing it was not asked for."""

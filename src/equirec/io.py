@@ -12,11 +12,37 @@ from typing import Any
 
 import numpy as np
 
+from equirec.errors import OutputExistsError
+
+
+def check_new(path: Path, *, overwrite: bool) -> None:
+    """Refuse to replace an existing, non-empty ``path`` unless ``overwrite`` (nothing is lost).
+
+    Raises:
+        OutputExistsError: ``path`` holds something and ``overwrite`` is False.
+    """
+    path = Path(path)
+    if overwrite or not path.exists():
+        return
+    if path.is_dir() and not any(path.iterdir()):
+        return
+    raise OutputExistsError(
+        f"{path} already exists and holds files; choose another output folder, or allow "
+        "replacing it (--overwrite on the command line, overwrite=True in Python)"
+    )
+
 
 @contextmanager
-def atomic_dir(path: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path``; on success it replaces ``path`` in one rename."""
+def atomic_dir(path: Path, *, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; on success it replaces ``path`` in one rename.
+
+    Args:
+        path: The folder to write.
+        overwrite: Replace an existing ``path``; when False an existing non-empty folder raises
+            :class:`~equirec.errors.OutputExistsError` before anything is written.
+    """
     path = Path(path)
+    check_new(path, overwrite=overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:

@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from equirec.workflows.run import run
 
             config = config_from_args(args)
-            result = run(config)
+            result = run(config, overwrite=args.overwrite)
             console.print(summary_table(result.metrics, ks=config.evaluation.ks))
             console.print(
                 f"trained in {result.metrics['train_seconds']:.1f} s; "
@@ -210,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 k=args.k,
                 depth=args.depth,
                 out=args.out,
+                overwrite=args.overwrite,
             )
             ndcg = reranked.metrics["overall"].get(f"ndcg@{args.k}")
             console.print(
@@ -232,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 fairness_metric=args.fairness_metric,
                 depth=args.depth,
                 out=args.out,
+                overwrite=args.overwrite,
             )
             table = Table(title=f"{args.method} sweep: {swept['params']['fairness_label']}")
             for col in ("setting", swept["params"]["accuracy_metric"], "fairness", "pareto"):

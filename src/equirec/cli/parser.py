@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         "[evaluation]); flags override it",
     )
     run.add_argument("--out", help="output folder (default: a new folder under runs/)")
+    run.add_argument(
+        "--overwrite", action="store_true", help="replace the output folder if it holds files"
+    )
     _log_flags(run)
     run.add_argument(
         "--audit", action="store_true", help="also audit fairness (audit.json, audit.html)"
@@ -73,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--depth", type=int, help="candidates: the saved model's top DEPTH (default: stored 100)"
     )
     rr.add_argument("--out", help="output folder (default RUN_DIR-METHOD)")
+    rr.add_argument(
+        "--overwrite", action="store_true", help="replace the output folder if it holds files"
+    )
     rr.add_argument("--audit", action="store_true", help="also audit the re-ranked lists")
     _log_flags(rr)
 
@@ -118,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-rankers only: candidates from the saved model's top DEPTH (default: stored 100)",
     )
     sw.add_argument("--out", help="output folder (default RUN_DIR/sweep-METHOD)")
+    sw.add_argument(
+        "--overwrite", action="store_true", help="replace the output folder if it holds files"
+    )
     _log_flags(sw)
 
     sub.add_parser("datasets", help="list the built-in datasets")

@@ -20,6 +20,7 @@ import pandas as pd
 
 from equirec.data.lists import RankedLists
 from equirec.evaluation.evaluator import score_lists
+from equirec.io import check_new
 from equirec.mitigation.rerank.build import rerank_recommendations
 from equirec.workflows.rundir import RunFolder, open_run, write_run
 
@@ -54,6 +55,7 @@ def rerank_run(
     depth: int | None = None,
     out: str | Path | None = None,
     write: bool = True,
+    overwrite: bool = False,
 ) -> RerankResult:
     """Re-rank a run's stored lists and score them like the run (same split, full ranking).
 
@@ -70,7 +72,11 @@ def rerank_run(
             ``metrics.json``, ``per_user.csv``, ``recommendations.csv`` and ``config.json``
             like a run, so ``equirec audit`` works on it.
         write: Write the folder (atomically).
+        overwrite: Replace an existing output folder (by default refused before any work).
     """
+    folder = Path(out) if out else Path(f"{Path(run_dir)}-{method}")
+    if write:
+        check_new(folder, overwrite=overwrite)
     run = open_run(run_dir)
     stored = candidate_lists(run, depth)
     t0 = time.perf_counter()
@@ -98,8 +104,14 @@ def rerank_run(
         "evaluated_users": len(per_user),
         "exclude_seen": True,
     }
-    folder = Path(out) if out else Path(f"{Path(run_dir)}-{method}")
     if write:
         saved = json.loads((run.path / "config.json").read_text())["config"]
-        write_run(folder, config=saved, metrics=metrics, per_user=per_user, recommendations=recs)
+        write_run(
+            folder,
+            config=saved,
+            metrics=metrics,
+            per_user=per_user,
+            recommendations=recs,
+            overwrite=overwrite,
+        )
     return RerankResult(metrics=metrics, per_user=per_user, recommendations=recs, out=folder)

@@ -21,7 +21,7 @@ from equirec.data.dataset import Dataset
 from equirec.data.known import KnownData
 from equirec.data.splits import Split
 from equirec.evaluation import EvaluationResult, evaluate
-from equirec.io import jsonable
+from equirec.io import check_new, jsonable
 from equirec.mitigation.apply import AppliedMitigation, apply_training_mitigation
 from equirec.models.base import Recommender
 from equirec.models.registry import model_class
@@ -65,6 +65,7 @@ def run(
     config: RunConfig | dict[str, Any] | None = None,
     *,
     write: bool = True,
+    overwrite: bool = False,
 ) -> RunResult:
     """Train and evaluate as ``config`` says; write the run folder unless ``write`` is False.
 
@@ -73,12 +74,16 @@ def run(
             ``{"data": {"dataset": "ml-100k"}, "model": {"name": "ease"}}``); default: the
             built-in dataset with SASRec.
         write: Write the run folder (``config.out`` or a new folder under ``runs/``).
+        overwrite: Replace an existing ``config.out``; by default a folder that holds files is
+            refused before anything is trained (:class:`~equirec.errors.OutputExistsError`).
     """
     if config is None:
         config = RunConfig()
     elif isinstance(config, dict):
         config = RunConfig.from_dict(config)
     config.check()
+    if write and config.out:
+        check_new(Path(config.out), overwrite=overwrite)
     started = datetime.now(timezone.utc)
     dataset = load_data(config)
     split = make_split(dataset, config)
@@ -172,6 +177,7 @@ def run(
             per_user=result.per_user,
             recommendations=result.recommendations,
             model=model,
+            overwrite=overwrite,
         )
         log.info("run written to %s", out)
     return RunResult(

@@ -125,18 +125,21 @@ def write_run(
     per_user: pd.DataFrame,
     recommendations: pd.DataFrame,
     model: Recommender | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write a run folder atomically.
 
     Args:
-        out: The folder (must not exist yet, see :func:`equirec.io.atomic_dir`).
+        out: The folder (see :func:`equirec.io.atomic_dir`).
         config: The resolved configuration, saved as ``config.json`` with package versions.
         metrics: ``metrics.json``.
         per_user: ``per_user.csv``.
         recommendations: ``recommendations.csv``.
         model: Saved into ``model/`` (a re-ranked run has none).
+        overwrite: Replace an existing folder; by default one that holds files raises
+            :class:`~equirec.errors.OutputExistsError` (nothing a user made is lost).
     """
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, overwrite=overwrite) as tmp:
         (tmp / "metrics.json").write_text(json.dumps(jsonable(metrics), indent=2))
         per_user.to_csv(tmp / "per_user.csv", index=False)
         recommendations.to_csv(tmp / "recommendations.csv", index=False)

@@ -34,7 +34,7 @@ from equirec.errors import ConfigError
 from equirec.fairness.audit import audit
 from equirec.fairness.inputs import AuditData
 from equirec.fairness.schema import AuditReport
-from equirec.io import atomic_dir, jsonable
+from equirec.io import atomic_dir, check_new, jsonable
 from equirec.mitigation.apply import resolve_params
 from equirec.mitigation.registry import (
     RERANKERS,
@@ -71,6 +71,7 @@ def sweep_run(
     depth: int | None = None,
     out: str | Path | None = None,
     write: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Sweep ``method`` over ``grid`` on a run; write the table and the Pareto page.
 
@@ -93,6 +94,7 @@ def sweep_run(
         out: Folder for ``sweep.json``, ``sweep.csv`` and ``sweep.html`` (default
             ``RUN_DIR/sweep-METHOD``).
         write: Write the files (atomically).
+        overwrite: Replace an existing output folder (by default refused before any work).
 
     Returns:
         The ``sweep.json`` content: ``params`` and one entry per point (baseline first); a
@@ -154,6 +156,9 @@ def sweep_run(
         k=k, user_attr=user_attr, item_attr=item_attr, leakage=leakage, shown=tuple(shown)
     )
 
+    folder = Path(out) if out else Path(run_dir) / f"sweep-{method}"
+    if write:
+        check_new(folder, overwrite=overwrite)
     loaded = open_run(run_dir)
     points: list[dict[str, Any]] = []
     if training:
@@ -221,8 +226,7 @@ def sweep_run(
         }
     result = {"params": params, "points": points}
     if write:
-        folder = Path(out) if out else Path(run_dir) / f"sweep-{method}"
-        _write(folder, result)
+        _write(folder, result, overwrite=overwrite)
         log.info("sweep written to %s", folder)
     return result
 
@@ -328,7 +332,7 @@ def _change(value: float | None, base: float | None) -> float | None:
     return (value - base) / abs(base)
 
 
-def _write(folder: Path, result: dict[str, Any]) -> None:
+def _write(folder: Path, result: dict[str, Any], *, overwrite: bool) -> None:
     from equirec.reporting import render_sweep_html
 
     table = pd.DataFrame(
@@ -337,7 +341,7 @@ def _write(folder: Path, result: dict[str, Any]) -> None:
             for p in result["points"]
         ]
     )
-    with atomic_dir(folder) as tmp:
+    with atomic_dir(folder, overwrite=overwrite) as tmp:
         (tmp / "sweep.json").write_text(json.dumps(jsonable(result), indent=2))
         table.to_csv(tmp / "sweep.csv", index=False)
         (tmp / "sweep.html").write_text(render_sweep_html(jsonable(result)))
