@@ -42,3 +42,31 @@ def test_a_crashed_run_leaves_no_run_folder(tmp_path, monkeypatch):
         equirec.run(_config(tmp_path))
     assert not (tmp_path / "run").exists()
     assert list(tmp_path.iterdir()) == []  # no temporary folder left behind either
+
+
+def test_exact_duplicate_rows_give_the_right_answer_and_a_warning(tmp_path, caplog):
+    """Every row twice used to make every accuracy metric 0 (the test item was in the history)."""
+    import pandas as pd
+
+    from equirec.data import make_synthetic
+
+    log = make_synthetic(n_users=80, n_items=40, seed=1).interactions[["user", "item", "timestamp"]]
+    log = log.sort_values(["user", "timestamp"], kind="stable")
+    clean, doubled = tmp_path / "clean.csv", tmp_path / "doubled.csv"
+    log.to_csv(clean, index=False)
+    pd.concat([log, log]).sort_values(["user", "timestamp"], kind="stable").to_csv(
+        doubled, index=False
+    )
+
+    def metrics(path, **preprocess):
+        config = {"data": {"interactions": str(path)}, "model": {"name": "pop"}}
+        return equirec.run({**config, "preprocess": preprocess}, write=False).metrics
+
+    base, fixed = metrics(clean), metrics(doubled)
+    assert fixed["overall"]["ndcg@10"] == base["overall"]["ndcg@10"] > 0
+    assert base["warnings"] == [] and fixed["dataset"]["exact_duplicates_dropped"] == len(log)
+    assert f"dropped {len(log)} exact duplicate interaction(s)" in fixed["warnings"][0]
+    kept = metrics(doubled, exact_duplicates="keep")
+    assert kept["overall"]["ndcg@10"] == 0.0  # what the user asked for, but said loudly:
+    assert "were already known before the test" in kept["warnings"][-1]
+    assert any("already known" in r.getMessage() for r in caplog.records)

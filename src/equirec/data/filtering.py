@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 import numpy as np
 
 from equirec.data.dataset import Dataset
 from equirec.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
 
 Duplicates = Literal["keep", "first", "last"]
 
@@ -17,6 +20,7 @@ def preprocess(
     *,
     min_rating: float | None = None,
     duplicates: Duplicates = "keep",
+    exact_duplicates: Literal["drop", "keep"] = "drop",
     user_core: int = 0,
     item_core: int = 0,
 ) -> Dataset:
@@ -24,6 +28,10 @@ def preprocess(
 
     Steps, in this order:
 
+    0. ``exact_duplicates``: rows identical in user, item, timestamp (and rating) are a data
+       error far more often than a real repeat: by default every copy but the first is dropped,
+       with a warning (left in, the copies put a user's test item in the history before it, so it
+       can never be hit). ``"keep"`` keeps them.
     1. ``min_rating``: keep interactions with ``rating >= min_rating`` (the positive feedback of
        an implicit-feedback task); ``None`` keeps every interaction.
     2. ``duplicates``: repeated (user, item) pairs are all kept (``"keep"``), or only the
@@ -34,13 +42,15 @@ def preprocess(
        each time.
 
     What was applied is recorded in ``info`` of the result: ``implicit`` ("every interaction
-    counts" or "rating >= 4"), ``duplicates``, ``user_core``, ``item_core``,
-    ``core_iterations``, ``removed_interactions`` and a one-line ``preprocess`` summary.
+    counts" or "rating >= 4"), ``duplicates``, ``exact_duplicates_dropped``, ``user_core``,
+    ``item_core``, ``core_iterations``, ``removed_interactions``, a one-line ``preprocess``
+    summary and, where something was probably not meant, ``warnings`` (a list of messages).
 
     Args:
         dataset: The dataset to filter.
         min_rating: Rating threshold, or ``None``.
         duplicates: ``"keep"``, ``"first"`` or ``"last"``.
+        exact_duplicates: ``"drop"`` (default) or ``"keep"`` exact duplicate rows.
         user_core: Minimum interactions per user (0 or 1: no filter).
         item_core: Minimum interactions per item (0 or 1: no filter).
 
@@ -53,11 +63,29 @@ def preprocess(
         DataError: ``min_rating`` is given but the dataset has no ratings, or a step leaves no
             interaction (the message names the step and what to relax).
     """
-    _validate(duplicates=duplicates, user_core=user_core, item_core=item_core)
+    _validate(
+        duplicates=duplicates, exact=exact_duplicates, user_core=user_core, item_core=item_core
+    )
     df = dataset.interactions
     keep = np.ones(len(df), dtype=bool)
     if len(df) == 0:
         raise DataError(f"dataset {dataset.name!r} has no interactions to preprocess")
+
+    warnings: list[str] = list(dataset.info.get("warnings", []))
+    exact = 0
+    if exact_duplicates == "drop":
+        cols = [c for c in ("user_idx", "item_idx", "timestamp", "rating") if c in df.columns]
+        copies = df[cols].duplicated(keep="first").to_numpy()
+        exact = int(copies.sum())
+        keep &= ~copies
+        if exact:
+            text = (
+                f"dropped {exact} exact duplicate interaction(s) of {dataset.name!r} (same "
+                f"{', '.join(c.removesuffix('_idx') for c in cols)}); set "
+                'preprocess.exact_duplicates = "keep" to keep them'
+            )
+            warnings.append(text)
+            log.warning(text)
 
     if min_rating is not None:
         if "rating" not in df.columns:
@@ -109,6 +137,7 @@ def preprocess(
         {
             "implicit": implicit,
             "duplicates": duplicates,
+            "exact_duplicates_dropped": exact,
             "user_core": int(user_core),
             "item_core": int(item_core),
             "core_iterations": int(iterations),
@@ -116,6 +145,8 @@ def preprocess(
             "preprocess": summary,
         }
     )
+    if warnings:
+        result.info["warnings"] = warnings
     return result
 
 
@@ -142,7 +173,9 @@ def _k_core(
         iterations += 1
 
 
-def _validate(*, duplicates: str, user_core: int, item_core: int) -> None:
+def _validate(*, duplicates: str, exact: str, user_core: int, item_core: int) -> None:
+    if exact not in ("drop", "keep"):
+        raise ConfigError(f"preprocess: exact_duplicates must be 'drop' or 'keep', got {exact!r}")
     if duplicates not in ("keep", "first", "last"):
         raise ConfigError(
             f"preprocess: duplicates must be 'keep', 'first' or 'last', got {duplicates!r}"

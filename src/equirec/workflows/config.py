@@ -95,6 +95,8 @@ class PreprocessConfig(_Section):
     """Keep interactions with rating >= this; unset: every interaction counts."""
     duplicates: Literal["keep", "first", "last"] = "keep"
     """``keep``, ``first`` or ``last`` occurrence of a repeated (user, item) pair."""
+    exact_duplicates: Literal["drop", "keep"] = "drop"
+    """Rows identical in user, item, timestamp and rating: ``drop`` (with a warning) or ``keep``."""
     user_core: int = Field(0, ge=0)
     """Iteratively drop users with fewer interactions (k-core)."""
     item_core: int = Field(0, ge=0)

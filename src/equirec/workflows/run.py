@@ -155,6 +155,7 @@ def run(
         ),
         "mitigation": None if applied is None else jsonable(applied.record()),
         "started": started.isoformat(timespec="seconds"),
+        "warnings": _warnings(dataset, result),
     }
     # The saved model knows what the run knew before the test, so that re-using it from Python
     # (Recommender.load(...).recommend(...)) ranks as the run did and never re-recommends a
@@ -190,3 +191,19 @@ def run(
         train=train,
         mitigation=applied,
     )
+
+
+def _warnings(dataset: Dataset, result: EvaluationResult) -> list[str]:
+    """What was probably not meant, recorded with the results (and logged once here)."""
+    out = list(dataset.info.get("warnings", []))  # logged where they arose
+    unreachable = int(result.params.get("unreachable_relevant") or 0)
+    if unreachable:
+        text = (
+            f"{unreachable} test interaction(s) were already known before the test (the item is "
+            "in the user's training or validation history), so they can never be hit and count "
+            "as misses; repeated interactions are kept by default: set preprocess.duplicates = "
+            '"first" if repeats are not meant'
+        )
+        log.warning(text)
+        out.append(text)
+    return out

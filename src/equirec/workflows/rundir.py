@@ -78,6 +78,7 @@ def load_data(config: RunConfig) -> Dataset:
         dataset,
         min_rating=p.min_rating,
         duplicates=p.duplicates,
+        exact_duplicates=p.exact_duplicates,
         user_core=p.user_core,
         item_core=p.item_core,
     )
