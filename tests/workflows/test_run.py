@@ -70,3 +70,15 @@ def test_exact_duplicate_rows_give_the_right_answer_and_a_warning(tmp_path, capl
     assert kept["overall"]["ndcg@10"] == 0.0  # what the user asked for, but said loudly:
     assert "were already known before the test" in kept["warnings"][-1]
     assert any("already known" in r.getMessage() for r in caplog.records)
+
+
+def test_k_beyond_the_catalogue_is_warned_about():
+    config = {
+        "data": {"dataset": "synthetic"},
+        "model": {"name": "pop"},
+        "evaluation": {"ks": [10, 5000], "keep_k": 5000},
+    }
+    result = equirec.run(config, write=False)
+    n_items = result.metrics["dataset"]["items"]
+    assert any(f"beyond the catalogue of {n_items} items" in w for w in result.metrics["warnings"])
+    assert result.recommendations.groupby("user").size().max() <= n_items

@@ -155,7 +155,7 @@ def run(
         ),
         "mitigation": None if applied is None else jsonable(applied.record()),
         "started": started.isoformat(timespec="seconds"),
-        "warnings": _warnings(dataset, result),
+        "warnings": _warnings(dataset, result, config),
     }
     # The saved model knows what the run knew before the test, so that re-using it from Python
     # (Recommender.load(...).recommend(...)) ranks as the run did and never re-recommends a
@@ -193,9 +193,18 @@ def run(
     )
 
 
-def _warnings(dataset: Dataset, result: EvaluationResult) -> list[str]:
+def _warnings(dataset: Dataset, result: EvaluationResult, config: RunConfig) -> list[str]:
     """What was probably not meant, recorded with the results (and logged once here)."""
     out = list(dataset.info.get("warnings", []))  # logged where they arose
+    e = config.evaluation
+    if max(e.ks) > dataset.n_items:
+        text = (
+            f"evaluation.ks goes up to {max(e.ks)}, beyond the catalogue of {dataset.n_items} "
+            "items: a list holds at most the user's unseen items, so metrics at such a k equal "
+            "those at the catalogue size"
+        )
+        log.warning(text)
+        out.append(text)
     unreachable = int(result.params.get("unreachable_relevant") or 0)
     if unreachable:
         text = (
