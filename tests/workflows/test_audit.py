@@ -70,3 +70,16 @@ def test_folder_without_recommendations(run_dir, tmp_path, capsys):
     assert "missing recommendations.csv" in capsys.readouterr().err
     assert main(["audit", str(tmp_path / "nowhere")]) == 2
     assert "no such run folder" in capsys.readouterr().err
+
+
+def test_a_section_that_cannot_be_computed_is_said(run_dir, tmp_path, caplog):
+    """A re-ranked run has no model: the page and the console say the probe did not run."""
+    from equirec.workflows.audit import audit_run
+    from equirec.workflows.rerank import rerank_run
+
+    reranked = rerank_run(run_dir, method="fair", params={"p": 0.5}, out=tmp_path / "fair")
+    result = audit_run(reranked.out, n_boot=0, n_permutations=0)
+    said = [w for w in result.report["warnings"] if "no saved model" in w]
+    assert said and any("no saved model" in r.getMessage() for r in caplog.records)
+    assert "no saved model" in (reranked.out / "audit.html").read_text()
+    assert all("representations" not in v for v in result.report["leakage"].values())

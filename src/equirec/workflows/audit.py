@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,8 @@ from equirec.fairness.inputs import AuditData
 from equirec.workflows.rundir import open_run, write_audit
 
 __all__ = ["audit_options", "audit_run"]
+
+log = logging.getLogger(__name__)
 
 
 def audit_run(
@@ -39,6 +42,13 @@ def audit_run(
     run = open_run(run_dir)
     data = AuditData.from_split(run.split, recommendations=run.recommendations, history=run.history)
     reps = run.user_representations() if probe_model and run.has_model else None
+    missing = None
+    if probe_model and not run.has_model:
+        missing = (
+            f"{run.path} holds no saved model (a re-ranked run has none), so the leakage of "
+            "user representations is not measured: audit the run it came from for that"
+        )
+        log.warning(missing)
     context = {
         "run": str(run.path),
         "dataset": run.dataset.name,
@@ -50,6 +60,8 @@ def audit_run(
         data, user_representations=reps, context=context | options.pop("context", {}), **options
     )
     result.report["params"]["audit_seconds"] = time.perf_counter() - t0
+    if missing:
+        result.report["warnings"].append(missing)
     if write:
         write_audit(run.path, result.report)
     return result
