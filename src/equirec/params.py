@@ -33,6 +33,7 @@ __all__ = [
     "describe",
     "docstring_args",
     "param_rows",
+    "plain",
     "signature_model",
     "validate",
 ]
@@ -245,9 +246,13 @@ def _message(
     return f"{where}: {key}={given!r} is not valid: expected {expected}"
 
 
+def plain(doc: str) -> str:
+    """Docstring text for a terminal or a message: RST double-backquote markers dropped."""
+    return doc.replace("``", "")
+
+
 def _meaning(field: FieldInfo) -> str:
-    doc = (field.description or "").replace("``", "")  # plain text in a message
-    return "; ".join(filter(None, [describe(field.annotation), doc]))
+    return "; ".join(filter(None, [describe(field.annotation), plain(field.description or "")]))
 
 
 def describe(annotation: Any) -> str:

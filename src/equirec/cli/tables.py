@@ -57,7 +57,7 @@ def methods_table(name: str | None) -> Table:
     from rich.table import Table
 
     from equirec.mitigation.registry import method
-    from equirec.params import param_rows
+    from equirec.params import param_rows, plain
 
     if name is None:
         table = Table(title="mitigation methods (`equirec methods NAME` for parameters)")
@@ -72,7 +72,7 @@ def methods_table(name: str | None) -> Table:
     for col in ("parameter", "type", "default", "meaning"):
         table.add_column(col)
     for row in param_rows(entry.params_model()):
-        table.add_row(row["name"], row["type"], row["default"], row["meaning"].replace("``", ""))
+        table.add_row(row["name"], row["type"], row["default"], plain(row["meaning"]))
     return table
 
 

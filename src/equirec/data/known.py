@@ -79,11 +79,11 @@ class KnownData:
     @cached_property
     def seen(self) -> sp.csr_matrix:
         """``(n_users, n_items)`` binary CSR of the known interactions."""
-        return sp.csr_matrix(self.dataset.history().csr(binary=True))
+        return sp.csr_matrix(self.history.csr(binary=True))
 
     @cached_property
     def _counts(self) -> sp.csr_matrix:
-        return self.dataset.history().csr(binary=False)
+        return self.history.csr(binary=False)
 
     @cached_property
     def popularity(self) -> np.ndarray:

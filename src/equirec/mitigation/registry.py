@@ -97,14 +97,8 @@ class Method:
 
     def side_options(self) -> tuple[str, ...]:
         """Names of the parameters that go to the side builder."""
-        from equirec.params import signature_model
-
-        builder = self.side_builder
-        if builder is None:
-            return ()
-        return tuple(
-            signature_model(builder, name="_", exclude=("known", "candidates")).model_fields
-        )
+        side = _side_model(self)
+        return () if side is None else tuple(side.model_fields)
 
     def resolve(
         self, params: Mapping[str, Any] | None, *, where: str | None = None
@@ -125,6 +119,17 @@ class Method:
 
 
 @cache
+def _side_model(entry: Method) -> type[Params] | None:
+    """The side builder's keyword options as a parameter model (``None`` without a builder)."""
+    from equirec.params import signature_model
+
+    builder = entry.side_builder
+    if builder is None:
+        return None
+    return signature_model(builder, name="_", exclude=("known", "candidates"))
+
+
+@cache
 def _params_model(entry: Method) -> type[Params]:
     from pydantic import create_model
 
@@ -132,9 +137,8 @@ def _params_model(entry: Method) -> type[Params]:
 
     exclude = set(entry.provides)
     fields: dict[str, Any] = {}
-    builder = entry.side_builder
-    if builder is not None:
-        side = signature_model(builder, name="_", exclude=("known", "candidates"))
+    side = _side_model(entry)
+    if side is not None:
         fields.update({k: (f.annotation, f) for k, f in side.model_fields.items()})
     impl = signature_model(
         entry.implementation, name="_", exclude=exclude | set(fields), defaults=entry.defaults

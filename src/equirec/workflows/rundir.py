@@ -227,7 +227,7 @@ class RunFolder:
         if users is None:
             idx = self.dataset.user_index(pd.unique(self.recommendations["user"]))
         else:
-            idx = model._user_index(users)
+            idx = self.dataset.user_index(users)
         idx = np.asarray(idx, dtype=np.int64)
         known = self.known
         items, scores = model.topk(
