@@ -130,6 +130,36 @@ def test_an_exhausted_group_is_skipped_and_the_list_still_filled() -> None:
     assert len(set(out[0].tolist())) == 6 and (out[0] >= 0).all()
 
 
+def test_lists_whose_candidates_lack_a_group_are_reported_by_group_name() -> None:
+    # List 0: four group-1 items among ten candidates; list 1: a single one. Target 50/50,
+    # k = 6: every prefix of length i needs floor(i / 2) of each group, the top 6 three.
+    groups = np.array([0] * 6 + [1] * 4 + [0] * 9 + [1])
+    items = np.array([np.arange(10), np.arange(10, 20)])
+    cands = Candidates(items=items, scores=np.tile(np.linspace(1, 0, 10), (2, 1)), users=[0, 1])
+    ds = DetConstSort(item_groups=groups, target=[0.5, 0.5], labels=("head", "tail"))
+    out = ds.rerank(cands, k=6)
+    check = ds.guarantee_
+    assert check is not None and check.met.tolist() == [True, False]
+    assert check.feasible.tolist() == [True, False] and check.shortfall.tolist() == [0, 2]
+    assert check.reasons[1] == "only 1 tail item among its 10 candidates; the top 6 needs 3"
+    assert "head 0.5, tail 0.5" in check.guarantee and "3 head, 3 tail" in check.guarantee
+    for length in range(1, 7):  # list 0 holds its minimums
+        counts = np.bincount(groups[out[0, :length]], minlength=2)
+        assert (counts >= length // 2).all()
+    unnamed = DetConstSort(item_groups=groups, target=[0.5, 0.5])
+    unnamed.rerank(cands, k=6)
+    assert unnamed.guarantee_ is not None
+    assert unnamed.guarantee_.reasons[1].startswith("only 1 group 1 item among its 10")
+
+
+def test_check_guarantee_of_the_candidate_order() -> None:
+    groups = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    ds = DetConstSort(item_groups=groups, target=[0.5, 0.5])
+    check = ds.check_guarantee(ordered(8).items[:, :6], ordered(8), k=6, exhaustive=True)
+    assert check.met.tolist() == [False] and check.feasible.tolist() == [True]
+    assert check.reasons[0] == "its top 2 holds 0 group 1 items, fewer than the 1 required"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

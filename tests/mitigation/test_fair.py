@@ -221,6 +221,45 @@ def test_too_few_protected_candidates_fills_and_reports_shortfall() -> None:
     assert fair.shortfall_.tolist() == [table[-1] - 1]
 
 
+def test_lists_with_too_few_protected_candidates_are_reported_with_the_reason() -> None:
+    # List 0 holds six protected candidates, list 1 a single one: FA*IR fills both, but only
+    # list 0 can keep the m-table, and the check says so (it used to be silent).
+    flags = [[False] * 8 + [True] * 6, [False] * 8 + [True] + [False] * 5]
+    items = np.array([np.arange(14), np.arange(14, 28)])
+    protected = np.concatenate([np.array(f) for f in flags])
+    cands = Candidates(items=items, scores=np.tile(np.linspace(1, 0, 14), (2, 1)), users=[3, 4])
+    fair = FAIR(protected=protected, p=0.5, alpha=0.1)
+    out = fair.rerank(cands, k=12)
+    needed = int(fair.mtable(12)[-1])
+    check = fair.guarantee_
+    assert check is not None and check.met.tolist() == [True, False]
+    assert check.n_met == 1 and check.feasible.tolist() == [True, False]
+    assert check.shortfall.tolist() == fair.shortfall_.tolist() == [0, needed - 1]
+    assert check.reasons == (
+        "",
+        f"only 1 protected item among its 14 candidates; the top 12 needs {needed}",
+    )
+    assert "FA*IR, p = 0.5, alpha = 0.1" in check.guarantee
+    # The same lists, the candidates being every item the users could be recommended.
+    every = fair.check_guarantee(out, cands, k=12, exhaustive=np.array([False, True]))
+    assert every.reasons[1] == (
+        f"only 1 protected item among all 14 unseen items; the top 12 needs {needed}"
+    )
+
+
+def test_check_guarantee_reads_any_lists() -> None:
+    # The input order breaks the m-table although the candidates could meet it.
+    cands, protected = make([False] * 15 + [True] * 15)
+    fair = FAIR(protected=protected, p=0.5, alpha=0.1)
+    table = fair.mtable(15)
+    first = int(np.argmax(table > 0))
+    check = fair.check_guarantee(cands.items[:, :15], cands, k=15)
+    assert check.met.tolist() == [False] and check.feasible.tolist() == [True]
+    assert check.shortfall.tolist() == [int(table[-1])]
+    assert check.reasons[0].startswith(f"its top {first + 1} holds 0 protected items")
+    assert fair.check_guarantee(fair.rerank(cands, k=15), cands, k=15).met.tolist() == [True]
+
+
 def test_short_lists_apply_the_k_table_to_their_prefixes() -> None:
     items = np.array([[0, 1, 2, 3, 4, 5, -1, -1], [6, 7, -1, -1, -1, -1, -1, -1]])
     scores = np.where(items >= 0, 1.0, np.nan)

@@ -173,7 +173,7 @@ RERANKERS: dict[str, Method] = {
             "DetConstSort: item groups at target shares down the list (Geyik et al. 2019)",
             f"{_RERANK}.detconstsort:DetConstSort",
             side=f"{_SIDE}:detconstsort_side",
-            provides=("item_groups", "target"),
+            provides=("item_groups", "target", "labels"),
         ),
         Method(
             "calibrated",

@@ -16,8 +16,9 @@ information from :class:`~equirec.data.known.KnownData` only) on :func:`reranker
 synthetic split with random-score candidate lists, some shorter than ``k`` and one empty. They
 check the lists (only each list's own candidates, no repeats, ``-1`` padding at the end, as long
 as the candidates allow), ``k`` (0, -1, 2.5 and ``True`` rejected), determinism, that no test
-interaction is read, and the registry's messages for a missing, unknown, wrongly typed or
-out-of-range parameter.
+interaction is read, that a re-ranker with a guarantee keeps it on every list whose candidates
+allow it and says why on every other, and the registry's messages for a missing, unknown,
+wrongly typed or out-of-range parameter.
 
 ``method`` may also chain registered re-rankers (``"calibrated+fair"``, parameters
 ``STEP.KEY``): the steps are then built on the same candidates and applied as a
@@ -45,6 +46,7 @@ from equirec.errors import ConfigError
 from equirec.mitigation.registry import RERANKERS, Method
 from equirec.mitigation.rerank.base import Candidates, Pipeline, Reranker
 from equirec.mitigation.rerank.build import build, split_chain
+from equirec.mitigation.rerank.guarantee import GuaranteeCheck
 from equirec.params import docstring_args
 from equirec.testing.asserts import raises
 
@@ -259,6 +261,29 @@ class RerankerChecks:
             f"{self.method} with {dict(self.params)} kept every list's top {self.k}; give "
             "params that make it act (or set acts = False)"
         )
+
+    def test_keeps_its_guarantee_wherever_the_candidates_allow(self) -> None:
+        candidates = self.case.candidates
+        reranker, side = self.make(self.case.known, candidates)
+        lists = reranker.rerank(candidates, k=self.k, **side)
+        check = reranker.guarantee_
+        again = reranker.check_guarantee(lists, candidates, k=self.k)
+        if check is None:
+            assert again is None, "rerank left guarantee_ = None but check_guarantee checks"
+            raise unittest.SkipTest(f"{self.method} promises nothing checkable per list")
+        assert isinstance(check, GuaranteeCheck), f"guarantee_ is {check!r}"
+        assert again is not None and np.array_equal(check.met, again.met)
+        assert check.n_lists == candidates.n_lists, f"{check.n_lists} lists checked"
+        broken = np.flatnonzero(check.feasible & ~check.met)
+        assert not broken.size, (
+            f"lists {broken[:5].tolist()} miss the guarantee although their candidates hold "
+            f"enough: {[check.reasons[r] for r in broken[:3]]}"
+        )
+        for row in range(check.n_lists):
+            assert bool(check.reasons[row]) == (not check.met[row]), (
+                f"list {row}: met={bool(check.met[row])} but reason {check.reasons[row]!r}"
+            )
+            assert (check.shortfall[row] == 0) == check.met[row]
 
     # -- the parameters ----------------------------------------------------------------------
     def test_constructor_takes_typed_documented_keyword_parameters(self) -> None:

@@ -4,7 +4,9 @@ A re-ranker reads :class:`Candidates` (every user's top-N candidate list from a 
 in internal item indices) and returns an ``(n_lists, k)`` int64 array of item indices, ``-1``
 padding a list that has fewer than ``k`` candidates. It only ever chooses among the candidates
 of that list and never repeats an item. Every re-ranker derives from :class:`Reranker`, whose
-``rerank`` makes the checks they all need once; :func:`compose` chains re-rankers.
+``rerank`` makes the checks they all need once; :func:`compose` chains re-rankers. A re-ranker
+that promises something checkable of every list (FA*IR, DetConstSort) implements
+:meth:`Reranker.check_guarantee`; ``rerank`` leaves its result in ``guarantee_``.
 :class:`Candidates` and its frame conversions (:func:`candidates_from_frame`,
 :func:`lists_to_frame`) live in :mod:`equirec.mitigation.rerank.candidates` and are re-exported
 here.
@@ -27,9 +29,11 @@ from equirec.mitigation.rerank.candidates import (
     minmax_per_list,
     relative_softmax_per_list,
 )
+from equirec.mitigation.rerank.guarantee import GuaranteeCheck
 
 __all__ = [
     "Candidates",
+    "GuaranteeCheck",
     "Pipeline",
     "Reranker",
     "candidates_from_frame",
@@ -61,7 +65,9 @@ class Reranker(ABC):
     5. returns all ``-1`` for candidates without lists or slots (``n_lists == 0`` or
        ``width == 0``), without calling ``_rerank``;
     6. calls ``_rerank(candidates, k, **side)`` and returns its lists as an ``(n_lists, k)``
-       int64 array, narrower lists padded with ``-1``.
+       int64 array, narrower lists padded with ``-1``;
+    7. sets :attr:`guarantee_` to :meth:`check_guarantee` of those lists (``None`` for a
+       re-ranker that promises nothing checkable per list).
 
     Every subclass gets its own ``rerank`` whose signature (``help``, :class:`Pipeline`'s routing
     of side keywords) and docstring are those of its ``_rerank``, with ``k`` keyword-only.
@@ -77,6 +83,9 @@ class Reranker(ABC):
     candidate among them; ``seen`` is not passed on to ``_rerank``."""
     _side: ClassVar[frozenset[str] | None] = frozenset()
     """The side keywords ``rerank`` accepts (``None``: any), set from ``_rerank``'s signature."""
+    guarantee_: GuaranteeCheck | None
+    """After :meth:`rerank`: whether every list keeps the re-ranker's guarantee
+    (:meth:`check_guarantee`), or ``None`` where it has none."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -122,8 +131,36 @@ class Reranker(ABC):
         n = candidates.n_lists
         if n == 0 or candidates.width == 0:
             self._on_empty(n)
-            return np.full((n, k), -1, dtype=np.int64)
-        return _as_lists(self._rerank(candidates, k, **side), n, k, owner)
+            lists = np.full((n, k), -1, dtype=np.int64)
+        else:
+            lists = _as_lists(self._rerank(candidates, k, **side), n, k, owner)
+        self.guarantee_ = self.check_guarantee(lists, candidates, k=k)
+        return lists
+
+    def check_guarantee(
+        self,
+        lists: np.ndarray,
+        candidates: Candidates,
+        *,
+        k: int,
+        exhaustive: np.ndarray | bool | None = None,
+    ) -> GuaranteeCheck | None:
+        """Whether every list keeps this re-ranker's guarantee, and why not where it does not.
+
+        The default promises nothing: ``None``. FA*IR and DetConstSort check their prefix
+        minimums on ``lists`` (whoever built them) against the items ``candidates`` hold.
+
+        Args:
+            lists: ``(n_lists, k)`` item indices, ``-1`` padding (e.g. :meth:`rerank`'s output).
+            candidates: The candidates the lists were chosen from (their order does not matter).
+            k: The list length the guarantee is for.
+            exhaustive: Per list (or for all), whether the candidates were every item its user
+                could be recommended; the reasons then say so.
+
+        Returns:
+            A :class:`~equirec.mitigation.rerank.guarantee.GuaranteeCheck`, or ``None``.
+        """
+        return None
 
     @abstractmethod
     def _rerank(self, candidates: Candidates, k: int, *args: Any, **side: Any) -> np.ndarray:
@@ -304,6 +341,18 @@ class Pipeline(Reranker):
                 "names against the re-rankers' rerank signatures."
             )
         return lists
+
+    def check_guarantee(
+        self,
+        lists: np.ndarray,
+        candidates: Candidates,
+        *,
+        k: int,
+        exhaustive: np.ndarray | bool | None = None,
+    ) -> GuaranteeCheck | None:
+        """The last step's guarantee (see :meth:`Reranker.check_guarantee`)."""
+        check = getattr(self.steps[-1], "check_guarantee", None) if self.steps else None
+        return None if check is None else check(lists, candidates, k=k, exhaustive=exhaustive)
 
     def __repr__(self) -> str:
         return f"Pipeline({self.steps!r}, depth={self.depth!r})"

@@ -23,6 +23,9 @@ Implementation notes:
   out of candidates its minimum is skipped (and that list cannot meet it); if the targeted groups
   together have fewer than ``k`` candidates the remaining positions are filled with the other
   candidates in quality order, so every list is as long as its candidates allow.
+  :meth:`DetConstSort.check_guarantee` (``guarantee_`` after :meth:`DetConstSort.rerank`) says
+  which lists miss a prefix minimum and which group's candidates ran out; the workflows re-rank
+  those lists from deeper candidates of the saved model.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from equirec.errors import ConfigError
-from equirec.mitigation.rerank.base import Candidates, Reranker
+from equirec.mitigation.rerank.base import Candidates, Reranker, check_k
+from equirec.mitigation.rerank.guarantee import GuaranteeCheck, prefix_check
 
 __all__ = ["DetConstSort"]
 
@@ -48,6 +52,13 @@ class DetConstSort(Reranker):
         target: Target proportion per group code: a mapping ``{code: proportion}`` or an array
             (or sequence) whose entry ``g`` is the proportion of group ``g``. Non-negative,
             summing to 1 (within 1e-6). Groups absent from the target count as proportion 0.
+        labels: Names of the group codes (entry ``g`` names group ``g``), used in the reasons of
+            :meth:`check_guarantee`; default ``"group g"``.
+
+    Attributes:
+        guarantee_: After :meth:`rerank`, the :class:`~equirec.mitigation.rerank.guarantee.
+            GuaranteeCheck` of its lists: which hold ``floor(p_g · i)`` items of every group in
+            every prefix of length ``i`` and, for the others, which group's candidates ran out.
     """
 
     name: ClassVar[str] = "detconstsort"
@@ -58,9 +69,11 @@ class DetConstSort(Reranker):
         *,
         item_groups: np.ndarray,
         target: Mapping[int, float] | Sequence[float] | np.ndarray,
+        labels: Sequence[str] = (),
     ) -> None:
         self.item_groups = item_groups
         self.target = target
+        self.labels = labels
 
     def _params(self) -> tuple[np.ndarray, np.ndarray]:
         """Validated ``(item_groups, proportions)``; ``proportions[g]`` for ``g = 0..G-1``."""
@@ -138,6 +151,52 @@ class DetConstSort(Reranker):
                 chosen += [int(c) for c in cols if int(c) not in taken][: k - len(chosen)]
             out[r, : len(chosen)] = row[chosen]
         return out
+
+    def check_guarantee(
+        self,
+        lists: np.ndarray,
+        candidates: Candidates,
+        *,
+        k: int,
+        exhaustive: np.ndarray | bool | None = None,
+    ) -> GuaranteeCheck:
+        """Whether every prefix of length ``i`` holds ``floor(p_g · i)`` items of every group.
+
+        Args:
+            lists: ``(n_lists, k)`` item indices, ``-1`` padding; a list shorter than ``k`` is
+                checked on the prefixes it has.
+            candidates: The candidates the lists were chosen from (for the reasons: how many
+                items of each group they hold).
+            k: The list length.
+            exhaustive: Per list (or for all), whether the candidates were every item its user
+                could be recommended.
+
+        Returns:
+            The :class:`~equirec.mitigation.rerank.guarantee.GuaranteeCheck`.
+        """
+        groups, props = self._params()
+        k = check_k(k)
+        candidates.check_items(groups.shape[0], what="item_groups array")
+        targeted = [int(g) for g in np.flatnonzero(props > 0)]
+        codes = groups[:, None] == np.array(targeted)[None, :]
+        lengths = np.arange(1, k + 1)[:, None]
+        minimum = np.floor(props[targeted][None, :] * lengths + _EPS).astype(np.int64)
+        names = [str(self.labels[g]) if g < len(self.labels) else f"group {g}" for g in targeted]
+        shares = ", ".join(
+            f"{name} {props[g]:.3g}" for name, g in zip(names, targeted, strict=True)
+        )
+        need = ", ".join(f"{int(m)} {name}" for m, name in zip(minimum[-1], names, strict=True))
+        return prefix_check(
+            f"every prefix of length i holds at least floor(p_g * i) items of every group g "
+            f"(DetConstSort, p: {shares}; the top {k} needs {need})",
+            lists=lists,
+            candidates=candidates.items,
+            codes=codes,
+            minimum=minimum,
+            names=names,
+            k=k,
+            exhaustive=exhaustive,
+        )
 
     def __repr__(self) -> str:
         return f"DetConstSort(target={self.target!r})"

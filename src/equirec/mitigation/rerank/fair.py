@@ -29,6 +29,12 @@ a model's top-N); at position ``i``, if fewer than ``m(i)`` protected items were
 best protected candidate is taken, otherwise the better of the two queue heads. The relative order
 within each group is therefore always that of the input, protected items are never demoted, and
 the output equals the input order whenever the input already satisfies the m-table.
+
+A list can keep the guarantee only if its candidates hold at least ``m(k)`` protected items;
+one that does not is filled with what exists (every protected candidate, as early as the table
+asks) and :meth:`FAIR.check_guarantee` (``guarantee_`` after :meth:`FAIR.rerank`) says which
+lists miss it and why. The workflows then re-rank those lists from deeper candidates of the saved
+model (:func:`equirec.workflows.rerank.rerank_run`).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from scipy.stats import binom
 
 from equirec.errors import ConfigError
 from equirec.mitigation.rerank.base import Candidates, Reranker, check_k, check_unit_interval
+from equirec.mitigation.rerank.guarantee import GuaranteeCheck, prefix_check
 
 __all__ = ["FAIR", "adjust_alpha", "fail_probability", "mtable"]
 
@@ -164,6 +171,9 @@ class FAIR(Reranker):
             ``m(i)``). Positive only when a list had too few protected candidates; those lists are
             filled with what exists (all its protected candidates, in order, as early as the
             constraints ask for them).
+        guarantee_: After :meth:`rerank`, the :class:`~equirec.mitigation.rerank.guarantee.
+            GuaranteeCheck` of its lists (:meth:`check_guarantee`): which keep the m-table and,
+            for the others, how many protected candidates they had and needed.
     """
 
     name: ClassVar[str] = "fair"
@@ -255,6 +265,44 @@ class FAIR(Reranker):
 
     def _on_empty(self, n_lists: int) -> None:
         self.shortfall_ = np.zeros(n_lists, dtype=np.int64)
+
+    def check_guarantee(
+        self,
+        lists: np.ndarray,
+        candidates: Candidates,
+        *,
+        k: int,
+        exhaustive: np.ndarray | bool | None = None,
+    ) -> GuaranteeCheck:
+        """Whether every prefix of every list holds its ``m(i)`` protected items.
+
+        Args:
+            lists: ``(n_lists, k)`` item indices, ``-1`` padding; a list shorter than ``k`` is
+                checked on the prefixes it has.
+            candidates: The candidates the lists were chosen from (for the reasons: how many
+                protected items they hold).
+            k: The list length the m-table is for.
+            exhaustive: Per list (or for all), whether the candidates were every item its user
+                could be recommended.
+
+        Returns:
+            The :class:`~equirec.mitigation.rerank.guarantee.GuaranteeCheck`.
+        """
+        protected, p, alpha = self._params()
+        k = check_k(k)
+        candidates.check_items(protected.shape[0], what="protected mask")
+        table = adjust_alpha(k, p, alpha)[1]
+        return prefix_check(
+            f"every prefix of length i holds at least m(i) protected items (FA*IR, p = {p:g}, "
+            f"alpha = {alpha:g}; the top {k} needs {int(table[-1])})",
+            lists=lists,
+            candidates=candidates.items,
+            codes=protected[:, None],
+            minimum=table[:, None],
+            names=("protected",),
+            k=k,
+            exhaustive=exhaustive,
+        )
 
     def __repr__(self) -> str:
         return f"FAIR(p={self.p!r}, alpha={self.alpha!r})"

@@ -130,7 +130,7 @@ def detconstsort_side(
         if unknown:
             raise ConfigError(f"target groups {sorted(unknown)} not among {list(labels)}")
         shares = np.array([float(target.get(label, 0.0)) for label in labels])
-    return {"item_groups": codes, "target": shares}, {}
+    return {"item_groups": codes, "target": shares, "labels": labels}, {}
 
 
 def calibrated_side(
