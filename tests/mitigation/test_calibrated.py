@@ -35,6 +35,25 @@ def c_kl(p: list[float], q: list[float], alpha: float = 0.01) -> float:
     )
 
 
+def reference_relevance(cands: list[int], scores: list[float], relevance: str) -> dict[int, float]:
+    lo, hi = min(scores), max(scores)
+    if relevance == "minmax":
+        return {
+            c: (v - lo) / (hi - lo) if hi > lo else 1.0 for c, v in zip(cands, scores, strict=True)
+        }
+    # softmax probability relative to the best candidate's
+    total = sum(math.exp(v) for v in scores)
+    best = math.exp(hi) / total
+    return {c: math.exp(v) / total / best for c, v in zip(cands, scores, strict=True)}
+
+
+def reference_objective(
+    lst: list[int], s: dict[int, float], p: list[float], genres: np.ndarray, lam: float
+) -> float:
+    """Steck's objective (1 − λ) Σ s(i) − λ C_KL(p, q(list)), written out."""
+    return (1 - lam) * sum(s[i] for i in lst) - lam * c_kl(p, genre_mix(lst, genres))
+
+
 def reference_greedy(
     cands: list[int],
     scores: list[float],
@@ -44,28 +63,39 @@ def reference_greedy(
     lam: float,
     relevance: str,
 ) -> list[int]:
-    lo, hi = min(scores), max(scores)
-    if relevance == "minmax":
-        s = {
-            c: (v - lo) / (hi - lo) if hi > lo else 1.0 for c, v in zip(cands, scores, strict=True)
-        }
-    else:  # softmax probability relative to the best candidate's
-        total = sum(math.exp(v) for v in scores)
-        best = math.exp(hi) / total
-        s = {c: math.exp(v) / total / best for c, v in zip(cands, scores, strict=True)}
+    """Plain greedy selection (Steck's Algorithm), no comparison with the input."""
+    s = reference_relevance(cands, scores, relevance)
     chosen: list[int] = []
     for _ in range(min(k, len(cands))):
         best, best_val = None, -math.inf
         for c in cands:
             if c in chosen:
                 continue
-            lst = [*chosen, c]
-            val = (1 - lam) * sum(s[i] for i in lst) - lam * c_kl(p, genre_mix(lst, genres))
+            val = reference_objective([*chosen, c], s, p, genres, lam)
             if val > best_val + 1e-12:
                 best, best_val = c, val
         assert best is not None
         chosen.append(best)
     return chosen
+
+
+def reference_calibrated(
+    cands: list[int],
+    scores: list[float],
+    p: list[float],
+    genres: np.ndarray,
+    k: int,
+    lam: float,
+    relevance: str,
+) -> list[int]:
+    """Greedy, unless the input's top k scores higher on the objective (beyond rounding)."""
+    s = reference_relevance(cands, scores, relevance)
+    greedy = reference_greedy(cands, scores, p, genres, k, lam, relevance)
+    top = cands[:k]
+    margin = reference_objective(top, s, p, genres, lam) - reference_objective(
+        greedy, s, p, genres, lam
+    )
+    return top if margin > 1e-12 else greedy
 
 
 @pytest.fixture
@@ -103,10 +133,45 @@ def test_matches_an_independent_greedy_loop(data, lam: float, relevance: str) ->
     for r in range(cands.n_lists):
         hist_items = hist[r].indices.tolist()
         p = genre_mix(hist_items, genres)
-        expected = reference_greedy(
+        expected = reference_calibrated(
             cands.items[r].tolist(), cands.scores[r].tolist(), p, genres, 6, lam, relevance
         )
         assert out[r].tolist() == expected
+
+
+def test_never_worse_on_its_objective_than_the_input() -> None:
+    # Genres A (column 0) and B. The history (items 2: B, 3: A+B) asks for p = (0.25, 0.75).
+    # Greedy starts with the genre-balanced item 3, whose relevance is tiny, and ends at
+    # [3, 0, 2]: better calibrated, but lower on the objective than the input's top 3.
+    genres = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 1.0]])
+    scores = [3.0, 1.7, 1.5, -0.1, -1.3]
+    cands = Candidates(items=[np.arange(5)], scores=[scores], users=[0])
+    hist = sp.csr_matrix(np.isin(np.arange(5), [2, 3]).astype(float)[None, :])
+    p = genre_mix([2, 3], genres)
+    s = reference_relevance(list(range(5)), scores, "softmax")
+    greedy = reference_greedy(list(range(5)), scores, p, genres, 3, 0.5, "softmax")
+    assert greedy == [3, 0, 2]
+    top, greedy_value = [0, 1, 2], reference_objective(greedy, s, p, genres, 0.5)
+    assert reference_objective(top, s, p, genres, 0.5) > greedy_value
+    cal = Calibrated(item_genres=genres, lam=0.5)
+    out = cal.rerank(cands, k=3, history=hist)
+    assert out[0].tolist() == top  # the old greedy returned [3, 0, 2]
+    assert cal.input_kept_.tolist() == [True]
+    assert cal.objective_[0] == pytest.approx(reference_objective(top, s, p, genres, 0.5))
+
+
+def test_no_list_is_worse_on_the_objective_than_its_top_k(data) -> None:
+    cands, genres, hist = data
+    for lam in (0.3, 0.7, 0.99):
+        cal = Calibrated(item_genres=genres, lam=lam)
+        out = cal.rerank(cands, k=6, history=hist)
+        for r in range(cands.n_lists):
+            row, scores = cands.items[r].tolist(), cands.scores[r].tolist()
+            s = reference_relevance(row, scores, "softmax")
+            p = genre_mix(hist[r].indices.tolist(), genres)
+            value = reference_objective(out[r].tolist(), s, p, genres, lam)
+            assert value >= reference_objective(row[:6], s, p, genres, lam) - 1e-12
+            assert cal.objective_[r] == pytest.approx(value)
 
 
 def test_lambda_one_never_increases_miscalibration(data) -> None:

@@ -7,7 +7,11 @@ list greedily, adding at each step the candidate that maximises
 
     (1 − λ) · Σ_{i ∈ list} s(i) − λ · C_KL(p, q̃(list))
 
-(the objective is submodular, so greedy is within ``1 − 1/e`` of the optimum).
+(the objective is submodular, so greedy is within ``1 − 1/e`` of the optimum). Greedy is not
+optimal, though, and for a few lists its list scores lower on that objective than the
+candidates' own top ``k`` (ML-100K, SASRec, user 9: ``C_KL`` 0.449 → 0.479 at λ = 0.5); such a
+list keeps its top ``k``, so no output is worse on the objective than the input
+(``input_kept_`` marks them).
 
 Conventions (the paper leaves them open):
 
@@ -29,6 +33,7 @@ Conventions (the paper leaves them open):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import ClassVar, Literal, get_args
 
@@ -48,6 +53,8 @@ __all__ = ["Calibrated", "Relevance", "kl_miscalibration"]
 
 Relevance = Literal["softmax", "minmax"]
 """How Calibrated turns model scores into the relevance ``s(i)`` (see the module docstring)."""
+
+log = logging.getLogger(__name__)
 
 # Lists are processed in chunks so that the (lists, candidates, genres) work array stays small.
 _CHUNK_CELLS = 1 << 21
@@ -83,6 +90,12 @@ class Calibrated(Reranker):
         alpha: Smoothing α of ``q̃ = (1 − α) q + α p``, in ``(0, 1)``.
         relevance: ``"softmax"`` (default) or ``"minmax"``: how scores become ``s(i)`` (see the
             module's conventions).
+
+    Attributes:
+        input_kept_: After :meth:`rerank`, ``(n_lists,)`` bool: the lists whose greedy list was
+            worse on the objective than the candidates' top ``k``, which they kept instead.
+        objective_: After :meth:`rerank`, ``(n_lists,)`` float64: the objective of every output
+            list (NaN for a list without a genre profile, which keeps its order).
     """
 
     name: ClassVar[str] = "calibrated"
@@ -178,12 +191,36 @@ class Calibrated(Reranker):
         rel = np.take_along_axis(relevance, order, axis=1)
         # Lists without a profile keep their order.
         out[:, :steps] = items[:, :steps]
+        self.input_kept_ = np.zeros(n, dtype=bool)
+        self.objective_ = np.full(n, np.nan)
         rows = np.nonzero(has_profile)[0]
         chunk = max(1, _CHUNK_CELLS // max(1, width * genres.shape[1]))
         for start in range(0, len(rows), chunk):
             r = rows[start : start + chunk]
-            out[r] = _greedy(items[r], rel[r], p_user[r], p_item, k=k, lam=lam, alpha=alpha)
+            chosen, value = _greedy(items[r], rel[r], p_user[r], p_item, k=k, lam=lam, alpha=alpha)
+            top = items[r, :steps]
+            top_value = _objective(
+                top, np.where(top >= 0, rel[r, :steps], 0.0), p_user[r], p_item, lam, alpha
+            )
+            # Never worse than the input: greedy can miss, keep the top k where it did.
+            keep = top_value > value + 1e-12 * np.maximum(1.0, np.abs(value))
+            chosen[keep, :steps] = top[keep]
+            out[r] = chosen
+            self.input_kept_[r] = keep
+            self.objective_[r] = np.where(keep, top_value, value)
+        if self.input_kept_.any():
+            log.debug(
+                "Calibrated: %d of %d greedy lists were worse on the objective than their top "
+                "%d and kept it",
+                int(self.input_kept_.sum()),
+                n,
+                k,
+            )
         return out
+
+    def _on_empty(self, n_lists: int) -> None:
+        self.input_kept_ = np.zeros(n_lists, dtype=bool)
+        self.objective_ = np.full(n_lists, np.nan)
 
     def __repr__(self) -> str:
         return f"Calibrated(lam={self.lam!r}, alpha={self.alpha!r}, relevance={self.relevance!r})"
@@ -209,6 +246,31 @@ def _profile(hist: sp.csr_matrix, p_item: np.ndarray) -> np.ndarray:
     return np.divide(summed, counts, out=np.zeros_like(summed), where=counts > 0)
 
 
+def _objective(
+    items: np.ndarray,
+    relevance: np.ndarray,
+    p_user: np.ndarray,
+    p_item: np.ndarray,
+    lam: float,
+    alpha: float,
+) -> np.ndarray:
+    """``(1 − λ) Σ s(i) − λ C_KL(p, q̃)`` of every list (``-1`` padding skipped).
+
+    Args:
+        items: ``(n, L)`` the lists, ``-1`` padding.
+        relevance: ``(n, L)`` the relevance of every listed item (0 at padding).
+        p_user: ``(n, G)`` target genre distributions.
+        p_item: ``(n_items, G)`` item genre distributions.
+        lam: Trade-off λ.
+        alpha: Smoothing α.
+    """
+    valid = items >= 0
+    genre = p_item[np.where(valid, items, 0)] * valid[:, :, None]
+    count = np.maximum(valid.sum(axis=1), 1)[:, None]
+    kl = kl_miscalibration(p_user, genre.sum(axis=1) / count, alpha=alpha)
+    return (1.0 - lam) * np.where(valid, relevance, 0.0).sum(axis=1) - lam * kl
+
+
 def _greedy(
     items: np.ndarray,
     rel: np.ndarray,
@@ -218,7 +280,7 @@ def _greedy(
     k: int,
     lam: float,
     alpha: float,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Greedy calibrated selection for a chunk of lists (all with a profile).
 
     Args:
@@ -229,6 +291,10 @@ def _greedy(
         k: Output length.
         lam: Trade-off λ.
         alpha: Smoothing α.
+
+    Returns:
+        ``(lists, objective)``: ``(n, k)`` the greedy lists, ``-1`` padding, and ``(n,)`` the
+        objective of each.
     """
     n, width = items.shape
     valid = items >= 0
@@ -250,4 +316,6 @@ def _greedy(
         q_sum[ok] += genre[rows[ok], best[ok]]
         rel_sum[ok] += relevance[rows[ok], best[ok]]
         available[rows[ok], best[ok]] = False
-    return out
+    count = np.maximum((out >= 0).sum(axis=1), 1)[:, None]
+    kl = kl_miscalibration(p_user, q_sum / count, alpha=alpha)
+    return out, (1.0 - lam) * rel_sum - lam * kl
