@@ -110,8 +110,8 @@ def test_no_bias_gap_intervals_contain_zero_about_95_percent():
             attributes=["group"],
             leakage=False,
             item_attributes=[],
-            n_boot=200,
-            n_permutations=0,
+            n_boot=0,
+            n_permutations=200,
         ).report
         e = report["users"]["group"]["ndcg@10"]
         contained.append(e["difference_ci_low"] <= 0 <= e["difference_ci_high"])
@@ -136,5 +136,9 @@ def test_leakage_with_permutation_p_values():
     ).report
     lists = report["leakage"]["group"]["lists"]
     assert lists["n_permutations"] == 9 and lists["p_value"] is not None
+    # a clear leak: its p-value is far below what 9 counted shuffles could give (1/10), and it
+    # stays significant after the Holm adjustment over the probes
+    assert lists["p_value"] < 1e-3 and lists["null_exceed"] == 0
+    assert lists["significant"] and lists["p_adjusted"] >= lists["p_value"]
     finding = next(f for f in report["summary"] if f["side"] == "leakage")
-    assert "permutation p" in finding["text"]
+    assert finding["significant"] and "adjusted p" in finding["text"]

@@ -156,7 +156,9 @@ def test_held_out_users_are_never_fitted() -> None:
     rng = np.random.default_rng(7)
     x = np.c_[np.arange(200), rng.normal(size=(200, 2))]
     _Recorder.log.clear()
-    result = leakage_probe(x, _binary(200, 0.5, rng), classifier=_Recorder(), folds=4, n_boot=0)
+    result = leakage_probe(
+        x, _binary(200, 0.5, rng), classifier=_Recorder(), folds=4, n_boot=0, repeats=1
+    )
     assert result.classifier == "_Recorder" and result.auc == 0.5
     fits = [ids for kind, ids in _Recorder.log if kind == "fit"]
     predicts = [ids for kind, ids in _Recorder.log if kind == "predict"]
@@ -229,7 +231,10 @@ def test_permutation_test() -> None:
     assert null.n_permutations == 19 and null.p_value is not None and null.p_value > 0.05
     x[:, 0] += 1.5 * (labels == "f")
     leak = leakage_probe(x, labels, classifier=nb, n_boot=0, n_permutations=19)
-    assert leak.p_value == pytest.approx(1 / 20)  # the smallest p-value 19 shuffles can give
+    # no shuffle reaches the observed AUC, and the moments put the p-value far below 1/20, the
+    # smallest p-value 19 counted shuffles could give
+    assert leak.null_exceed == 0 and leak.p_value is not None and leak.p_value < 1e-4
+    assert leak.null_mean == pytest.approx(0.5, abs=0.05)
     with_ci = leakage_probe(x, labels, classifier=nb, **FAST)
     # the shuffles have their own random stream: asking for them leaves the interval alone
     assert (
@@ -262,7 +267,8 @@ def test_to_dict_is_json_ready() -> None:
         "auc", "ci_low", "ci_high", "baseline", "balanced_accuracy", "balanced_accuracy_ci_low",
         "balanced_accuracy_ci_high", "balanced_accuracy_baseline", "accuracy",
         "majority_accuracy", "n", "n_classes", "classes", "dropped_missing", "merged_classes",
-        "dropped_rare", "folds", "classifier", "p_value", "n_permutations",
+        "dropped_rare", "folds", "classifier", "p_value", "n_permutations", "repeats", "auc_min",
+        "auc_max", "null_mean", "null_sd", "null_exceed",
     }  # fmt: skip
     assert d["ci_low"] is None and d["balanced_accuracy_ci_high"] is None  # n_boot=0: no interval
     assert d["p_value"] is None and d["n_permutations"] == 0
@@ -354,3 +360,44 @@ def test_bad_input_errors() -> None:
         leakage_probe(x, labels, confidence=95)
     with pytest.raises(ConfigError, match="n_permutations"):
         leakage_probe(x, labels, n_permutations=-1)
+
+
+# -- repeated folds and the test's calibration ----------------------------------------------------
+
+
+def test_repeats_average_over_fold_assignments() -> None:
+    rng = np.random.default_rng(21)
+    labels = _binary(240, 0.4, rng)
+    x = rng.normal(size=(240, 4))
+    x[:, 0] += 0.6 * (labels == "f")
+    one = [leakage_probe(x, labels, seed=s, n_boot=0, repeats=1).auc for s in range(4)]
+    assert max(one) - min(one) > 0  # the folds alone move the AUC
+    five = leakage_probe(x, labels, seed=0, repeats=5, **FAST)
+    assert five.repeats == 5 and five.auc_min <= five.auc <= five.auc_max
+    assert five.auc_min < five.auc_max
+    # the first repeat uses the seed's own folds, so repeats=1 is the single cross-validation
+    assert five.auc_min <= one[0] <= five.auc_max
+    # the interval includes the spread over the folds: never narrower than the bootstrap alone
+    single = leakage_probe(x, labels, seed=0, repeats=1, **FAST)
+    assert five.ci_low < five.auc < five.ci_high and single.ci_low < single.auc
+    with pytest.raises(ConfigError, match="repeats must be an integer >= 1"):
+        leakage_probe(x, labels, repeats=0)
+    with pytest.raises(ConfigError, match=r"n_permutations must be 0 .* or >= 2"):
+        leakage_probe(x, labels, n_permutations=1)
+
+
+def test_moment_test_holds_its_level_without_leakage() -> None:
+    """Labels independent of the features: the p-value is about uniform (few below 0.05)."""
+    rng = np.random.default_rng(23)
+    p_values = []
+    for r in range(30):
+        labels = _binary(120, 0.5, rng)
+        x = rng.normal(size=(120, 3))
+        p = leakage_probe(
+            x, labels, classifier=_Centroid(), n_boot=0, n_permutations=9, repeats=1, seed=r
+        ).p_value
+        assert p is not None
+        p_values.append(p)
+    # 30 null probes at 5%: expect 1.5; 5 or more has probability < 2% under a valid test
+    assert sum(p < 0.05 for p in p_values) <= 4, sorted(p_values)[:6]
+    assert 0.3 < float(np.mean(p_values)) < 0.7

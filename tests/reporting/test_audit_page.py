@@ -145,19 +145,19 @@ def test_item_and_leakage_sections(page: str, example: dict[str, Any]) -> None:
     items = section(page, "items")
     for attr in example["items"]["groups"]:
         assert f"Exposure by {escape(attr)}" in items
-    assert "Gini = 0.91" in items
+    assert "Gini = 0.97" in items
     assert "equal share 10%" in items
-    assert "1,327 of 1,682" in items
+    assert "1,511 of 1,682" in items
     lists = section(page, "lists")
-    assert "0.452 (95% CI 0.431–0.474)" in lists
+    assert "0.942 (95% CI 0.916–0.971)" in lists
     leak = section(page, "leakage")
     assert (
-        "gender can be predicted from the user representations with AUC 0.71 (0.67–0.75), "
+        "gender can be predicted from the user representations with AUC 0.58 (0.54–0.61), "
         "chance is 0.50" in leak
     )
-    assert "cannot be told apart from chance using the recommendation lists" in leak
+    assert "cannot be told apart from chance using the user representations" in leak
     ugf = page[page.index('id="ugf"') :]
-    assert "User-oriented group fairness" in ugf and "0.012–0.061" in ugf
+    assert "User-oriented group fairness" in ugf and "0.031–0.074" in ugf
 
 
 def test_parameters_are_flattened(page: str) -> None:

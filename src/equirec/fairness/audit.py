@@ -4,10 +4,14 @@
 :func:`audit_run` audits an equirec run folder and writes ``audit.json`` and ``audit.html`` into
 it. Every p-value is also Holm-adjusted, and a gap is called *significant* when its adjusted
 p-value is below ``1 − confidence``: an audit runs dozens of tests, and unadjusted p-values would
-flag some gap in almost every fair system. The adjustment runs within two families: the primary
+flag some gap in almost every fair system. The adjustment runs within three families: the primary
 one (the primary metric — the first of ``metrics`` — for every user attribute, UGF on NDCG, and
-every item attribute) and the secondary one (the other user metrics, strongly correlated with the
-primary metric, so mixing them in would only blunt the primary tests).
+every item attribute), the secondary one (the other user metrics, strongly correlated with the
+primary metric, so mixing them in would only blunt the primary tests) and the leakage probes.
+
+Gap tests are studentized max-t permutation tests (:mod:`equirec.fairness.gaps`) whose
+intervals hold for any number of groups and agree with the test; the permutations are adaptive
+(:mod:`equirec.fairness.permutation`), so the smallest p-value reachable survives the adjustment.
 
 The report's layout is :class:`~equirec.fairness.schema.AuditReport` (``schema_version``
 :data:`~equirec.fairness.schema.SCHEMA_VERSION`): :func:`audit` validates every report it builds
@@ -83,7 +87,8 @@ def audit(
     leakage: bool = True,
     leakage_attributes: Sequence[str] | None = None,
     leakage_folds: int = 5,
-    leakage_permutations: int = 0,
+    leakage_repeats: int = 5,
+    leakage_permutations: int = 19,
     n_boot: int = 1000,
     confidence: float = 0.95,
     n_permutations: int = 2000,
@@ -121,15 +126,17 @@ def audit(
         leakage: Run the leakage probes.
         leakage_attributes: User attributes probed (default: the categorical ones audited).
         leakage_folds: Cross-validation folds of the probes.
-        leakage_permutations: Label permutations (each a full cross-validation) for a
-            permutation p-value of every probe. With 0 (default, fast) a probe counts as
-            leaking when its bootstrap interval clears chance; that interval ignores the
-            classifiers' refit noise, so on sparse bag-of-items features it flags about 10% of
-            leak-free attributes instead of 2.5% — use e.g. 99 permutations for a calibrated
-            test.
+        leakage_repeats: Repeats of the probes' cross-validation (different folds), averaged.
+        leakage_permutations: Label shuffles (each a full cross-validation) behind every
+            probe's test of "no leakage" (at least 2; 0: probes are measured but not tested,
+            and no leak is flagged). The p-value comes from the shuffles' moments, so it can be
+            far smaller than ``1 / (1 + leakage_permutations)``; see
+            :mod:`equirec.fairness.leakage`.
         n_boot: Bootstrap resamples (stratified by group).
         confidence: Level of intervals and significance (``α = 1 − confidence``).
-        n_permutations: Permutations of every significance test.
+        n_permutations: Permutations always run for every test of a gap; a test whose
+            evidence is strong runs up to 20 times more, so its p-value can be small enough for
+            the Holm adjustment (see :mod:`equirec.fairness.permutation`).
         min_group_size: Smaller groups are flagged in ``warnings``.
         seed: Seeds every resampling and probe.
         context: Extra ``params`` entries recorded in the report (dataset, model...): JSON
@@ -208,6 +215,7 @@ def audit(
             "ci_low": _num(ugf_frame.difference_ci.loc[m, "ci_low"]),
             "ci_high": _num(ugf_frame.difference_ci.loc[m, "ci_high"]),
             "p_value": _num(ugf_frame.p_values[m]),
+            "n_permutations": ugf_frame.to_dict([m])[m]["n_permutations"],
             "active": _num(ugf_frame.by_group.loc["active", m]),
             "inactive": _num(ugf_frame.by_group.loc["inactive", m]),
         }
@@ -243,6 +251,7 @@ def audit(
             user_representations=user_representations,
             k=k,
             folds=leakage_folds,
+            repeats=leakage_repeats,
             permutations=leakage_permutations,
             n_boot=n_boot,
             confidence=confidence,
@@ -257,7 +266,7 @@ def audit(
         "n_boot": n_boot,
         "confidence": confidence,
         "n_permutations": n_permutations,
-        "p_value_adjustment": "Holm, within the primary and the secondary family of tests",
+        "p_value_adjustment": "Holm, within each family of tests: primary, secondary, leakage",
         "seed": seed,
         "attention": attention,
         "patience": patience if attention == "geometric" else None,
@@ -266,6 +275,7 @@ def audit(
         "activity_top": activity_top,
         "multi": multi,
         "leakage_permutations": leakage_permutations,
+        "leakage_repeats": leakage_repeats,
         "n_users": len(evaluated),
         "n_lists": len(data.lists),
         "n_items": int(data.n_items),
@@ -289,9 +299,10 @@ def audit(
     return AuditResult(report=report, frames=frames, per_user=table)
 
 
-def _families(report: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The tests of the audit in two families: primary (the primary metric of every user
-    attribute, UGF on NDCG, every item attribute) and secondary (the other user metrics)."""
+def _families(report: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """The tests of the audit in three families: primary (the primary metric of every user
+    attribute, UGF on NDCG, every item attribute), secondary (the other user metrics) and
+    leakage (every probe)."""
     primary_metric = report["params"]["primary_metric"]
     primary: list[dict[str, Any]] = []
     secondary: list[dict[str, Any]] = []
@@ -301,8 +312,11 @@ def _families(report: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[s
     for metric, entry in report["ugf"].items():
         (primary if metric.startswith("ndcg") else secondary).append(entry)
     primary += list(report["items"].get("groups", {}).values())
-    keep = [e for e in primary if e.get("p_value") is not None]
-    return keep, [e for e in secondary if e.get("p_value") is not None]
+    leakage = [e for sources in report.get("leakage", {}).values() for e in sources.values()]
+    return [
+        [e for e in family if e.get("p_value") is not None]
+        for family in (primary, secondary, leakage)
+    ]
 
 
 def _adjust(report: dict[str, Any], *, alpha: float) -> None:
@@ -324,7 +338,6 @@ def summarise(report: dict[str, Any]) -> list[dict[str, Any]]:
     when at least two larger groups remain: a group of 7 users or 2 items is always at an extreme.
     """
     found: list[dict[str, Any]] = []
-    alpha = 1.0 - float(report["params"]["confidence"])
     min_items = int(report["params"].get("min_group_size", 0))
     metric = report["params"]["primary_metric"]
     for attr, entries in report["users"].items():
@@ -378,14 +391,11 @@ def summarise(report: dict[str, Any]) -> list[dict[str, Any]]:
             if not isinstance(e, dict) or e.get("auc") is None:
                 continue
             baseline = e.get("baseline", 0.5)
-            p = e.get("p_value")
-            if p is not None:
-                leaks, evidence = p < alpha, f"permutation p = {p:.3f}"
-            elif e.get("ci_low") is not None:
-                leaks = e["ci_low"] > baseline
-                evidence = f"{e['ci_low']:.2f}–{e['ci_high']:.2f}"
-            else:
-                leaks, evidence = False, "no interval"
+            interval = (
+                f"{e['ci_low']:.2f}–{e['ci_high']:.2f}, " if e.get("ci_low") is not None else ""
+            )
+            evidence = f"{interval}{_p(e)}"
+            leaks = bool(e.get("significant", False))
             found.append(
                 {
                     "side": "leakage",
@@ -417,6 +427,7 @@ def _leakage(
     user_representations: pd.DataFrame | None,
     k: int,
     folds: int,
+    repeats: int,
     permutations: int,
     n_boot: int,
     confidence: float,
@@ -456,6 +467,7 @@ def _leakage(
                     confidence=confidence,
                     seed=seed,
                     n_permutations=permutations,
+                    repeats=repeats,
                 )
             except EquirecError as err:  # e.g. one class left: reported, not fatal
                 warnings.append(f"leakage of {name} from the {source}: not measured ({err})")

@@ -6,6 +6,11 @@ The vocabulary is Fairlearn's ``MetricFrame`` (``overall``, ``by_group``, ``diff
 per-sample ``f(y_true, y_pred)``, so ranking and exposure metrics never fit it. On top of it:
 stratified bootstrap intervals for every group value and every gap, a permutation test per metric,
 FairRankTune's aggregations and MAD, group sizes and small-group warnings.
+
+The gap of a metric (largest minus smallest group mean) is tested and given its interval by
+:func:`~equirec.fairness.gaps.gap_test`: a studentized max-t permutation test over every pair of
+groups, whose simultaneous intervals keep their level for any number and size of groups, and whose
+interval of the gap excludes 0 exactly when its p-value is below ``1 − confidence``.
 """
 
 from __future__ import annotations
@@ -17,13 +22,13 @@ import numpy as np
 import pandas as pd
 
 from equirec.errors import EquirecError
+from equirec.fairness.gaps import GapTest, gap_test
 from equirec.fairness.groups import Groups
 from equirec.fairness.stats import (
     aggregate,
     aggregations,
     group_means,
     percentile_interval,
-    permutation_test,
     stratified_bootstrap,
 )
 
@@ -37,9 +42,13 @@ class AuditFrame:
     Args:
         values: One row per unit, one column per metric (e.g. ``ndcg@10``), NaN = undefined.
         groups: The group of every row (same length as ``values``).
-        n_boot: Stratified bootstrap resamples for the intervals (0: no intervals).
-        confidence: Level of the percentile intervals.
-        n_permutations: Permutations for each metric's p-value (0: no test).
+        n_boot: Stratified bootstrap resamples for the group intervals (0: none).
+        confidence: Level of the intervals; the tests' level is ``1 − confidence``.
+        n_permutations: Permutations always run for each metric's gap test (0: no test and no
+            gap interval).
+        max_permutations: Most permutations of a gap test when the evidence is strong (default
+            ``20 × n_permutations``), so that p-values can be small enough to survive a
+            multiplicity adjustment.
         min_group_size: Groups smaller than this are reported in :attr:`warnings`.
         seed: Seeds the bootstrap and the permutations.
 
@@ -48,12 +57,11 @@ class AuditFrame:
         by_group: Group × metric means.
         sizes: Units per group.
         ci_low, ci_high: Group × metric interval bounds (NaN without bootstrap).
-        difference_ci: Metric × (``ci_low``, ``ci_high``): interval of the gap between the two
-            groups that are highest and lowest in the data (mean of the first minus mean of the
-            second, over the same resamples). It can reach below zero: with two groups and no
-            real gap it contains 0 in about ``confidence`` of samples, unlike an interval of the
-            resampled ``max − min``, which is biased away from 0.
-        p_values: Per metric: permutation p-value of ``max − min`` group mean (NaN if not run).
+        difference_ci: Metric × (``ci_low``, ``ci_high``): simultaneous interval of the gap
+            ``max − min`` of the groups' true means (``ci_low`` is 0 when no pair of groups
+            differs at the chosen confidence); NaN without permutations.
+        p_values: Per metric: p-value of the studentized max-t permutation test (NaN if not run).
+        tests: Per metric: its :class:`~equirec.fairness.gaps.GapTest` (``None`` if not run).
         warnings: Plain-language notes on groups too small to conclude anything.
     """
 
@@ -65,6 +73,7 @@ class AuditFrame:
         n_boot: int = 1000,
         confidence: float = 0.95,
         n_permutations: int = 2000,
+        max_permutations: int | None = None,
         min_group_size: int = 20,
         seed: int = 0,
     ) -> None:
@@ -113,22 +122,28 @@ class AuditFrame:
                 for g, label in enumerate(labels):
                     lo, hi = percentile_interval(boot.means[:, g, j], confidence)
                     self.ci_low.loc[label, metric], self.ci_high.loc[label, metric] = lo, hi
-                col = self.by_group[metric].to_numpy()
-                if np.isfinite(col).sum() >= 2:
-                    hi, lo = int(np.nanargmax(col)), int(np.nanargmin(col))
-                    gaps = boot.means[:, hi, j] - boot.means[:, lo, j]
-                    self.difference_ci.loc[metric] = percentile_interval(gaps, confidence)
-        p_values = np.full(len(self.metrics), np.nan)
-        if n_permutations:
-            for j in range(len(self.metrics)):
-                p_values[j] = permutation_test(
-                    data[:, j],
-                    codes,
-                    n_groups=groups.n_groups,
-                    n_permutations=n_permutations,
-                    rng=rng,
-                )
-        self.p_values = pd.Series(p_values, index=self.metrics, dtype=np.float64)
+        self.tests: dict[str, GapTest | None] = {
+            metric: gap_test(
+                data[:, j],
+                codes,
+                n_groups=groups.n_groups,
+                confidence=confidence,
+                n_permutations=n_permutations,
+                max_permutations=max_permutations,
+                rng=rng,
+            )
+            if n_permutations
+            else None
+            for j, metric in enumerate(self.metrics)
+        }
+        for metric, test in self.tests.items():
+            if test is not None:
+                self.difference_ci.loc[metric] = test.gap_low, test.gap_high
+        self.p_values = pd.Series(
+            [np.nan if t is None else t.p_value for t in self.tests.values()],
+            index=self.metrics,
+            dtype=np.float64,
+        )
         self.min_group_size = min_group_size
         self.warnings: list[str] = [
             f"{groups.name}: group {label!r} has {n} user(s) (< {min_group_size}): its interval "
@@ -167,7 +182,9 @@ class AuditFrame:
         """JSON-ready ``{metric: {"overall", "by_group", "difference", ..., "p_value"}}``."""
         out: dict[str, Any] = {}
         diff, ratio = self.difference(), self.ratio()
+        labels = [str(g) for g in self.by_group.index]
         for m in metrics or self.metrics:
+            test = self.tests[m]
             out[m] = {
                 "overall": _num(self.overall[m]),
                 "by_group": {
@@ -184,6 +201,10 @@ class AuditFrame:
                 "difference_ci_high": _num(self.difference_ci.loc[m, "ci_high"]),
                 "ratio": _num(ratio[m]),
                 "p_value": _num(self.p_values[m]),
+                "n_permutations": None if test is None else test.n_permutations,
+                "significant_pairs": []
+                if test is None
+                else [[labels[a], labels[b]] for a, b in test.significant_pairs()],
                 "aggregations": {
                     k: _num(v) for k, v in aggregations(self.by_group[m].to_numpy()).items()
                 },

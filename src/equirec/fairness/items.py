@@ -3,7 +3,9 @@
 Uncertainty: exposure shares get a bootstrap interval over lists (the lists are the sampled
 units); the gap between item groups is tested by permuting group memberships over items (the null
 hypothesis: an item's exposure does not depend on its group), with the catalogue fixed, so items
-that are never recommended count as the zeros they are.
+that are never recommended count as the zeros they are; the permutations are adaptive
+(:func:`~equirec.fairness.permutation.adaptive_p_value`), so a clear gap gets a p-value small
+enough to survive the audit's multiplicity adjustment.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from equirec.fairness.groups import (
 from equirec.fairness.inputs import AuditData
 from equirec.fairness.item_metrics import catalogue_exposure, head_items, popularity_bias, reo, rsp
 from equirec.fairness.lists import calibration_kl, genre_profiles, intra_list_diversity
+from equirec.fairness.permutation import DEFAULT_GROWTH, adaptive_p_value
 from equirec.fairness.stats import percentile_interval
 
 
@@ -120,18 +123,24 @@ def group_exposure_report(
         for g in range(len(size)):
             low[g], high[g] = percentile_interval(boot[:, g], confidence)
 
-    p_value = float("nan")
+    p_value, n_perm = float("nan"), None
     present = size > 0
     if n_permutations and present.sum() >= 2 and total > 0:
-        observed = np.nanmax(relative[present]) - np.nanmin(relative[present])
-        hits = 0
-        for start in range(0, n_permutations, 256):
-            n = min(256, n_permutations - start)
-            perms = np.argsort(rng.random((n, n_items)), axis=1)
-            rel = (exposure[perms] @ m[:, present]) / total / cat_share[present]
-            stat = rel.max(axis=1) - rel.min(axis=1)
-            hits += int((stat >= observed - 1e-12).sum())
-        p_value = (1.0 + hits) / (1.0 + n_permutations)
+        observed = float(np.nanmax(relative[present]) - np.nanmin(relative[present]))
+
+        def draw(n: int) -> np.ndarray:
+            out = []
+            for start in range(0, n, 256):
+                b = min(256, n - start)
+                perms = rng.permuted(np.broadcast_to(exposure, (b, n_items)), axis=1)
+                rel = (perms @ m[:, present]) / total / cat_share[present]
+                out.append(rel.max(axis=1) - rel.min(axis=1))
+            return np.concatenate(out)
+
+        test = adaptive_p_value(
+            observed, draw, n_min=n_permutations, n_max=DEFAULT_GROWTH * n_permutations
+        )
+        p_value, n_perm = test.p_value, test.n_permutations
 
     r = rsp(lists, seen=seen, membership=m, k=k)
     e = reo(lists, relevant=relevant, membership=m, k=k)
@@ -164,6 +173,7 @@ def group_exposure_report(
         if present.sum() >= 2
         else None,
         "p_value": _num(p_value),
+        "n_permutations": n_perm,
     }
 
 

@@ -49,20 +49,23 @@ def _balanced_accuracy(
 
 
 def _bootstrap(
-    proba: np.ndarray,
+    probas: list[np.ndarray],
     y: np.ndarray,
-    pred: np.ndarray,
+    preds: list[np.ndarray],
     counts: np.ndarray,
     *,
     n_boot: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """AUC and balanced accuracy of ``n_boot`` class-stratified resamples of the users."""
+    """AUC and balanced accuracy of ``n_boot`` class-stratified resamples of the users.
+
+    ``probas`` and ``preds`` hold one out-of-fold prediction per repeat of the cross-validation;
+    every resample weighs the users of all repeats alike and returns the mean over the repeats.
+    """
     n, n_classes = len(y), len(counts)
     members = [np.flatnonzero(y == c) for c in range(n_classes)]
     chunk = max(1, min(n_boot, _BOOT_CELLS // max(n, 1)))
     aucs, bals = [], []
-    correct = pred == y
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
         flat = np.concatenate(
@@ -74,6 +77,8 @@ def _bootstrap(
             ]
         )
         weights = np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
-        aucs.append(_auc(proba, y, n_classes, weights))
-        bals.append(_balanced_accuracy(correct, y, counts, weights))
+        aucs.append(np.mean([_auc(p, y, n_classes, weights) for p in probas], axis=0))
+        bals.append(
+            np.mean([_balanced_accuracy(q == y, y, counts, weights) for q in preds], axis=0)
+        )
     return np.concatenate(aucs), np.concatenate(bals)

@@ -51,7 +51,7 @@ from equirec.fairness.schema_items import (
     PopularityBias,
 )
 
-SCHEMA_VERSION: Final = "equirec-audit/1"
+SCHEMA_VERSION: Final = "equirec-audit/2"
 """The ``schema_version`` of the reports this module describes."""
 
 __all__ = [
@@ -106,7 +106,8 @@ class AuditParams(BaseModel):
         primary_metric: The first of ``metrics``.
         n_boot: Bootstrap resamples (0: no intervals).
         confidence: Level of intervals and significance.
-        n_permutations: Permutations of every significance test (0: no tests).
+        n_permutations: Permutations always run by every gap test (0: no tests); strong
+            evidence runs up to 20 times more.
         p_value_adjustment: How p-values were adjusted, in words.
         seed: Seed of every resampling and probe.
         attention: Position attention of exposure.
@@ -116,6 +117,7 @@ class AuditParams(BaseModel):
         activity_top: UGF's share of most active users.
         multi: Membership of multi-valued item attributes.
         leakage_permutations: Label permutations of every leakage probe (0: none).
+        leakage_repeats: Cross-validation repeats of every leakage probe.
         n_users: Evaluated users (with held-out items).
         n_lists: Recommendation lists.
         n_items: Catalogue size.
@@ -145,6 +147,7 @@ class AuditParams(BaseModel):
     activity_top: float
     multi: Literal["count", "split"]
     leakage_permutations: int
+    leakage_repeats: int
     n_users: int
     n_lists: int
     n_items: int
@@ -229,10 +232,16 @@ class UserMetric(Fixed):
         overall: Mean over the users with a group.
         by_group: Group label -> its mean.
         difference: ``max − min`` of the group means.
-        difference_ci_low: Lower end of the bootstrap interval of that gap.
+        difference_ci_low: Lower end of the simultaneous interval of the gap between the
+            groups' true means (0: no pair of groups differs; see
+            :mod:`equirec.fairness.gaps`).
         difference_ci_high: Upper end of that interval.
         ratio: ``min / max`` of the group means.
-        p_value: Permutation p-value of the gap (``None``: not tested).
+        p_value: P-value of the studentized max-t permutation test of the gap (``None``: not
+            tested); below ``1 − confidence`` exactly when ``difference_ci_low`` > 0.
+        n_permutations: Permutations run, adaptively (``None``: not tested).
+        significant_pairs: ``[higher, lower]`` group pairs whose means differ at the chosen
+            confidence, simultaneously over all pairs.
         aggregations: Every aggregation of the group means.
         p_adjusted: Holm-adjusted p-value (tested entries only).
         significant: ``p_adjusted < 1 − confidence`` (tested entries only).
@@ -245,6 +254,8 @@ class UserMetric(Fixed):
     difference_ci_high: float | None
     ratio: float | None
     p_value: float | None
+    n_permutations: int | None
+    significant_pairs: list[list[str]]
     aggregations: Aggregations
     p_adjusted: float | None = None
     significant: bool | None = None
@@ -255,9 +266,10 @@ class UgfMetric(Fixed):
 
     Attributes:
         value: ``active − inactive`` gap of the metric.
-        ci_low: Lower end of its bootstrap interval.
+        ci_low: Lower end of the interval of the gap's size (see :class:`UserMetric`).
         ci_high: Upper end of that interval.
         p_value: Permutation p-value of the gap (``None``: not tested).
+        n_permutations: Permutations run, adaptively (``None``: not tested).
         active: Mean of the active group.
         inactive: Mean of the inactive group.
         p_adjusted: Holm-adjusted p-value (tested entries only).
@@ -268,6 +280,7 @@ class UgfMetric(Fixed):
     ci_low: float | None
     ci_high: float | None
     p_value: float | None
+    n_permutations: int | None
     active: float | None
     inactive: float | None
     p_adjusted: float | None = None
@@ -290,7 +303,7 @@ class AuditReport(Fixed):
         leakage: User attribute -> its probes (empty without leakage probes).
     """
 
-    schema_version: Literal["equirec-audit/1"]
+    schema_version: Literal["equirec-audit/2"]
     params: AuditParams
     summary: list[Finding]
     warnings: list[str]

@@ -128,6 +128,7 @@ class ItemAttributeExposure(Fixed):
         exposure_ratio: ``min / max`` relative exposure of the groups with items.
         difference: ``max − min`` relative exposure.
         p_value: Permutation p-value of the gap (``None``: not tested).
+        n_permutations: Permutations run, adaptively (``None``: not tested).
         p_adjusted: Holm-adjusted p-value (tested entries only).
         significant: ``p_adjusted < 1 − confidence`` (tested entries only).
     """
@@ -139,6 +140,7 @@ class ItemAttributeExposure(Fixed):
     exposure_ratio: float | None
     difference: float | None
     p_value: float | None
+    n_permutations: int | None
     p_adjusted: float | None = None
     significant: bool | None = None
 
@@ -247,8 +249,8 @@ class LeakageProbe(Fixed):
     """One leakage probe (see :meth:`equirec.fairness.leakage.LeakageResult.to_dict`).
 
     Attributes:
-        auc: Out-of-fold ROC-AUC; 0.5 = no leakage.
-        ci_low: Lower end of its bootstrap interval.
+        auc: Out-of-fold ROC-AUC, mean over the repeats; 0.5 = no leakage.
+        ci_low: Lower end of its interval (bootstrap, widened by the spread over repeats).
         ci_high: Upper end of that interval.
         baseline: Chance level of the AUC.
         balanced_accuracy: Out-of-fold balanced accuracy.
@@ -265,8 +267,17 @@ class LeakageProbe(Fixed):
         dropped_rare: Users of rare classes dropped.
         folds: Cross-validation folds.
         classifier: The classifier, in words.
-        p_value: Permutation p-value (``None`` without permutations).
+        p_value: P-value of "no leakage" from the permutation null's moments (``None``
+            without permutations).
         n_permutations: Label permutations run.
+        repeats: Cross-validation repeats averaged.
+        auc_min: Smallest AUC of one repeat.
+        auc_max: Largest AUC of one repeat.
+        null_mean: Mean AUC of the shuffled labels.
+        null_sd: Its standard deviation.
+        null_exceed: Shuffles whose AUC reached the observed one.
+        p_adjusted: Holm-adjusted p-value over the audit's probes (tested probes only).
+        significant: ``p_adjusted < 1 − confidence``: the attribute leaks (tested probes only).
     """
 
     auc: float | None
@@ -289,6 +300,14 @@ class LeakageProbe(Fixed):
     classifier: str
     p_value: float | None
     n_permutations: int
+    repeats: int
+    auc_min: float | None
+    auc_max: float | None
+    null_mean: float | None
+    null_sd: float | None
+    null_exceed: int | None
+    p_adjusted: float | None = None
+    significant: bool | None = None
 
 
 class LeakageSources(Fixed):

@@ -1,4 +1,4 @@
-"""Statistics for group comparisons of per-unit values: aggregations, bootstrap, permutation test.
+"""Statistics for group comparisons of per-unit values: aggregations and the stratified bootstrap.
 
 Every function works on one vector of per-unit values (one per user, or one per item) and one
 vector of integer group codes ``0..G-1``. Nothing here knows about recommendation: the audit
@@ -6,9 +6,8 @@ feeds it per-user NDCG, per-item exposure and so on.
 
 The bootstrap is *stratified*: each resample draws, with replacement, as many units from each
 group as the group holds, so every group is present in every resample (a plain bootstrap can lose a
-small group and crash or silently drop it — a known Fairlearn issue). The permutation test shuffles
-the group codes over units, which keeps group sizes and tests the null hypothesis that the values
-do not depend on the group.
+small group and crash or silently drop it — a known Fairlearn issue). Tests of the gaps between
+groups are in :mod:`equirec.fairness.gaps`.
 """
 
 from __future__ import annotations
@@ -164,54 +163,3 @@ def stratified_bootstrap(
         means = sums / counts
         overall = sums.sum(axis=1) / counts.sum(axis=1)
     return Bootstrap(means=means, overall=overall)
-
-
-def permutation_test(
-    values: np.ndarray,
-    codes: np.ndarray,
-    *,
-    n_groups: int,
-    n_permutations: int,
-    rng: np.random.Generator,
-    statistic: str = "max_min_diff",
-    chunk: int = 256,
-) -> float:
-    """Two-sided permutation p-value of a gap between group means.
-
-    The observed statistic (an :func:`aggregate` of the group means, default the largest minus the
-    smallest group mean, the absolute difference for two groups) is compared with its value after
-    shuffling the group codes over units: ``p = (1 + #{perm ≥ observed}) / (1 + n_permutations)``,
-    never 0 (Phipson & Smyth 2010). Units with a NaN value are left out first.
-    """
-    v = np.asarray(values, dtype=np.float64)
-    ok = ~np.isnan(v)
-    v, c = v[ok], np.asarray(codes)[ok]
-    present = np.unique(c)
-    if len(present) < 2:
-        return float("nan")
-    remap = np.full(n_groups, -1)
-    remap[present] = np.arange(len(present))
-    c = remap[c]
-    g = len(present)
-    counts = np.bincount(c, minlength=g).astype(np.float64)
-    observed = aggregate(np.bincount(c, weights=v, minlength=g) / counts, statistic)
-    exceed = 0
-    done = 0
-    tol = 1e-12 * max(1.0, abs(observed))
-    while done < n_permutations:
-        n = min(chunk, n_permutations - done)
-        perm = np.argsort(rng.random((n, len(c))), axis=1)
-        shuffled = c[perm]  # (n, units)
-        flat = (np.arange(n)[:, None] * g + shuffled).ravel()
-        sums = np.bincount(flat, weights=np.tile(v, n), minlength=n * g).reshape(n, g)
-        means = sums / counts
-        stats = _rowwise(means, statistic)
-        exceed += int((stats >= observed - tol).sum())
-        done += n
-    return (1.0 + exceed) / (1.0 + n_permutations)
-
-
-def _rowwise(means: np.ndarray, statistic: str) -> np.ndarray:
-    if statistic == "max_min_diff":
-        return means.max(axis=1) - means.min(axis=1)
-    return np.array([aggregate(row, statistic) for row in means])
