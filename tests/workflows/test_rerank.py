@@ -176,3 +176,134 @@ def test_chained_rerankers_keep_the_last_guarantee(run_dir):
         rerank_recommendations(
             loaded.recommendations, known=known, method="calibrated+fair", params={"p": 0.6}, k=10
         )
+
+
+# -- guarantees kept, or reported list by list -------------------------------------------------
+SMALL_FAIR = {"p": 0.5, "protected": "provider=small"}
+SMALL = [f"i{i}" for i in range(30, 40)]  # provider "small" of the tiny_run fixture
+
+
+def _meets_mtable(recs, protected_items, table):
+    """Per user: whether every prefix of its list holds the m-table's protected count."""
+    out = {}
+    for user, group in recs.sort_values("rank").groupby("user"):
+        flags = group["item"].isin(protected_items).to_numpy()
+        out[user] = bool((np.cumsum(flags) >= table[: len(flags)]).all())
+    return out
+
+
+def test_deeper_candidates_keep_the_guarantee_and_the_rest_is_reported(tiny_run, tmp_path, caplog):
+    caplog.set_level("INFO", logger="equirec")
+    out = tmp_path / "fair"
+    result = rerank_run(tiny_run, method="fair", params=SMALL_FAIR, k=10, out=out)
+    table = FAIR(protected=np.ones(1, dtype=bool), p=0.5).mtable(10)
+    met = _meets_mtable(result.recommendations, SMALL, table)
+    # Only five stored top 10s hold enough small items; from deeper candidates every list but
+    # u0's does.
+    assert [u for u, ok in met.items() if not ok] == ["u0"]
+    g = result.guarantee
+    assert g is not None
+    assert (g.lists, g.met, g.first, g.met_first, g.deepened) == (30, 29, 10, 5, 25)
+    assert g.depth == 40 and g.deepening == "done"
+    reason = f"only 1 protected item among all 24 unseen items; the top 10 needs {table[-1]}"
+    assert g.unmet["user"].tolist() == ["u0"] and g.unmet["reason"].tolist() == [reason]
+    assert "29 of 30 lists meet the guarantee" in g.summary()
+    assert "1 not even from every item their user could be recommended" in g.summary()
+    # written: guarantee.csv per list, a section of metrics.json
+    csv = pd.read_csv(out / "guarantee.csv", keep_default_na=False)
+    assert len(csv) == 30 and csv["guarantee_met"].sum() == 29
+    assert csv.set_index("user").loc["u0", "reason"] == reason
+    assert dict(zip(csv["user"], csv["guarantee_met"], strict=True)) == met
+    metrics = json.loads((out / "metrics.json").read_text())
+    section = metrics["guarantee"]
+    assert (section["lists"], section["met"], section["unmet"]) == (30, 29, 1)
+    assert section["unmet_lists"] == [{"user": "u0", "reason": reason}]
+    assert "FA*IR, p = 0.5" in section["guarantee"]
+    # the baseline beside the result, and the time taken
+    assert metrics["baseline"]["ndcg@10"] == pytest.approx(
+        json.loads((tiny_run / "metrics.json").read_text())["overall"]["ndcg@10"]
+    )
+    fairness = metrics["fairness"]
+    assert fairness["metric"] == "tail_exposure_share" and fairness["better"] == "higher"
+    assert fairness["value"] > fairness["baseline"]
+    assert metrics["seconds"] >= metrics["rerank_seconds"] >= metrics["deeper_candidates_seconds"]
+    logged = caplog.text
+    assert "scoring the saved model's top 40 of 40 items" in logged
+    assert "29 of 30 lists meet the guarantee" in logged and "user u0" in logged
+
+
+def test_only_the_lists_that_need_them_get_deeper_candidates(tiny_run):
+    kept = rerank_run(tiny_run, method="fair", params=SMALL_FAIR, deepen=False, write=False)
+    deep = rerank_run(tiny_run, method="fair", params=SMALL_FAIR, write=False)
+    assert kept.guarantee is not None and deep.guarantee is not None
+    assert kept.guarantee.deepening == "off" and kept.guarantee.deepened == 0
+    missed = set(kept.guarantee.unmet["user"])
+    assert len(missed) == 25 and not missed & {"u20", "u21", "u22", "u23", "u24"}
+    assert kept.guarantee.unmet["reason"].str.contains("among its 10 candidates").all()
+    assert kept.metrics["guarantee"]["deepening"] == "off"
+    table = deep.guarantee.table
+    assert set(table.loc[table["deepened"], "user"]) == missed
+    same = ~kept.recommendations["user"].isin(missed)
+    pd.testing.assert_frame_equal(
+        kept.recommendations[same].reset_index(drop=True),
+        deep.recommendations[~deep.recommendations["user"].isin(missed)].reset_index(drop=True),
+    )
+
+
+def test_detconstsort_says_which_lists_the_catalogue_cannot_serve(tiny_run):
+    # Target: the catalogue's shares (big 0.75, small 0.25): the top 10 needs 7 big, 2 small.
+    result = rerank_run(tiny_run, method="detconstsort", params={"groups": "provider"}, write=False)
+    g = result.guarantee
+    assert g is not None and (g.met, g.lists, g.deepened) == (24, 30, 30)
+    assert "big 0.75, small 0.25; the top 10 needs 7 big, 2 small" in g.guarantee
+    reasons = dict(zip(g.unmet["user"], g.unmet["reason"], strict=True))
+    assert reasons["u0"] == "only 1 small item among all 24 unseen items; the top 10 needs 2"
+    assert reasons["u20"] == "only 6 big items among all 16 unseen items; the top 10 needs 7"
+    assert set(reasons) == {"u0", "u20", "u21", "u22", "u23", "u24"}
+    assert g.unmet["all_unseen"].all()
+
+
+def test_without_a_saved_model_the_lists_that_miss_are_reported(tiny_run, tmp_path, caplog):
+    import shutil
+
+    copy = tmp_path / "no-model"
+    shutil.copytree(tiny_run, copy, ignore=shutil.ignore_patterns("model"))
+    result = rerank_run(copy, method="fair", params=SMALL_FAIR, write=False)
+    g = result.guarantee
+    assert g is not None and g.deepening == "no saved model"
+    assert (g.met, g.deepened, g.depth) == (5, 0, None)
+    assert g.unmet["reason"].str.startswith("only 0 protected items among its 10 candidates").all()
+    assert "no saved model" in g.summary() and "no saved model" in caplog.text
+
+
+def test_rerankers_without_a_guarantee_report_none(run_dir):
+    result = rerank_run(run_dir, method="mmr", params={"lam": 0.5}, write=False)
+    assert result.guarantee is None and result.metrics["guarantee"] is None
+    assert result.metrics["fairness"]["metric"] == "ild"
+
+
+def test_cli_rerank_prints_the_baseline_and_the_guarantee(tiny_run, tmp_path, capsys):
+    argv = ["rerank", str(tiny_run), "--method", "fair", "--param", "p=0.5",
+            "--param", "protected=provider=small", "--out", str(tmp_path / "fair")]  # fmt: skip
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    out = " ".join(captured.out.split())  # rich wraps long lines
+    assert "baseline (the run)" in out and "re-ranked (fair)" in out
+    assert "tail_exposure_share" in out and "ndcg@10" in out
+    assert "29 of 30 lists meet the guarantee (5 with their top 10 candidates, 25 re-ranked" in out
+    assert "user u0: only 1 protected item among all 24 unseen items; the top 10 needs 3" in out
+    assert "re-ranked in" in out and "s in all" in out
+    assert "scoring the saved model's top 40 of 40 items" in captured.err
+    assert main([*argv[:-2], "--out", str(tmp_path / "kept"), "--no-deepen"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "5 of 30 lists meet the guarantee; 25 cannot with their top 10 candidates" in out
+    assert "... 20 more in guarantee.csv" in out
+
+
+def test_reranking_stored_lists_in_python_warns_of_missed_guarantees(tiny_run, caplog):
+    loaded = open_run(tiny_run)
+    rerank_recommendations(
+        loaded.recommendations, known=loaded.known, method="fair", params=SMALL_FAIR, k=10
+    )
+    assert "fair: 25 of 30 lists cannot meet the guarantee with their 10 candidates" in caplog.text
+    assert "only 0 protected items among its 10 candidates" in caplog.text

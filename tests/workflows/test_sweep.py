@@ -148,3 +148,38 @@ def test_training_sweep_errors_before_any_training(run_dir, monkeypatch, capsys)
         "mitigation 'adversary': unknown parameter(s) ['lam_']; valid parameters are"
         in capsys.readouterr().err
     )
+
+
+def test_rerank_sweep_counts_guarantees_and_times_every_point(
+    tiny_run, tmp_path, monkeypatch, capsys
+):
+    from equirec.workflows.rundir import RunFolder
+
+    scored = []
+    real_rank = RunFolder.rank
+
+    def counting_rank(self, users, *, k):
+        scored.extend((int(u), k) for u in users)
+        return real_rank(self, users, k=k)
+
+    monkeypatch.setattr(RunFolder, "rank", counting_rank)
+    out = tmp_path / "sweep"
+    argv = ["sweep", str(tiny_run), "--method", "fair", "--grid", "p=0.3,0.5",
+            "--param", "protected=provider=small", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    result = json.loads((out / "sweep.json").read_text())
+    points = result["points"]
+    assert [p["label"] for p in points] == ["baseline", "p=0.3", "p=0.5"]
+    assert "guarantee" not in points[0] and all(p["seconds"] >= 0 for p in points)
+    assert points[2]["guarantee"]["met"] == 29 and points[2]["guarantee"]["lists"] == 30
+    assert points[2]["guarantee"]["deepening"] == "done"
+    assert result["params"]["deepen"] is True
+    # deeper candidates scored once per user and depth, whatever the number of points
+    assert len(scored) == len(set(scored)) and scored
+    table = pd.read_csv(out / "sweep.csv")
+    assert table["guarantee_met"].tolist()[2] == 29 and "seconds" in table.columns
+    text = " ".join(captured.out.split())
+    assert "guarantee met" in text and "29/30" in text and "seconds" in text
+    assert "2 point(s) and the baseline in" in text
+    assert "sweep point 1/2 (fair): p=0.3" in captured.err

@@ -9,7 +9,13 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from equirec.cli.parser import build_parser
-from equirec.cli.tables import audit_summary, fmt, methods_table, summary_table
+from equirec.cli.tables import (
+    audit_summary,
+    methods_table,
+    rerank_summary,
+    summary_table,
+    sweep_table,
+)
 from equirec.errors import EquirecError
 
 if TYPE_CHECKING:
@@ -209,14 +215,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 params=_params(args.param, "--param"),
                 k=args.k,
                 depth=args.depth,
+                deepen=args.deepen,
                 out=args.out,
                 overwrite=args.overwrite,
             )
-            ndcg = reranked.metrics["overall"].get(f"ndcg@{args.k}")
-            console.print(
-                f"re-ranked with {args.method}: ndcg@{args.k} = {fmt(ndcg)}; "
-                f"results in {reranked.out}"
-            )
+            rerank_summary(console, reranked)
             if args.audit:
                 from equirec.workflows.audit import audit_run
 
@@ -232,20 +235,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 k=args.k,
                 fairness_metric=args.fairness_metric,
                 depth=args.depth,
+                deepen=args.deepen,
                 out=args.out,
                 overwrite=args.overwrite,
             )
-            table = Table(title=f"{args.method} sweep: {swept['params']['fairness_label']}")
-            for col in ("setting", swept["params"]["accuracy_metric"], "fairness", "pareto"):
-                table.add_column(col)
-            for point in swept["points"]:
-                table.add_row(
-                    point["label"],
-                    fmt(point["accuracy"]),
-                    fmt(point["fairness"]),
-                    "yes" if point["pareto"] else "",
-                )
-            console.print(table)
+            console.print(sweep_table(swept, args.method))
+            total = sum(point.get("seconds", 0.0) for point in swept["points"])
+            console.print(f"{len(swept['points']) - 1} point(s) and the baseline in {total:.1f} s")
     except EquirecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     rr.add_argument(
         "--depth", type=int, help="candidates: the saved model's top DEPTH (default: stored 100)"
     )
+    _deepen_flag(rr)
     rr.add_argument("--out", help="output folder (default RUN_DIR-METHOD)")
     rr.add_argument(
         "--overwrite", action="store_true", help="replace the output folder if it holds files"
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="re-rankers only: candidates from the saved model's top DEPTH (default: stored 100)",
     )
+    _deepen_flag(sw)
     sw.add_argument("--out", help="output folder (default RUN_DIR/sweep-METHOD)")
     sw.add_argument(
         "--overwrite", action="store_true", help="replace the output folder if it holds files"
@@ -162,4 +164,15 @@ def _log_flags(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "-v", "--verbose", action="store_true", help="also debugging detail (every epoch)"
+    )
+
+
+def _deepen_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-deepen",
+        dest="deepen",
+        action="store_false",
+        help="a re-ranker with a guarantee (fair, detconstsort) keeps to the first candidates: "
+        "lists that cannot meet it are only reported, not re-ranked from deeper candidates of "
+        "the saved model",
     )

@@ -11,7 +11,17 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-__all__ = ["audit_summary", "fmt", "methods_table", "summary_table"]
+__all__ = [
+    "audit_summary",
+    "fmt",
+    "methods_table",
+    "rerank_summary",
+    "summary_table",
+    "sweep_table",
+]
+
+GUARANTEE_LINES = 5
+"""Lists that miss their guarantee named on the console (all are in ``guarantee.csv``)."""
 
 
 def audit_summary(console: Console, result: Any, path: Any) -> None:
@@ -20,6 +30,81 @@ def audit_summary(console: Console, result: Any, path: Any) -> None:
     for f in findings[:8]:
         console.print(f"  - {f['text']}")
     console.print(f"audit written to {path}/audit.json and {path}/audit.html")
+
+
+def rerank_summary(console: Console, result: Any) -> None:
+    """The re-ranked lists beside the baseline, the guarantee's count, the time taken."""
+    from rich.table import Table
+
+    metrics = result.metrics
+    k = metrics["rerank"]["k"]
+    method = metrics["rerank"]["method"]
+    fairness = metrics["fairness"]
+    accuracy = f"ndcg@{k}"
+    base_acc = metrics["baseline"].get(accuracy)
+    new_acc = metrics["overall"].get(accuracy)
+    table = Table(
+        title=f"{method} on {metrics['rerank']['source']}, top {k}",
+        caption=f"{fairness['metric']}: {fairness['label']}, {fairness['better']} is fairer",
+    )
+    table.add_column("lists")
+    table.add_column(accuracy, justify="right")
+    table.add_column(fairness["metric"], justify="right")
+    table.add_row("baseline (the run)", fmt(base_acc), fmt(fairness["baseline"]))
+    table.add_row(f"re-ranked ({method})", fmt(new_acc), fmt(fairness["value"]))
+    table.add_row(
+        "change", change(new_acc, base_acc), change(fairness["value"], fairness["baseline"])
+    )
+    console.print(table)
+    guarantee = result.guarantee
+    if guarantee is not None:
+        console.print(f"guarantee: {guarantee.guarantee}")
+        console.print(f"  {guarantee.summary()}")
+        unmet = guarantee.unmet
+        for user, reason in zip(
+            unmet["user"][:GUARANTEE_LINES], unmet["reason"][:GUARANTEE_LINES], strict=True
+        ):
+            console.print(f"  - user {user}: {reason}")
+        if len(unmet) > GUARANTEE_LINES:
+            console.print(f"  ... {len(unmet) - GUARANTEE_LINES:,} more in guarantee.csv")
+    deeper = metrics.get("deeper_candidates_seconds") or 0.0
+    timing = f"re-ranked in {metrics['rerank_seconds']:.1f} s"
+    if deeper:
+        timing += f" (of which scoring deeper candidates {deeper:.1f} s)"
+    console.print(f"{timing}, {metrics['seconds']:.1f} s in all; results in {result.out}")
+
+
+def sweep_table(swept: dict[str, Any], method: str) -> Table:
+    """The sweep's points, baseline first: accuracy, fairness, Pareto, guarantee and time."""
+    from rich.table import Table
+
+    params = swept["params"]
+    points = swept["points"]
+    table = Table(title=f"{method} sweep: {params['fairness_label']}")
+    guaranteed = any("guarantee" in p for p in points)
+    columns = ["setting", params["accuracy_metric"], "fairness", "pareto"]
+    columns += ["guarantee met"] if guaranteed else []
+    for col in [*columns, "seconds"]:
+        table.add_column(col, justify="left" if col == "setting" else "right")
+    for point in points:
+        row = [
+            point["label"],
+            fmt(point["accuracy"]),
+            fmt(point["fairness"]),
+            "yes" if point["pareto"] else "",
+        ]
+        if guaranteed:
+            g = point.get("guarantee")
+            row.append("" if g is None else f"{g['met']:,}/{g['lists']:,}")
+        table.add_row(*row, f"{point.get('seconds', 0.0):.1f}")
+    return table
+
+
+def change(value: float | None, base: float | None) -> str:
+    """The relative change from ``base``, e.g. ``-6.8%`` (empty without both)."""
+    if value is None or base is None or base == 0:
+        return ""
+    return f"{(value - base) / abs(base):+.1%}"
 
 
 def summary_table(metrics: dict[str, Any], *, ks: Sequence[int]) -> Table:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -28,9 +28,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from equirec.data.dataset import Dataset
 from equirec.data.known import KnownData
+from equirec.data.lists import RankedLists
 from equirec.data.splits import Split
 from equirec.errors import DataError
 from equirec.io import atomic_dir, atomic_write_text, jsonable
@@ -126,6 +128,7 @@ def write_run(
     per_user: pd.DataFrame,
     recommendations: pd.DataFrame,
     model: Recommender | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a run folder atomically.
@@ -137,6 +140,7 @@ def write_run(
         per_user: ``per_user.csv``.
         recommendations: ``recommendations.csv``.
         model: Saved into ``model/`` (a re-ranked run has none).
+        tables: Further CSV files by name (e.g. a re-ranked run's ``guarantee.csv``).
         overwrite: Replace an existing folder; by default one that holds files raises
             :class:`~equirec.errors.OutputExistsError` (nothing a user made is lost).
     """
@@ -147,6 +151,8 @@ def write_run(
         (tmp / "config.json").write_text(
             json.dumps(jsonable({"config": config, "versions": versions()}), indent=2)
         )
+        for name, table in (tables or {}).items():
+            table.to_csv(tmp / name, index=False)
         if model is not None:
             model.save(tmp / MODEL_DIR)
     return out
@@ -234,6 +240,41 @@ class RunFolder:
             idx, k=k, history=known.history, exclude=known.exclude, exclude_seen=True
         )
         return model.lists_frame(idx, items, scores)
+
+    def rank(self, users: np.ndarray, *, k: int) -> RankedLists:
+        """The saved model's top ``k`` of users given by internal index, as the run ranked.
+
+        Like :meth:`recommend` (the run's known history, its items excluded) but in internal
+        indices, for the re-rankers: ``k`` at least the catalogue size gives every item a user
+        could be recommended.
+
+        Args:
+            users: Internal user indices.
+            k: List length (at most the catalogue; lists with fewer unseen items are padded).
+
+        Raises:
+            DataError: The folder has no saved model.
+        """
+        known = self.known
+        return self.model.rank(
+            np.asarray(users, dtype=np.int64),
+            k=k,
+            history=known.history,
+            exclude=known.exclude,
+            exclude_seen=True,
+        )
+
+    def unseen_counts(self, users: np.ndarray) -> np.ndarray:
+        """How many items each user (internal index) could be recommended: the catalogue less
+        the items the run knew of the user (and those it left out of the ranking)."""
+        known = self.known
+        mask = known.seen
+        for part in known.exclude:
+            mask = mask + part.csr(binary=True)
+        rows = sp.csr_matrix(mask)[np.asarray(users, dtype=np.int64)]
+        rows.data[:] = 1
+        rows.eliminate_zeros()
+        return self.dataset.n_items - rows.getnnz(axis=1)
 
     def user_representations(self, model: Recommender | None = None) -> pd.DataFrame | None:
         """The user vectors of ``model`` (default: the saved one) for users with known items.

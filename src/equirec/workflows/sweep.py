@@ -21,19 +21,14 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from equirec.data.splits import Split
 from equirec.errors import ConfigError
-from equirec.fairness.audit import audit
-from equirec.fairness.inputs import AuditData
-from equirec.fairness.schema import AuditReport
 from equirec.io import atomic_dir, check_new, jsonable
 from equirec.mitigation.apply import resolve_params
 from equirec.mitigation.registry import (
@@ -42,8 +37,7 @@ from equirec.mitigation.registry import (
     default_fairness,
     target_attributes,
 )
-from equirec.mitigation.rerank import candidates_from_frame, lists_to_frame
-from equirec.mitigation.rerank.build import rerank_candidates
+from equirec.mitigation.rerank import candidates_from_frame
 from equirec.mitigation.tradeoff import (
     FAIRNESS_METRICS,
     FairnessMetric,
@@ -51,7 +45,8 @@ from equirec.mitigation.tradeoff import (
     pareto,
 )
 from equirec.workflows.config import MitigationConfig, RunConfig
-from equirec.workflows.rerank import candidate_lists
+from equirec.workflows.measure import Measure
+from equirec.workflows.rerank import DeeperCandidates, candidate_lists, guaranteed_rerank
 from equirec.workflows.run import run
 from equirec.workflows.rundir import open_run
 
@@ -69,6 +64,7 @@ def sweep_run(
     k: int = 10,
     fairness_metric: str | None = None,
     depth: int | None = None,
+    deepen: bool = True,
     out: str | Path | None = None,
     write: bool = True,
     overwrite: bool = False,
@@ -78,7 +74,10 @@ def sweep_run(
     A re-ranker re-ranks the run's stored lists at every point; a training-time method retrains
     the run's model at every point (same data, split and seed, with that point's
     ``[mitigation]`` replacing any of the run's own). Either way the baseline is the run as
-    stored, and every point is audited alike.
+    stored, and every point is audited alike. Every point records how long it took; a
+    re-ranker with a guarantee (FA*IR, DetConstSort) also how many lists keep it, lists that
+    cannot with the stored candidates being re-ranked from deeper candidates of the saved model
+    (see :func:`~equirec.workflows.rerank.rerank_run`; each user scored once per depth).
 
     Args:
         run_dir: A folder written by ``equirec run``.
@@ -90,15 +89,19 @@ def sweep_run(
         fairness_metric: Name in :data:`FAIRNESS_METRICS` (default per method:
             :func:`default_fairness`).
         depth: Candidates per user, re-rankers only (default: the stored lists; larger: the
-            saved model's top ``depth``, see :func:`~equirec.mitigation.postprocess.rerank_run`).
+            saved model's top ``depth``, see :func:`~equirec.workflows.rerank.rerank_run`).
+        deepen: Re-rankers with a guarantee: re-rank the lists that cannot keep it from deeper
+            candidates of the saved model (default); ``False`` only counts them.
         out: Folder for ``sweep.json``, ``sweep.csv`` and ``sweep.html`` (default
             ``RUN_DIR/sweep-METHOD``).
         write: Write the files (atomically).
         overwrite: Replace an existing output folder (by default refused before any work).
 
     Returns:
-        The ``sweep.json`` content: ``params`` and one entry per point (baseline first); a
-        retrained point also records its resolved ``mitigation``.
+        The ``sweep.json`` content: ``params`` and one entry per point (baseline first) with its
+        ``seconds``; a retrained point also records its resolved ``mitigation``, a re-ranked
+        point of a re-ranker with a guarantee its ``guarantee`` (``lists``, ``met``,
+        ``deepened``, ``depth``, ``deepening``).
 
     Raises:
         ConfigError: Unknown method, parameter or fairness metric, an empty grid, ``depth``
@@ -152,7 +155,7 @@ def sweep_run(
         or (m.needs == "item" and item_attr is not None)
         or (m.needs == "leakage" and leakage)
     ]
-    measure = _Measure(
+    measure = Measure(
         k=k, user_attr=user_attr, item_attr=item_attr, leakage=leakage, shown=tuple(shown)
     )
 
@@ -169,31 +172,58 @@ def sweep_run(
         base_reps = None
         if leakage and loaded.has_model:
             base_reps = loaded.user_representations()
+        t0 = time.perf_counter()
         values = measure(loaded.split, loaded.recommendations, loaded.history, base_reps)
-        points.append(_point("baseline", {}, values, name))
+        points.append(_point("baseline", {}, values, name, seconds=time.perf_counter() - t0))
         for i, (setting, config) in enumerate(zip(settings, configs, strict=True), start=1):
-            log.info("sweep point %d/%d (%s): %s", i, len(configs), method, _label(setting))
+            log.info(
+                "sweep point %d/%d (%s): %s: retraining", i, len(configs), method, _label(setting)
+            )
+            t0 = time.perf_counter()
             retrained = run(config, write=False)
             reps = loaded.user_representations(retrained.model) if leakage else None
             values = measure(retrained.split, retrained.recommendations, loaded.history, reps)
-            point = _point(_label(setting), setting, values, name)
+            point = _point(_label(setting), setting, values, name, seconds=time.perf_counter() - t0)
             point["mitigation"] = retrained.metrics["mitigation"]
             points.append(point)
+            log.info("sweep point %d/%d done in %.1f s", i, len(configs), point["seconds"])
     else:
-        known = loaded.known
         data = loaded.dataset
         stored = candidate_lists(loaded, depth)
         candidates = candidates_from_frame(stored, user_ids=data.user_ids, item_ids=data.item_ids)
-        for setting in [{}, *settings]:
+        deeper = DeeperCandidates(loaded)
+        for i, setting in enumerate([{}, *settings]):
+            t0 = time.perf_counter()
+            guarantee = None
             if setting:
-                _, lists = rerank_candidates(
-                    candidates, known=known, method=method, params={**fixed, **setting}, k=k
+                log.info("sweep point %d/%d (%s): %s", i, len(settings), method, _label(setting))
+                lists, guarantee = guaranteed_rerank(
+                    loaded,
+                    candidates,
+                    method=method,
+                    params={**fixed, **setting},
+                    k=k,
+                    deepen=deepen,
+                    deeper=deeper,
                 )
+                recs = lists.to_frame()
             else:
-                lists = np.asarray(candidates.items)[:, :k]
-            recs = lists_to_frame(lists, candidates, user_ids=data.user_ids, item_ids=data.item_ids)
+                recs = candidates.head(k).to_frame()
             values = measure(loaded.split, recs, loaded.history, None)
-            points.append(_point(_label(setting) or "baseline", setting, values, name))
+            point = _point(
+                _label(setting) or "baseline",
+                setting,
+                values,
+                name,
+                seconds=time.perf_counter() - t0,
+            )
+            if guarantee is not None:
+                point["guarantee"] = {
+                    key: value
+                    for key, value in guarantee.to_dict().items()
+                    if key in ("guarantee", "lists", "met", "deepened", "depth", "deepening")
+                }
+            points.append(point)
     base = points[0]
     for point, is_pareto in zip(
         points,
@@ -214,6 +244,7 @@ def sweep_run(
         "grid": {key: list(values) for key, values in grid.items()},
         "fixed": fixed,
         "depth": depth,
+        "deepen": deepen,
     }
     if training:
         params |= {
@@ -236,7 +267,12 @@ def _label(setting: Mapping[str, Any]) -> str:
 
 
 def _point(
-    label: str, setting: Mapping[str, Any], values: dict[str, float | None], name: str
+    label: str,
+    setting: Mapping[str, Any],
+    values: dict[str, float | None],
+    name: str,
+    *,
+    seconds: float,
 ) -> dict[str, Any]:
     accuracy = next(v for key, v in values.items() if key.startswith("ndcg@"))
     return {
@@ -245,6 +281,7 @@ def _point(
         "accuracy": accuracy,
         "fairness": values[name],
         "metrics": values,
+        "seconds": seconds,
     }
 
 
@@ -277,59 +314,16 @@ def _point_config(
     return out
 
 
-@dataclass(frozen=True)
-class _Measure:
-    """Audits one point's lists and reads the sweep's metrics (point estimates only)."""
-
-    k: int
-    user_attr: str | None
-    item_attr: str | None
-    leakage: bool
-    shown: tuple[str, ...]
-
-    def __call__(
-        self,
-        split: Split,
-        recommendations: pd.DataFrame,
-        history: str,
-        representations: pd.DataFrame | None,
-    ) -> dict[str, float | None]:
-        data = AuditData.from_split(split, recommendations=recommendations, history=history)
-        options: dict[str, Any] = {"leakage": False}
-        if self.user_attr is not None:
-            kinds = data.user_attribute_kinds
-            names = [a for a, kind in kinds.items() if kind in ("categorical", "numeric")]
-            options["attributes"] = list(dict.fromkeys([*names, "activity", self.user_attr]))
-        if self.item_attr is not None:
-            kinds = data.item_attribute_kinds
-            names = [a for a, kind in kinds.items() if kind in ("categorical", "multi")]
-            options["item_attributes"] = list(dict.fromkeys([*names, self.item_attr]))
-        if self.leakage and self.user_attr is not None:
-            options |= {
-                "leakage": True,
-                "leakage_attributes": [self.user_attr],
-                "user_representations": representations,
-            }
-        k = self.k
-        report = audit(
-            data, k=k, metrics=("ndcg", "recall"), n_boot=0, n_permutations=0, **options
-        ).report
-        typed = AuditReport.model_validate(report)
-        values: dict[str, float | None] = {}
-        for key in self.shown:
-            m = FAIRNESS_METRICS[key]
-            values[key] = m.read(typed, k, self.item_attr if m.needs == "item" else self.user_attr)
-        activity = typed.users.get("activity", {})
-        for name in (f"ndcg@{k}", f"recall@{k}"):
-            metric = activity.get(name)
-            values[name] = None if metric is None else metric.overall
-        return values
-
-
 def _change(value: float | None, base: float | None) -> float | None:
     if value is None or base is None or base == 0:
         return None
     return (value - base) / abs(base)
+
+
+def _guarantee_columns(guarantee: Mapping[str, Any] | None) -> dict[str, Any]:
+    if guarantee is None:
+        return {}
+    return {"guarantee_met": guarantee["met"], "guarantee_lists": guarantee["lists"]}
 
 
 def _write(folder: Path, result: dict[str, Any], *, overwrite: bool) -> None:
@@ -337,7 +331,14 @@ def _write(folder: Path, result: dict[str, Any], *, overwrite: bool) -> None:
 
     table = pd.DataFrame(
         [
-            {"label": p["label"], **p["setting"], "pareto": p["pareto"], **p["metrics"]}
+            {
+                "label": p["label"],
+                **p["setting"],
+                "pareto": p["pareto"],
+                **p["metrics"],
+                **_guarantee_columns(p.get("guarantee")),
+                "seconds": p["seconds"],
+            }
             for p in result["points"]
         ]
     )

@@ -8,6 +8,7 @@ test interactions are never an input, so no re-ranker can read a test label.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,8 @@ from equirec.mitigation.registry import RERANKERS
 from equirec.mitigation.rerank.base import Candidates, candidates_from_frame, lists_to_frame
 
 __all__ = ["build", "rerank_candidates", "rerank_recommendations", "split_chain"]
+
+log = logging.getLogger(__name__)
 
 
 def build(
@@ -105,6 +108,11 @@ def rerank_recommendations(
 ) -> pd.DataFrame:
     """Re-rank stored top lists (``user, rank, item, score``, original ids) to length ``k``.
 
+    The lists are chosen among the stored ones only: a re-ranker with a guarantee (FA*IR,
+    DetConstSort) that cannot keep it on some lists says so in a warning;
+    :func:`equirec.workflows.rerank.rerank_run` re-ranks those from deeper candidates of the
+    saved model instead.
+
     Returns:
         ``user, rank, item, score`` of the re-ranked lists (the model's scores kept).
 
@@ -120,5 +128,18 @@ def rerank_recommendations(
             f"the stored lists hold {candidates.width} items, fewer than k={k}: re-rank to a "
             "smaller k or rerun with a larger evaluation.keep_k"
         )
-    _, lists = rerank_candidates(candidates, known=known, method=method, params=params, k=k)
+    reranker, lists = rerank_candidates(candidates, known=known, method=method, params=params, k=k)
+    check = getattr(reranker, "guarantee_", None)
+    if check is not None and check.n_met < check.n_lists:
+        first = int(np.flatnonzero(~check.met)[0])
+        log.warning(
+            "%s: %d of %d lists cannot meet the guarantee with their %d candidates, e.g. user "
+            "%s: %s",
+            method,
+            check.n_lists - check.n_met,
+            check.n_lists,
+            candidates.width,
+            data.user_ids[candidates.users[first]],
+            check.reasons[first],
+        )
     return lists_to_frame(lists, candidates, user_ids=data.user_ids, item_ids=data.item_ids)
