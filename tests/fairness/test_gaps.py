@@ -29,9 +29,8 @@ def _codes(sizes: list[int]) -> np.ndarray:
 def test_two_groups_statistic_is_welch_t() -> None:
     rng = np.random.default_rng(0)
     a, b = rng.normal(0.3, 1.0, 40), rng.normal(0.0, 2.0, 90)
-    test = gap_test(
-        np.r_[a, b], _codes([40, 90]), n_groups=2, confidence=0.95, n_permutations=200, rng=rng
-    )
+    test = gap_test(np.r_[a, b], _codes([40, 90]), n_groups=2, confidence=0.95,
+                    n_permutations=200, rng=rng, prior_df=0)  # fmt: skip
     assert test is not None
     welch = stats.ttest_ind(a, b, equal_var=False).statistic
     assert test.statistic == pytest.approx(abs(welch))
@@ -42,6 +41,24 @@ def test_two_groups_statistic_is_welch_t() -> None:
     assert test.pair_high[0, 1] == pytest.approx(d + test.critical * se)
     assert test.pair_low[1, 0] == pytest.approx(-test.pair_high[0, 1])  # the same interval
     assert test.gap_high == pytest.approx(abs(d) + test.critical * se)
+
+
+def test_moderated_variance_shrinks_small_groups_towards_the_pooled_variance() -> None:
+    rng = np.random.default_rng(7)
+    small = np.zeros(7)  # 7 alike users: their own variance is 0
+    big = rng.normal(0.5, 1.0, 300)
+    values, codes = np.r_[small, big], _codes([7, 300])
+    welch = gap_test(values, codes, n_groups=2, confidence=0.95, n_permutations=100, rng=rng,
+                     prior_df=0)  # fmt: skip
+    moderated = gap_test(values, codes, n_groups=2, confidence=0.95, n_permutations=100,
+                         rng=rng, prior_df=30)  # fmt: skip
+    assert welch is not None and moderated is not None
+    pooled = values.var(ddof=1)
+    var_small = 30 * pooled / (6 + 30)
+    var_big = (299 * big.var(ddof=1) + 30 * pooled) / (299 + 30)
+    se = np.sqrt(var_small / 7 + var_big / 300)
+    assert moderated.statistic == pytest.approx(big.mean() / se)
+    assert welch.statistic == pytest.approx(big.mean() / np.sqrt(big.var(ddof=1) / 300))
 
 
 def test_interval_excludes_zero_exactly_when_p_is_below_the_level() -> None:
@@ -73,10 +90,17 @@ def test_nan_and_ungrouped_units_are_left_out_and_one_group_is_no_test() -> None
 
 def test_constant_groups_that_differ_are_a_certain_gap() -> None:
     values = np.r_[np.zeros(30), np.ones(30)]
-    t = gap_test(values, _codes([30, 30]), n_groups=2, confidence=0.95, n_permutations=100,
-                 max_permutations=100, rng=np.random.default_rng(3))  # fmt: skip
-    assert t is not None and t.statistic == float("inf")
-    assert t.p_value == pytest.approx(1 / 101) and t.gap_low == pytest.approx(1.0)
+    for prior_df in (0.0, 30.0):
+        rng = np.random.default_rng(3)
+        t = gap_test(values, _codes([30, 30]), n_groups=2, confidence=0.95, n_permutations=100,
+                     max_permutations=100, rng=rng, prior_df=prior_df)  # fmt: skip
+        assert t is not None and t.p_value == pytest.approx(1 / 101) and t.gap_low > 0.5
+    # Welch's own variances are 0: the gap is known exactly
+    assert t is not None and prior_df == 30.0
+    welch = gap_test(values, _codes([30, 30]), n_groups=2, confidence=0.95, n_permutations=100,
+                     rng=np.random.default_rng(3), prior_df=0)  # fmt: skip
+    assert welch is not None and welch.statistic == float("inf")
+    assert welch.gap_low == welch.gap_high == pytest.approx(1.0)
 
 
 def test_a_clear_gap_gets_a_p_value_far_below_what_n_permutations_allows() -> None:
