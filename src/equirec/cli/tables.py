@@ -101,9 +101,12 @@ def sweep_table(swept: dict[str, Any], method: str) -> Table:
 
 
 def change(value: float | None, base: float | None) -> str:
-    """The relative change from ``base``, e.g. ``-6.8%`` (empty without both)."""
+    """The relative change from ``base``, e.g. ``-6.8%``, or ``312×`` from a value near 0 (empty
+    without both)."""
     if value is None or base is None or base == 0:
         return ""
+    if base > 0 and value / base >= 10:  # e.g. a long-tail share from 0.0007 to 0.22
+        return f"{value / base:,.0f}×"
     return f"{(value - base) / abs(base):+.1%}"
 
 
