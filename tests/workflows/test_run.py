@@ -33,6 +33,20 @@ def test_run_from_a_dict_and_test_history(tmp_path):
         assert result.recommendations.groupby("user").size().max() == 20
 
 
+def test_arp_is_the_audits_arp_one_popularity_everywhere(tmp_path):
+    """metrics.json's ARP and the audit's use the same popularity: known interactions."""
+    from equirec.fairness.audit import audit
+    from equirec.fairness.inputs import AuditData
+
+    result = equirec.run(_config(tmp_path), write=False)
+    assert result.metrics["popularity"] == "known interactions (train+valid)"
+    data = AuditData.from_split(result.split, recommendations=result.recommendations)
+    report = audit(data, k=10, leakage=False, n_boot=0, n_permutations=0).report
+    assert result.metrics["overall"]["arp@10"] == pytest.approx(
+        report["items"]["popularity"]["arp"]
+    )
+
+
 def test_a_crashed_run_leaves_no_run_folder(tmp_path, monkeypatch):
     def broken_save(self, path):
         raise RuntimeError("disk full")

@@ -82,18 +82,20 @@ class KnownData:
         return sp.csr_matrix(self.history.csr(binary=True))
 
     @cached_property
-    def _counts(self) -> sp.csr_matrix:
-        return self.history.csr(binary=False)
-
-    @cached_property
     def popularity(self) -> np.ndarray:
-        """Known interactions (weights) per item, float64."""
-        return np.asarray(self._counts.sum(axis=0)).ravel().astype(np.float64)
+        """Known interactions per item, float64: every interaction counts 1, whatever its weight
+        (the popularity of ARP, novelty, head/tail and the audit, all the same)."""
+        return self.history.item_counts().astype(np.float64)
+
+    @property
+    def popularity_source(self) -> str:
+        """What :attr:`popularity` counts, in words: ``"known interactions (train+valid)"``."""
+        return f"known interactions ({self.mode})"
 
     @cached_property
     def activity(self) -> np.ndarray:
-        """Known interactions (weights) per user, float64."""
-        return np.asarray(self._counts.sum(axis=1)).ravel().astype(np.float64)
+        """Known interactions per user, float64 (every interaction counts 1)."""
+        return self.history.lengths().astype(np.float64)
 
     @property
     def users_with_history(self) -> np.ndarray:

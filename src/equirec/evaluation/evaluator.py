@@ -61,6 +61,7 @@ def evaluate(
     ks: Sequence[int] = (5, 10, 20),
     keep_k: int = 100,
     popularity: np.ndarray | None = None,
+    popularity_source: str | None = None,
     novelty_smoothing: float = 1.0,
     batch_size: int = 256,
     sampled_negatives: int | None = None,
@@ -81,9 +82,12 @@ def evaluate(
             ``history`` is the training data only).
         ks: Cut-offs of every metric.
         keep_k: Length of the returned lists (kept for re-ranking); at least ``max(ks)``.
-        popularity: Training popularity ``φ`` of every catalogue item, for ARP and novelty; it
-            must come from the training data only (default: ``model.history_.item_counts()``,
-            the number of training interactions of each item).
+        popularity: Popularity ``φ`` of every catalogue item, for ARP and novelty: interactions
+            known before the test (default: ``model.history_.item_counts()``, the number of
+            training interactions of each item; a run passes its known history's, the same
+            the audit uses).
+        popularity_source: What ``popularity`` counts, in words, recorded in ``params``
+            (default: ``"training interactions"`` without ``popularity``, else ``"given"``).
         novelty_smoothing: Add-``s`` smoothing of novelty so that items without training
             interactions stay finite (see
             :func:`~equirec.evaluation.beyond.popularity_metrics`).
@@ -136,7 +140,8 @@ def evaluate(
         "sampled_negatives": sampled_negatives,
         "seed": seed,
         "novelty_smoothing": novelty_smoothing,
-        "popularity": "training interactions" if popularity is None else "given",
+        "popularity": popularity_source
+        or ("training interactions" if popularity is None else "given"),
         "evaluated_users": len(users),
         "unreachable_relevant": _unreachable(relevant, users, history, exclude),
     }

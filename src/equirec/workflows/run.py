@@ -124,7 +124,8 @@ def run(
         ks=tuple(e.ks),
         keep_k=e.keep_k,
         batch_size=e.batch_size,
-        popularity=split.train.history().item_counts(),
+        popularity=known.popularity,
+        popularity_source=known.popularity_source,
     )
     eval_seconds = time.perf_counter() - t1
     log.info("evaluated %d test users in %.1f s", len(result.per_user), eval_seconds)
@@ -146,6 +147,7 @@ def run(
         "protocol": "full ranking over the whole catalogue; items of the user's training "
         "and validation interactions excluded",
         "test_history": e.history,
+        "popularity": result.params["popularity"],
         "implicit": dataset.info.get("implicit", "every interaction counts"),
         "evaluated_users": len(result.per_user),
         "train_seconds": train_seconds,
