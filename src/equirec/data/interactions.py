@@ -18,6 +18,7 @@ from equirec.data._values import (
     to_numbers,
 )
 from equirec.data.dataset import AttributeKind, Dataset
+from equirec.data.plausibility import check_attributes, check_log
 from equirec.errors import ConfigError, DataError
 
 LOG_COLUMNS = ("user", "item", "timestamp", "rating", "weight")
@@ -96,6 +97,7 @@ def load_interactions(
     name = name or Path(path).stem
     info: dict[str, Any] = {"source": str(ref.path)}
     frame = _interaction_frame(log, present, ref=ref, info=info)
+    warnings = check_log(frame, present)
     multi = dict(multi_valued or {})
 
     user_table = item_table = None
@@ -106,12 +108,14 @@ def load_interactions(
         user_table, user_kinds = _attribute_table(
             user_attributes, key=key, sep=sep, encoding=encoding, multi=multi, what="user"
         )
+        warnings += check_attributes(user_table, user_kinds, what="user", declared=multi)
         info["user_attributes_source"] = str(user_attributes)
     if item_attributes is not None:
         key = item_key or present["item"]
         item_table, item_kinds = _attribute_table(
             item_attributes, key=key, sep=sep, encoding=encoding, multi=multi, what="item"
         )
+        warnings += check_attributes(item_table, item_kinds, what="item", declared=multi)
         info["item_attributes_source"] = str(item_attributes)
     unused = set(multi) - set(user_kinds) - set(item_kinds)
     if unused:
@@ -126,6 +130,8 @@ def load_interactions(
         _check_known(user_table, frame["user"], path=user_attributes, what="user")
     if item_table is not None:
         _check_known(item_table, frame["item"], path=item_attributes, what="item")
+    if warnings:
+        info["warnings"] = warnings
     return Dataset(
         interactions=frame,
         user_attributes=user_table,
