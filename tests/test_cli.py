@@ -155,3 +155,63 @@ def test_methods_unknown_name_exits_2(capsys):
     assert main(["methods", "adversarial", "--markdown"]) == 2
     err = capsys.readouterr().err
     assert "unknown method 'adversarial'" in err and "adversary" in err
+
+
+def _genre_files(tmp_path):
+    """A log and an item file whose genres are written 'A|B' (20 items, 6 genres)."""
+    genres = ["Action", "Comedy", "Drama", "Horror", "Romance", "War"]
+    items = pd.DataFrame(
+        {
+            "iid": [f"i{i}" for i in range(20)],
+            "genres": ["|".join(genres[(i + j) % 6] for j in range(1 + i % 3)) for i in range(20)],
+        }
+    )
+    path = tmp_path / "items.csv"
+    items.to_csv(path, index=False)
+    return path
+
+
+def test_data_loading_flags_reach_the_run(log_csv, tmp_path, capsys):
+    items = _genre_files(tmp_path)
+    common = ["run", "--interactions", str(log_csv), "--columns", "user=uid,item=iid,timestamp=ts",
+              "--item-attributes", str(items), "--model", "pop"]  # fmt: skip
+    # not declared: the run goes through, and the warning says how to declare it
+    assert main([*common, "--out", str(tmp_path / "plain")]) == 0
+    metrics = json.loads((tmp_path / "plain" / "metrics.json").read_text())
+    warning = next(w for w in metrics["warnings"] if "'genres' looks multi-valued" in w)
+    assert "--multi-valued genres='|'" in warning
+    assert "looks multi-valued" in capsys.readouterr().err
+    # declared on the command line, with the other loading flags
+    out = tmp_path / "declared"
+    args = [*common, "--multi-valued", "genres='|'", "--item-key", "iid", "--sep", ",",
+            "--duplicates", "first", "--exact-duplicates", "keep", "--user-core", "2",
+            "--item-core", "1", "--ks", "5", "10", "--keep-k", "12", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert not any("genres" in w for w in metrics["warnings"])
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["data"]["multi_valued"] == {"genres": "|"}
+    assert config["data"]["sep"] == "," and config["data"]["item_key"] == "iid"
+    assert config["preprocess"] | {"min_rating": None} == {
+        "min_rating": None, "duplicates": "first", "exact_duplicates": "keep", "user_core": 2,
+        "item_core": 1,
+    }  # fmt: skip
+    assert config["evaluation"]["ks"] == [5, 10] and config["evaluation"]["keep_k"] == 12
+    recs = pd.read_csv(out / "recommendations.csv")
+    assert recs.groupby("user").size().max() == 12
+    assert "ndcg@5" in metrics["overall"] and "ndcg@20" not in metrics["overall"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--multi-valued", "genres"], "--multi-valued 'genres': write COLUMN=SEPARATOR"),
+        (["--user-core", "-1"], "user_core must be an integer >= 0, got -1"),
+        (["--ks", "0"], "ks must be positive integers"),
+    ],
+)
+def test_bad_data_loading_flags_name_the_value(log_csv, flags, message, capsys):
+    args = ["run", "--interactions", str(log_csv), "--columns", "user=uid,item=iid", *flags]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

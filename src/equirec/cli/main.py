@@ -113,6 +113,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         config.data.user_attributes = args.user_attributes
     if args.item_attributes:
         config.data.item_attributes = args.item_attributes
+    for flag, section, key in _PLAIN_FLAGS:
+        value = getattr(args, flag)
+        if value is not None:
+            setattr(getattr(config, section), key, value)
+    if args.multi_valued:
+        config.data.multi_valued = _separators(args.multi_valued)
     if args.model and args.model.lower() != str(config.model.get("name", "")).lower():
         config.model = {"name": args.model}  # the file's parameters were for another model
     if args.split:
@@ -134,6 +140,35 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         config.model["epochs"] = args.epochs
     config.check(source="command line")
     return config
+
+
+_PLAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
+    ("sep", "data", "sep"),
+    ("user_key", "data", "user_key"),
+    ("item_key", "data", "item_key"),
+    ("duplicates", "preprocess", "duplicates"),
+    ("exact_duplicates", "preprocess", "exact_duplicates"),
+    ("user_core", "preprocess", "user_core"),
+    ("item_core", "preprocess", "item_core"),
+    ("ks", "evaluation", "ks"),
+    ("keep_k", "evaluation", "keep_k"),
+)
+"""``run`` flags copied as they are: (argparse name, config section, key)."""
+
+
+def _separators(items: Sequence[str]) -> dict[str, str]:
+    """``--multi-valued genres='|' tags=,`` -> ``{"genres": "|", "tags": ","}``."""
+    out = {}
+    for item in items:
+        column, eq, sep = item.partition("=")
+        sep = sep.strip().strip("'\"")
+        if not eq or not column.strip() or not sep:
+            raise EquirecError(
+                f"--multi-valued {item!r}: write COLUMN=SEPARATOR, e.g. genres='|' (quote the "
+                "separator so the shell leaves it alone)"
+            )
+        out[column.strip()] = sep
+    return out
 
 
 def _mapping(text: str, flag: str) -> dict[str, str]:

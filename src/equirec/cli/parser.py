@@ -32,13 +32,44 @@ def build_parser() -> argparse.ArgumentParser:
         "--columns",
         help="column mapping for --interactions, e.g. user=uid,item=movie,timestamp=ts",
     )
+    run.add_argument("--sep", help="field separator of the CSV files (default: sniffed)")
     run.add_argument("--user-attributes", help="CSV/Parquet of user attributes")
     run.add_argument("--item-attributes", help="CSV/Parquet of item attributes")
+    run.add_argument(
+        "--user-key", help="id column of --user-attributes (default: the log's user column)"
+    )
+    run.add_argument(
+        "--item-key", help="id column of --item-attributes (default: the log's item column)"
+    )
+    run.add_argument(
+        "--multi-valued",
+        nargs="+",
+        metavar="COLUMN=SEP",
+        help="attribute columns holding several labels and their separator, e.g. genres='|'",
+    )
+    run.add_argument(
+        "--duplicates",
+        choices=["keep", "first", "last"],
+        help="repeated (user, item) pairs: keep all (default), or the first / last of each",
+    )
+    run.add_argument(
+        "--exact-duplicates",
+        choices=["drop", "keep"],
+        help="rows identical in user, item, timestamp and rating: drop (default, warned) or keep",
+    )
+    run.add_argument("--user-core", type=int, help="drop users with fewer interactions (k-core)")
+    run.add_argument("--item-core", type=int, help="drop items with fewer interactions (k-core)")
     run.add_argument("--model", help="model name (see `equirec models`)")
     run.add_argument("--split", choices=["loo", "temporal", "random"], help="split method")
     run.add_argument("--seed", type=int, help="one seed for everything (default 0)")
     run.add_argument("--epochs", type=int, help="maximum training epochs (iterative models)")
     run.add_argument("--min-rating", type=float, help="keep interactions rated at least this")
+    run.add_argument("--ks", type=int, nargs="+", help="cut-offs of the metrics (default 5 10 20)")
+    run.add_argument(
+        "--keep-k",
+        type=int,
+        help="length of the stored recommendation lists, the re-rankers' candidates (default 100)",
+    )
     run.add_argument(
         "--config",
         help="TOML config file (seed, out, [data], [preprocess], [split], [model], [mitigation], "

@@ -36,9 +36,9 @@ def multi_valued_separator(values: pd.Series) -> str | None:
     """The separator a text column's values seem to join labels with, or ``None``.
 
     A column looks multi-valued when at least 20% of its values hold the separator and the
-    labels they split into are fewer, and more often repeated, than the combined values: e.g.
-    ``Action|Comedy`` and ``Comedy|Drama`` share ``Comedy``. Free text (titles with commas)
-    splits into labels that are nearly all distinct, so it is not taken for one.
+    labels they split into are few (at most 200) and repeated (each used three times on
+    average): ``Action|Comedy`` and ``Comedy|Drama`` share ``Comedy``. Free text (titles with
+    commas) splits into labels that are nearly all distinct, so it is not taken for one.
     """
     text = values.dropna()
     text = text[text.map(lambda v: isinstance(v, str))].astype(str)
@@ -49,8 +49,8 @@ def multi_valued_separator(values: pd.Series) -> str | None:
             continue
         labels = text.str.split(sep, regex=False).explode().str.strip()
         labels = labels[labels != ""]
-        n_labels, n_values = labels.nunique(), text.nunique()
-        if n_labels < n_values and len(labels) >= 3 * n_labels and n_labels <= 200:
+        n_labels = labels.nunique()
+        if len(labels) >= 3 * n_labels and n_labels <= 200:
             return sep
     return None
 

@@ -28,7 +28,7 @@ from sklearn.base import BaseEstimator
 from equirec.data.dataset import Dataset
 from equirec.data.history import History
 from equirec.data.lists import RankedLists
-from equirec.errors import EquirecError
+from equirec.errors import ConfigError, DataError, EquirecError
 from equirec.io import atomic_dir, jsonable
 
 R = TypeVar("R", bound="Recommender")
@@ -76,7 +76,19 @@ class Recommender(BaseEstimator, ABC):
 
         Returns:
             ``self``, fitted.
+
+        Raises:
+            DataError: ``dataset`` is not a :class:`~equirec.data.Dataset` (e.g. a DataFrame), or
+                it is empty, or ``valid`` has other vocabularies.
         """
+        for name, value in (("dataset", dataset), ("valid", valid)):
+            if value is not None and not isinstance(value, Dataset):
+                raise DataError(
+                    f"{self.name}.fit: {name} must be an equirec Dataset, got "
+                    f"{type(value).__name__}; wrap a DataFrame of user, item, timestamp columns "
+                    "with equirec.data.Dataset(interactions=frame), or read a file with "
+                    "equirec.data.load_interactions(path)"
+                )
         if len(dataset) == 0:
             raise EquirecError(
                 f"cannot fit {self.name}: the training data {dataset.name!r} is empty"
@@ -155,6 +167,8 @@ class Recommender(BaseEstimator, ABC):
             ``(items, scores)``, both shaped ``(len(users), k)``; ties are broken by item index.
         """
         self._check_fitted()
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise ConfigError(f"k must be a positive integer (the list length), got {k!r}")
         history = self.history_ if history is None else history
         users = np.asarray(users, dtype=np.int64)
         k = int(min(k, self.n_items))

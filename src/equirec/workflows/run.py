@@ -20,6 +20,7 @@ import pandas as pd
 from equirec.data.dataset import Dataset
 from equirec.data.known import KnownData
 from equirec.data.splits import Split
+from equirec.errors import ConfigError
 from equirec.evaluation import EvaluationResult, evaluate
 from equirec.io import check_new, jsonable
 from equirec.mitigation.apply import AppliedMitigation, apply_training_mitigation
@@ -81,6 +82,11 @@ def run(
         config = RunConfig()
     elif isinstance(config, dict):
         config = RunConfig.from_dict(config)
+    elif not isinstance(config, RunConfig):
+        raise ConfigError(
+            f"run: config must be a RunConfig or a dict of its sections, got "
+            f"{type(config).__name__}; for a TOML file use RunConfig.from_toml(path)"
+        )
     config.check()
     if write and config.out:
         check_new(Path(config.out), overwrite=overwrite)
