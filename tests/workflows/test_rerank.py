@@ -52,6 +52,19 @@ def test_every_method_reranks_within_the_candidates(run_dir, reranked, method):
     assert 0.0 <= metrics["overall"]["ndcg@10"] <= 1.0
 
 
+def test_arp_counts_the_runs_known_interactions(run_dir, reranked):
+    """The re-ranked run's ARP uses the same popularity as the run's and the audit's."""
+    run = open_run(run_dir)
+    metrics = reranked["mmr"].metrics
+    assert metrics["popularity"] == json.loads((run_dir / "metrics.json").read_text())[
+        "popularity"
+    ] == "known interactions (train+valid)"  # fmt: skip
+    recs = reranked["mmr"].recommendations
+    pop = pd.Series(run.known.popularity, index=run.dataset.item_ids)
+    arp = recs.assign(p=pop.reindex(recs["item"]).to_numpy()).groupby("user")["p"].mean().mean()
+    assert metrics["overall"]["arp@10"] == pytest.approx(arp)
+
+
 def test_fair_meets_its_prefix_minimums_on_every_list(run_dir):
     loaded = open_run(run_dir)
     known = loaded.known

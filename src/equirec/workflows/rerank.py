@@ -425,7 +425,7 @@ def rerank_run(
     recs = lists.to_frame()
     ks = sorted({kk for kk in run.config.evaluation.ks if kk <= k} | {k})
     relevant = run.split.test.history()
-    popularity = run.split.train.history().item_counts().astype(np.float64)
+    popularity = run.known.popularity  # the run's own ARP and novelty: known interactions
     per_user, overall = score_lists(lists, relevant=relevant, popularity=popularity, ks=ks)
     _, base_overall = score_lists(
         candidates.head(k), relevant=relevant, popularity=popularity, ks=[k]
@@ -435,6 +435,7 @@ def rerank_run(
         "overall": overall,
         "baseline": {f"ndcg@{k}": base_overall.get(f"ndcg@{k}"), **fairness["baseline"]},
         "fairness": fairness["summary"],
+        "popularity": run.known.popularity_source,
         "rerank": {
             "method": method,
             "params": dict(params or {}),
