@@ -1,7 +1,8 @@
-"""Calibrated re-ranking (Steck 2018) against an independent loop implementation."""
+"""Calibrated re-ranking (Steck 2018, then swaps) against an independent loop implementation."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import ClassVar
 
@@ -79,6 +80,36 @@ def reference_greedy(
     return chosen
 
 
+def reference_swaps(
+    start: list[int],
+    cands: list[int],
+    s: dict[int, float],
+    p: list[float],
+    genres: np.ndarray,
+    lam: float,
+) -> list[int]:
+    """Best-improvement swaps (one listed item replaced in place by one outside) to a local optimum.
+
+    Of equal best swaps (up to 1e-12) the first counts: earliest position, then best-ranked
+    candidate.
+    """
+    lst = list(start)
+    for _ in range(100):
+        current = reference_objective(lst, s, p, genres, lam)
+        swaps = [(j, c) for j in range(len(lst)) for c in cands if c not in lst]
+        if not swaps:
+            break
+        values = [
+            reference_objective([*lst[:j], c, *lst[j + 1 :]], s, p, genres, lam) for j, c in swaps
+        ]
+        best = max(values)
+        if best <= current + 1e-12 * max(1.0, abs(current)):
+            break
+        j, c = swaps[next(i for i, v in enumerate(values) if v >= best - 1e-12 * max(1, abs(best)))]
+        lst[j] = c
+    return lst
+
+
 def reference_calibrated(
     cands: list[int],
     scores: list[float],
@@ -88,14 +119,30 @@ def reference_calibrated(
     lam: float,
     relevance: str,
 ) -> list[int]:
-    """Greedy, unless the input's top k scores higher on the objective (beyond rounding)."""
+    """Greedy, or the top k where that scores higher (beyond rounding); then swaps."""
     s = reference_relevance(cands, scores, relevance)
     greedy = reference_greedy(cands, scores, p, genres, k, lam, relevance)
     top = cands[:k]
     margin = reference_objective(top, s, p, genres, lam) - reference_objective(
         greedy, s, p, genres, lam
     )
-    return top if margin > 1e-12 else greedy
+    return reference_swaps(top if margin > 1e-12 else greedy, cands, s, p, genres, lam)
+
+
+def random_case(
+    seed: int, n_lists: int = 12, width: int = 20, n_genres: int = 5
+) -> tuple[Candidates, np.ndarray, sp.csr_matrix]:
+    """Random candidate lists over 60 items (some without a genre, some short) and histories."""
+    rng = np.random.default_rng(seed)
+    n_items = 60
+    genres = (rng.random((n_items, n_genres)) < 0.3).astype(float)
+    genres *= rng.integers(1, 3, size=genres.shape)  # weights, not only 0/1
+    genres[rng.random(n_items) < 0.08] = 0.0
+    items = np.stack([rng.choice(n_items, size=width, replace=False) for _ in range(n_lists)])
+    items[0, width // 2 :] = -1  # a short list
+    scores = np.sort(rng.normal(scale=rng.uniform(0.5, 3.0), size=(n_lists, width)), axis=1)
+    hist = sp.csr_matrix((rng.random((n_lists, n_items)) < 0.1).astype(float))
+    return Candidates(items=items, scores=scores[:, ::-1], users=np.arange(n_lists)), genres, hist
 
 
 @pytest.fixture
@@ -126,7 +173,7 @@ def test_lambda_zero_keeps_the_score_order(data) -> None:
 
 @pytest.mark.parametrize("relevance", ["softmax", "minmax"])
 @pytest.mark.parametrize("lam", [0.3, 0.7, 0.99])
-def test_matches_an_independent_greedy_loop(data, lam: float, relevance: str) -> None:
+def test_matches_an_independent_loop(data, lam: float, relevance: str) -> None:
     cands, genres, hist = data
     cal = Calibrated(item_genres=genres, lam=lam, relevance=relevance)
     out = cal.rerank(cands, k=6, history=hist)
@@ -142,7 +189,8 @@ def test_matches_an_independent_greedy_loop(data, lam: float, relevance: str) ->
 def test_never_worse_on_its_objective_than_the_input() -> None:
     # Genres A (column 0) and B. The history (items 2: B, 3: A+B) asks for p = (0.25, 0.75).
     # Greedy starts with the genre-balanced item 3, whose relevance is tiny, and ends at
-    # [3, 0, 2]: better calibrated, but lower on the objective than the input's top 3.
+    # [3, 0, 2]: better calibrated, but lower on the objective than the input's top 3, which is
+    # the best of all 3-item sets here, so no swap improves it.
     genres = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 1.0]])
     scores = [3.0, 1.7, 1.5, -0.1, -1.3]
     cands = Candidates(items=[np.arange(5)], scores=[scores], users=[0])
@@ -157,7 +205,39 @@ def test_never_worse_on_its_objective_than_the_input() -> None:
     out = cal.rerank(cands, k=3, history=hist)
     assert out[0].tolist() == top  # the old greedy returned [3, 0, 2]
     assert cal.input_kept_.tolist() == [True]
+    assert cal.local_search_improved_.tolist() == [False]
     assert cal.objective_[0] == pytest.approx(reference_objective(top, s, p, genres, 0.5))
+
+
+def test_local_search_beats_both_greedy_and_the_top_k() -> None:
+    # Genres A (column 0) and B. The history (items 6: A, 7: A+B) asks for p = (0.75, 0.25).
+    # The top 3 [0, 1, 2] holds two B items; greedy starts with the balanced item 4 (low score)
+    # and ends at [4, 1, 0], lower still. One swap from the top 3, item 2 (B) out and item 3 (A)
+    # in, gives [0, 1, 3]: the best of all 20 three-item sets, and a local optimum.
+    genres = np.array([[0, 1], [1, 0], [0, 1], [1, 0], [1, 1], [1, 0], [1, 0], [1, 1]], float)
+    scores = [1.8, 1.4, 1.2, 1.0, -0.5, -1.4]
+    cands = Candidates(items=[np.arange(6)], scores=[scores], users=[0])
+    hist = sp.csr_matrix(np.isin(np.arange(8), [6, 7]).astype(float)[None, :])
+    p = genre_mix([6, 7], genres)
+    assert p == [0.75, 0.25]
+    s = reference_relevance(list(range(6)), scores, "softmax")
+
+    def value(lst: list[int]) -> float:
+        return reference_objective(lst, s, p, genres, 0.5)
+
+    greedy = reference_greedy(list(range(6)), scores, p, genres, 3, 0.5, "softmax")
+    assert greedy == [4, 1, 0]
+    assert value(greedy) == pytest.approx(0.82113, abs=1e-5)
+    assert value([0, 1, 2]) == pytest.approx(0.93195, abs=1e-5)
+    best = max(itertools.combinations(range(6), 3), key=lambda c: value(list(c)))
+    assert best == (0, 1, 3) and value([0, 1, 3]) == pytest.approx(1.05177, abs=1e-5)
+    cal = Calibrated(item_genres=genres, lam=0.5)
+    out = cal.rerank(cands, k=3, history=hist)
+    assert out[0].tolist() == [0, 1, 3]  # item 3 in item 2's place
+    assert cal.input_kept_.tolist() == [True]  # started from the top 3
+    assert cal.local_search_improved_.tolist() == [True]
+    assert cal.objective_[0] == pytest.approx(1.05177, abs=1e-5)
+    assert c_kl(p, genre_mix([0, 1, 3], genres)) < c_kl(p, genre_mix([0, 1, 2], genres))
 
 
 def test_no_list_is_worse_on_the_objective_than_its_top_k(data) -> None:
@@ -172,6 +252,56 @@ def test_no_list_is_worse_on_the_objective_than_its_top_k(data) -> None:
             value = reference_objective(out[r].tolist(), s, p, genres, lam)
             assert value >= reference_objective(row[:6], s, p, genres, lam) - 1e-12
             assert cal.objective_[r] == pytest.approx(value)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_local_optimum_never_below_greedy_or_the_top_k(seed: int) -> None:
+    cands, genres, hist = random_case(seed)
+    rng = np.random.default_rng(100 + seed)
+    lam, k = float(rng.choice([0.2, 0.5, 0.8, 0.95])), int(rng.integers(2, 9))
+    relevance = str(rng.choice(["softmax", "minmax"]))
+    cal = Calibrated(item_genres=genres, lam=lam, relevance=relevance)
+    out = cal.rerank(cands, k=k, history=hist)
+    for r in range(cands.n_lists):
+        row = [int(i) for i in cands.items[r] if i >= 0]
+        s = reference_relevance(row, cands.scores[r, : len(row)].tolist(), relevance)
+        p = genre_mix(hist[r].indices.tolist(), genres)
+        lst = [int(i) for i in out[r] if i >= 0]
+        assert len(lst) == min(k, len(row)) == len(set(lst)) and set(lst) <= set(row)
+        value = reference_objective(lst, s, p, genres, lam)
+        assert cal.objective_[r] == pytest.approx(value, abs=1e-12)
+        greedy = reference_greedy(
+            row, cands.scores[r, : len(row)].tolist(), p, genres, k, lam, relevance
+        )
+        starts = (greedy, row[:k])
+        start = max(reference_objective(other, s, p, genres, lam) for other in starts)
+        assert value >= start - 1e-12
+        if cal.local_search_improved_[r]:
+            assert value > start
+        else:
+            assert lst == starts[int(cal.input_kept_[r])]
+        # No single swap improves the returned list.
+        for j, c in itertools.product(range(len(lst)), set(row) - set(lst)):
+            swapped = [*lst[:j], c, *lst[j + 1 :]]
+            assert reference_objective(swapped, s, p, genres, lam) <= value + 1e-12
+    assert cal.local_search_improved_.any()  # the property is not vacuous
+
+
+def test_deterministic_and_independent_of_the_other_lists(monkeypatch) -> None:
+    cands, genres, hist = random_case(3, n_lists=20)
+    cal = Calibrated(item_genres=genres, lam=0.7)
+    first = cal.rerank(cands, k=5, history=hist)
+    kept, improved, objective = cal.input_kept_, cal.local_search_improved_, cal.objective_
+    again = Calibrated(item_genres=genres, lam=0.7)
+    assert (again.rerank(cands, k=5, history=hist) == first).all()
+    assert (again.input_kept_ == kept).all() and (again.local_search_improved_ == improved).all()
+    assert np.array_equal(again.objective_, objective)
+    # Lists in another order, and processed a few at a time, come out the same.
+    perm = np.random.default_rng(0).permutation(cands.n_lists)
+    shuffled = Candidates(items=cands.items[perm], scores=cands.scores[perm], users=perm)
+    monkeypatch.setattr("equirec.mitigation.rerank.calibrated._CHUNK_CELLS", 200)
+    out = Calibrated(item_genres=genres, lam=0.7).rerank(shuffled, k=5, history=hist[perm])
+    assert (out == first[perm]).all()
 
 
 def test_lambda_one_never_increases_miscalibration(data) -> None:
