@@ -146,6 +146,33 @@ def test_example_validates_and_round_trips() -> None:
     assert typed.items.groups["popularity"].by_group["tail"].exposure_share == pytest.approx(
         0.000674, abs=1e-6
     )
+    exposed = typed.items.exposed
+    assert [e.title for e in exposed.most[:2]] == ["Fargo", "Jerry Maguire"]
+    assert exposed.most[0].item == 100 and exposed.most[0].lists == 283
+    assert len(exposed.most) == len(exposed.least) == 10
+    assert exposed.never_recommended.n_items == typed.items.catalogue.never_recommended == 1511
+    assert exposed.never_recommended.examples[0].title == "Apollo 13"
+    assert list(typed.users["age"]["ndcg@10"].by_group) == [
+        "q1 7–24",
+        "q2 25–30",
+        "q3 31–42",
+        "q4 43–73",
+    ]
+
+
+def test_the_named_items_agree_with_the_catalogue(reports: dict[str, Any]) -> None:
+    typed = AuditReport.model_validate(jsonable(reports["full"]))
+    exposed = typed.items.exposed
+    shares = [e.exposure_share or 0.0 for e in exposed.most]
+    assert shares == sorted(shares, reverse=True) and exposed.most[0].lists > 0
+    least = [e.exposure for e in exposed.least]
+    assert least == sorted(least) and all(e.lists > 0 for e in exposed.least)
+    assert exposed.most[0].exposure >= exposed.least[-1].exposure
+    never = exposed.never_recommended
+    assert never.n_items == typed.items.catalogue.never_recommended
+    pops = [e.known_interactions for e in never.examples]
+    assert pops == sorted(pops, reverse=True) and len(never.examples) == min(5, never.n_items)
+    assert all(e.title is None for e in exposed.most)  # the synthetic items have no title
 
 
 def _at(report: dict[str, Any], path: tuple[str | int, ...]) -> Any:
@@ -171,6 +198,10 @@ def _at(report: dict[str, Any], path: tuple[str | int, ...]) -> Any:
         ("items", "deciles", 0),
         ("items", "groups", "popularity"),
         ("items", "groups", "popularity", "by_group", "tail"),
+        ("items", "exposed"),
+        ("items", "exposed", "most", 0),
+        ("items", "exposed", "least", 0),
+        ("items", "exposed", "never_recommended"),
         ("lists",),
         ("lists", "calibration"),
         ("lists", "calibration", "profile", "*"),
@@ -206,6 +237,10 @@ def test_an_unknown_key_is_rejected(reports: dict[str, Any], path: tuple[str | i
         (("items", "lorenz", "x", 0), None),
         (("items", "groups"), []),
         (("items", "groups", "popularity", "multi"), "both"),
+        (("items", "exposed", "most", 0, "lists"), 1.5),
+        (("items", "exposed", "most", 0, "item"), 1.5),
+        (("items", "exposed", "least", 0, "popularity_group"), "middle"),
+        (("items", "exposed", "never_recommended", "n_items"), "3"),
         (("lists", "novelty"), {"mean": 1.0}),
         (("lists", "calibration", "users"), 1.5),
         (("leakage", "group", "lists", "classes", "0"), 1.5),
@@ -231,6 +266,8 @@ def test_a_wrong_type_is_rejected(
         ("params", "k"),
         ("users", "group", "ndcg@10", "difference"),
         ("items", "groups", "popularity", "by_group", "tail", "exposure_share"),
+        ("items", "exposed"),
+        ("items", "exposed", "most", 0, "known_interactions"),
         ("lists", "novelty"),
         ("leakage", "group", "lists", "auc"),
     ],
@@ -311,4 +348,4 @@ def test_the_schema_is_exported_by_equirec_fairness() -> None:
     import equirec.fairness
 
     assert equirec.fairness.AuditReport is AuditReport
-    assert equirec.fairness.SCHEMA_VERSION == SCHEMA_VERSION == "equirec-audit/2"
+    assert equirec.fairness.SCHEMA_VERSION == SCHEMA_VERSION == "equirec-audit/3"

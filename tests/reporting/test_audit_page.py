@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import html
 import json
 import re
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import pytest
 from markupsafe import escape
 
 from equirec.reporting import render_audit_html
+from equirec.reporting.formatting import fmt_p, fmt_ratio
 
 EXAMPLE = Path(__file__).with_name("audit_example.json")
 SECTIONS = ("summary", "users", "items", "lists", "leakage", "parameters")
@@ -150,14 +152,19 @@ def test_item_and_leakage_sections(page: str, example: dict[str, Any]) -> None:
     assert "1,511 of 1,682" in items
     lists = section(page, "lists")
     assert "0.942 (95% CI 0.916–0.971)" in lists
-    leak = section(page, "leakage")
+    leak = _text(section(page, "leakage"))
     assert (
-        "gender can be predicted from the user representations with AUC 0.58 (0.54–0.61), "
-        "chance is 0.50" in leak
+        "gender can be predicted from the user representations: ROC-AUC 0.58, the mean over 5 "
+        "fold assignments (0.571–0.589 across them; 95% interval 0.54–0.61), chance is 0.50" in leak
     )
-    assert "cannot be told apart from chance using the user representations" in leak
+    # its interval is above chance, but its adjusted p-value is not significant
+    assert (
+        "age_band is not predicted significantly better than chance from the user "
+        "representations: ROC-AUC 0.53" in leak
+    )
+    assert "p = 0.058 (adjusted 0.12). ○ not significant" in leak
     ugf = page[page.index('id="ugf"') :]
-    assert "User-oriented group fairness" in ugf and "0.031–0.074" in ugf
+    assert "User-oriented group fairness" in ugf and "0.015–0.090" in ugf
 
 
 def test_parameters_are_flattened(page: str) -> None:
@@ -204,7 +211,7 @@ def test_minimal_report_with_params_and_users_only(
     assert_well_formed(out)
     assert_offline(out)
     assert "could not be rendered" not in out
-    assert "No significant gaps found at the 5% level" in out
+    assert "No significant gaps and no significant leakage at the 5% level" in out
     assert "NDCG@10 by gender" in out
     assert "Item-side results are not available" in out
     assert "Calibration and diversity are not available" in out
@@ -224,7 +231,7 @@ def test_empty_report(audit: dict[str, Any], assert_well_formed: Callable[[str],
 
 def test_empty_summary_names_the_level() -> None:
     out = render_audit_html({"params": {"confidence": 0.9}, "summary": []})
-    assert "No significant gaps found at the 10% level" in out
+    assert "No significant gaps and no significant leakage at the 10% level" in out
 
 
 def test_nan_and_none_values_do_not_crash(
@@ -369,3 +376,228 @@ def test_a_failing_section_is_replaced_by_a_note(
         section(out, name)
     assert section(out, "items").count("<svg") == 2 + len(example["items"]["groups"])
     assert_well_formed(out)
+
+
+# -- the page agrees with itself (issue 10) -----------------------------------------------------
+def _text(html_part: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html_part)))
+
+
+def _tiles(page: str) -> dict[str, tuple[str, str]]:
+    found = re.findall(
+        r'<div class="tile-v">(.*?)</div><div class="tile-k">(.*?)</div>'
+        r'<div class="tile-n">(.*?)</div>',
+        page,
+    )
+    return {key: (value, note) for value, key, note in found}
+
+
+def test_gaps_and_leaks_are_counted_apart(page: str, example: dict[str, Any]) -> None:
+    """The "significant gaps" tile used to count leakage findings as gaps (4 = 1 + 3)."""
+    found = example["summary"]
+    gaps = [f for f in found if f["side"] != "leakage"]
+    leaks = [f for f in found if f["side"] == "leakage"]
+    n_gaps = sum(f["significant"] for f in gaps)
+    n_leaks = sum(f["significant"] for f in leaks)
+    assert n_gaps and n_leaks  # the example has both
+    tiles = _tiles(page)
+    gap_key = "significant gap" if n_gaps == 1 else "significant gaps"
+    leak_key = "significant leak" if n_leaks == 1 else "significant leaks"
+    assert tiles[gap_key][0] == str(n_gaps) and f"of {len(gaps)} tested" in tiles[gap_key][1]
+    assert tiles[leak_key][0] == str(n_leaks) and f"of {len(leaks)} probes" in tiles[leak_key][1]
+    lead = _text(section(page, "summary"))
+    assert f"{n_gaps} gap{'' if n_gaps == 1 else 's'} between user or item groups and " in lead
+    assert f"{n_leaks} leak{'' if n_leaks == 1 else 's'} of user attributes" in lead
+
+
+def test_every_verdict_shows_the_adjusted_p_value(page: str, example: dict[str, Any]) -> None:
+    ugf = page[page.index('id="ugf"') : page.index("</article>", page.index('id="ugf"'))]
+    assert '<th scope="col">adjusted p</th>' in ugf
+    for entry in example["ugf"].values():  # p = 0.009 beside "not significant": adjusted 0.065
+        row = f"<td>{fmt_p(entry['p_value'])}</td><td>{fmt_p(entry['p_adjusted'])}</td>"
+        assert row in ugf
+    items = section(page, "items")
+    for name, entry in example["items"]["groups"].items():
+        part = items[items.index(f"<h3>Exposure by {escape(name)}</h3>") :]
+        stats = re.search(r'<p class="stats">(.*?)</p>', part, flags=re.S)
+        assert stats and f"(adjusted {fmt_p(entry['p_adjusted'])})" in html.unescape(stats.group(1))
+    users = section(page, "users")
+    assert users.count("(adjusted ") >= sum(len(m) for m in example["users"].values())
+    leak = _text(section(page, "leakage"))
+    for sources in example["leakage"].values():
+        for entry in sources.values():
+            assert f"(adjusted {fmt_p(entry['p_adjusted'])})" in leak
+    for finding in example["summary"]:
+        assert "adjusted p" in finding["text"]
+
+
+def _probe(auc: float, lo: float, hi: float, significant: bool) -> dict[str, Any]:
+    return {
+        "auc": auc,
+        "ci_low": lo,
+        "ci_high": hi,
+        "baseline": 0.5,
+        "balanced_accuracy": 0.52,
+        "balanced_accuracy_baseline": 0.5,
+        "n": 943,
+        "n_classes": 7,
+        "repeats": 5,
+        "auc_min": auc - 0.01,
+        "auc_max": auc + 0.008,
+        "p_value": 0.019,
+        "p_adjusted": 0.055 if not significant else 0.012,
+        "significant": significant,
+    }
+
+
+def test_the_leakage_verdict_follows_the_probe_not_its_interval() -> None:
+    """age_band from the representations: its interval (0.503–0.550) is above chance, but its
+    adjusted p-value (0.055) is not significant; it used to be marked "● leaks"."""
+    audit = {
+        "params": {"confidence": 0.95, "leakage_repeats": 5},
+        "leakage": {
+            "age_band": {
+                "representations": _probe(0.526, 0.503, 0.550, False),
+                "lists": _probe(0.56, 0.49, 0.63, True),
+            }
+        },
+    }
+    leak = section(render_audit_html(audit), "leakage")
+    sentences = re.findall(r"<li>(.*?)</li>", leak, flags=re.S)
+    assert len(sentences) == 2
+    reps, lists = sentences
+    assert "not significant" in reps and "● leaks" not in reps
+    assert "is not predicted significantly better than chance" in reps
+    assert "ROC-AUC 0.53, the mean over 5 fold assignments (0.516–0.534 across them" in reps
+    assert "p = 0.019 (adjusted 0.055)" in reps
+    assert "● leaks" in lists and "can be predicted from the recommendation lists" in lists
+    chart = re.search(r"<svg.*?</svg>", leak, flags=re.S)
+    assert chart
+    rows = re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)" r="5.5" fill="([^"]+)"', chart.group(0))
+    fills = [fill for _, fill in sorted(rows, key=lambda r: float(r[0]))]
+    assert fills == ["#fff", "#fff", "#D55E00", "#D55E00"]  # by the verdict, both rows
+
+
+def test_small_exposure_ratios_keep_their_digits(page: str, example: dict[str, Any]) -> None:
+    tail = example["items"]["groups"]["popularity"]["by_group"]["tail"]
+    assert tail["relative_exposure"] < 0.001
+    items = section(page, "items")
+    assert f"×{fmt_ratio(tail['relative_exposure'])}" in items and "×0.00<" not in items
+    assert fmt_ratio(tail["relative_exposure"]) == "0.00099"
+    summary = section(page, "summary")
+    assert "0.00x" not in summary and "get 0.00099x (about 1/1,000) their share" in summary
+
+
+def test_raw_keys_get_plain_names(page: str, example: dict[str, Any]) -> None:
+    from equirec.reporting.audit import PARAMETER_NAMES
+    from equirec.reporting.formatting import flatten
+
+    items = _text(section(page, "items"))
+    assert "gini_counts" not in items and "Gini of recommendation counts" in items
+    assert "(count)" not in items  # "multi=count" in words
+    assert "An item in several groups counts fully in each" in items
+    for key, _ in flatten(example["params"]):
+        assert key in PARAMETER_NAMES, key
+    params = section(page, "parameters")
+    assert "Items in several groups" in params and '<code class="key">multi</code>' in params
+    users = section(page, "users")
+    for raw in ("max_min_ratio", "<td>l2", ">l2<", "median absolute deviation"):
+        assert raw not in users
+    assert "max / min" in users and "L2 of dev." in users
+    assert "mean absolute difference between the means of two groups" in users
+
+
+def test_numeric_bands_do_not_overlap(page: str, example: dict[str, Any]) -> None:
+    ages = list(example["users"]["age"]["ndcg@10"]["by_group"])
+    assert ages == ["q1 7–24", "q2 25–30", "q3 31–42", "q4 43–73"]
+    users = section(page, "users")
+    assert "[7, 25]" not in users and "q1 7–24" in users and "F*q1 7–24" in users
+    assert "q1, q2, …: quantile bands" in users
+
+
+def test_the_interval_and_the_test_are_explained(page: str) -> None:
+    intro = _text(section(page, "users")[: section(page, "users").index("</p>")])
+    assert "simultaneous over all pairs of groups" in intro
+    assert "excludes 0 exactly when the test's p-value before adjustment is below 0.05" in intro
+    method = _text(section(page, "summary"))
+    assert "studentized max-t permutation test over every pair of groups" in method
+
+
+def _three_groups(pairs: list[list[str]]) -> dict[str, Any]:
+    group = {"ci_low": 0.01, "ci_high": 0.1, "n": 100}
+    return {
+        "params": {"primary_metric": "ndcg@10"},
+        "users": {
+            "age_band": {
+                "ndcg@10": {
+                    "overall": 0.05,
+                    "by_group": {
+                        "25-34": group | {"value": 0.07},
+                        "35-44": group | {"value": 0.03},
+                        "56+": group | {"value": 0.05},
+                    },
+                    "difference": 0.04,
+                    "difference_ci_low": 0.01,
+                    "difference_ci_high": 0.07,
+                    "ratio": 0.43,
+                    "p_value": 0.01,
+                    "n_permutations": 2000,
+                    "significant_pairs": pairs,
+                    "p_adjusted": 0.03,
+                    "significant": True,
+                }
+            }
+        },
+    }
+
+
+def test_the_pairs_of_groups_that_differ_are_named() -> None:
+    users = section(render_audit_html(_three_groups([["25-34", "35-44"]])), "users")
+    assert (
+        '<p class="pairs">1 pair of groups differ (95% simultaneous intervals, before the Holm '
+        "adjustment): 25-34 &gt; 35-44.</p>"
+    ) in users
+    users = section(render_audit_html(_three_groups([])), "users")
+    assert "No pair of groups differs (95% simultaneous intervals" in users
+
+
+def test_items_are_named(page: str, example: dict[str, Any]) -> None:
+    exposed = example["items"]["exposed"]
+    items = section(page, "items")
+    assert "Which items get the exposure" in items
+    for entry in exposed["most"] + exposed["least"]:
+        assert f"<td>{escape(entry['title'])}</td>" in items
+    first = exposed["most"][0]
+    assert f"<td>1</td><td>{first['item']}</td><td>{escape(first['title'])}</td>" in items
+    never = exposed["never_recommended"]
+    text = _text(items)
+    assert f"{never['n_items']:,} of 1,682 items are in no list" in text
+    e = never["examples"][0]
+    assert f"{e['title']} (item {e['item']}, {e['known_interactions']:,.0f})" in text
+    assert "item_exposure.csv" in text
+
+
+def test_one_name_for_popularity(page: str) -> None:
+    """Popularity is the interactions known when the lists were made (train+valid), never
+    "training interactions"."""
+    text = _text(page).lower()
+    assert "training popularity" not in text and "training interactions" not in text
+    items = _text(section(page, "items"))
+    assert "known interactions (train+valid)" in items
+    assert "the mean known interactions (train+valid) of recommended items" in items
+    decile = re.search(r"<title>decile 10: [^<]*</title>", section(page, "items"))
+    assert decile and "known interactions (train+valid)" in decile.group(0)
+
+
+def test_wide_tables_scroll_sideways(page: str) -> None:
+    style = page[page.index("<style>") : page.index("</style>")]
+    assert re.search(r"\.table-wrap,\.chart-scroll\{overflow-x:auto", style)
+    assert ".table-wrap::-webkit-scrollbar" in style  # a scrollbar that shows
+    body = page[page.index("</style>") :]
+    for m in re.finditer(r"<table", body):
+        assert body.rfind('<div class="table-wrap', 0, m.start()) > body.rfind(
+            "</div>", 0, m.start()
+        )
+    metrics = re.findall(r'<div class="table-wrap"([^>]*)><table class="metrics">', body)
+    assert metrics and all('role="region" tabindex="0"' in attrs for attrs in metrics)
+    assert body.count('<div class="chart-scroll"><svg') == body.count("<svg")

@@ -18,9 +18,9 @@ ATTR = 'job"><img src=x onerror=alert(2)>'
 ALLOWED = {
     "html", "head", "meta", "title", "style", "body", "main", "header", "nav", "a", "h1", "h2",
     "h3", "h4", "p", "strong", "b", "i", "sub", "span", "div", "section", "article", "footer",
-    "ul", "li", "details", "summary", "figure", "figcaption", "table", "thead", "tbody", "tr",
-    "th", "td", "wbr", "svg", "g", "text", "tspan", "line", "rect", "circle", "polygon",
-    "polyline",
+    "ul", "ol", "li", "code", "details", "summary", "figure", "figcaption", "table", "thead",
+    "tbody", "tr", "th", "td", "wbr", "svg", "g", "text", "tspan", "line", "rect", "circle",
+    "polygon", "polyline",
 }  # fmt: skip
 
 

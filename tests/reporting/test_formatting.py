@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from equirec.reporting.formatting import fmt_num, fmt_p
+from equirec.reporting.formatting import fmt_num, fmt_p, fmt_pct, fmt_ratio
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,32 @@ def test_p_values(p: Any, text: str) -> None:
 )
 def test_numbers(value: Any, text: str) -> None:
     assert fmt_num(value) == text
+
+
+@pytest.mark.parametrize(
+    ("share", "text"),
+    [
+        (0.125, "12.5%"),
+        (0.000674, "0.067%"),
+        (0.0000067, "0.00067%"),
+        (0.0005, "0.050%"),
+        (0, "0.0%"),
+    ],
+)
+def test_small_shares_keep_two_significant_digits(share: float, text: str) -> None:
+    assert fmt_pct(share) == text  # 0.0000067 was "0.00%"
+
+
+@pytest.mark.parametrize(
+    ("ratio", "text"),
+    [(3.1534, "3.15"), (0.54, "0.54"), (0.00098, "0.00098"), (0.001, "0.0010"), (0.0, "0")],
+)
+def test_ratios_keep_their_digits(ratio: float, text: str) -> None:
+    assert fmt_ratio(ratio) == text  # exposure ÷ catalogue share was "×0.00"
+
+
+def test_a_reference_never_hides_a_value() -> None:
+    """Decimals taken from a column's largest value (0.97) wrote 0.00003 as "0.0000"."""
+    assert fmt_num(0.00003, 4, like=0.97) == "0.000030"
+    assert fmt_num(0.0007, 2, like=0.97) == "0.00070"
+    assert fmt_num(0.5, like=0.97) == "0.500" and fmt_num(0.0, like=0.97) == "0.000"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import html
+import itertools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,7 @@ from markupsafe import escape
 
 from equirec.reporting import render_sweep_html
 from equirec.reporting.formatting import fmt_change
+from equirec.reporting.pareto import pareto_chart, parse_points
 
 _BASE = (0.104, 0.02)
 
@@ -371,3 +373,98 @@ def test_a_failing_section_is_replaced_by_a_note(
     assert page.count("could not be rendered") == 1
     assert "<svg" not in page
     assert len(table_rows(page)) == len(example()["points"])  # the table is still there
+
+
+# -- labels that never overlap, tables that scroll (issue 10) -----------------------------------
+def _crowd(n: int, spread: float) -> dict[str, Any]:
+    """A two-parameter grid whose ``n`` points nearly coincide: their labels would collide."""
+    sweep = example()
+    sweep["params"]["grid"] = {"lambda": [0.1, 0.2], "temperature": list(range(n))}
+    base = sweep["points"][0]
+    points = [base]
+    for i in range(n):
+        setting = {"lambda": 0.1 * (1 + i % 3), "temperature": i}
+        p = _point(
+            f"lambda={setting['lambda']:.1f}, temperature={i}",
+            setting,
+            0.095 - spread * 0.002 * (i % 5) - spread * 0.0003 * i,
+            0.08 + spread * 0.004 * (i % 4) + spread * 0.0005 * i,
+            i % 3 == 0,
+        )
+        points.append(p)
+    sweep["points"] = points
+    return sweep
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+@pytest.mark.parametrize(("n", "spread"), [(5, 1.0), (12, 1.0), (25, 0.3), (60, 0.05)])
+def test_pareto_labels_never_overlap(n: int, spread: float) -> None:
+    """Labels of points that would collide (the old layout let them overlap where it found no
+    free place) overlap no other label and no dot; those without room get a number."""
+    sweep = _crowd(n, spread)
+    points = parse_points(sweep, "ndcg@10", "tail_exposure_share")
+    chart = pareto_chart(
+        points,
+        acc_name="ndcg@10",
+        fair_name="tail_exposure_share",
+        fair_label="exposure share of long-tail items",
+        better="higher",
+    )
+    boxes = [lab.box for lab in chart.labels]
+    for a, b in itertools.combinations(boxes, 2):
+        assert not _overlap(a, b), (a, b)
+    dots = [
+        (float(x) - 7, float(y) - 7, float(x) + 7, float(y) + 7)
+        for x, y in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="6.0"', str(chart.svg))
+    ]
+    assert len(dots) == n + 1
+    for box in boxes:
+        assert not any(_overlap(box, d) for d in dots), box
+        assert box[0] >= 0 and box[2] <= 720 and box[1] >= 0 and box[3] <= 480
+    numbered = [lab for lab in chart.labels if lab.number]
+    assert len(chart.labels) + len(chart.unmarked) == n + 1  # every dot labelled, or said
+    assert [number for number, _ in chart.key] == [lab.text for lab in numbered]
+    assert str(chart.svg).count('class="pt-num') == len(numbered)
+    if n == 60:
+        assert numbered  # too crowded for 60 labels: numbers and a key
+    for lab in chart.labels:  # each text is drawn inside its box
+        assert lab.box[0] <= lab.x and lab.box[1] < lab.y <= lab.box[3]
+
+
+def test_a_crowded_chart_gets_a_key() -> None:
+    page = render_sweep_html(_crowd(60, 0.05))
+    key = re.search(r'<ol class="key">(.*?)</ol>', page, flags=re.S)
+    assert key and "Numbered dots:" in page
+    items = re.findall(r'<li value="(\d+)">(.*?)</li>', key.group(1))
+    assert items and items[0][0] == "1"
+    assert all("temperature=" in label for _, label in items)
+    assert "the dot carries a number, explained below the chart" in page
+
+
+def test_the_table_of_points_scrolls_sideways(page: str) -> None:
+    wrap = re.search(r'<div class="table-wrap tall"([^>]*)><table class="sweep">', page)
+    assert wrap and 'role="region" tabindex="0" aria-label="Every point of the sweep"' in (
+        wrap.group(1)
+    )
+    style = page[page.index("<style>") : page.index("</style>")]
+    assert re.search(r"\.table-wrap,\.chart-scroll\{overflow-x:auto", style)
+    assert "table.sweep th:first-child,table.sweep td:first-child{position:sticky;left:0" in style
+
+
+def test_parameters_have_plain_names(page: str) -> None:
+    params = page[page.index('<footer id="parameters">') :]
+    assert "Accuracy metric" in params and '<code class="key">accuracy_metric</code>' in params
+    assert "Swept: p" in params and "Fairer direction" in params
+
+
+def test_metric_columns_say_what_they_are(page: str) -> None:
+    head = re.search(r'<table class="sweep"><thead>(.*?)</thead>', page, flags=re.S)
+    assert head
+    notes = re.findall(r'<span class="dir">(.*?)</span>', head.group(1))
+    assert "Gini of exposure; lower is fairer" in notes
+    assert "miscalibration C_KL; lower is fairer" in notes
+    assert "exposure share of long-tail items; higher is fairer" in notes  # the swept one
+    assert "accuracy" in notes  # recall@10

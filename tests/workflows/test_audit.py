@@ -83,3 +83,55 @@ def test_a_section_that_cannot_be_computed_is_said(run_dir, tmp_path, caplog):
     assert said and any("no saved model" in r.getMessage() for r in caplog.records)
     assert "no saved model" in (reranked.out / "audit.html").read_text()
     assert all("representations" not in v for v in result.report["leakage"].values())
+
+
+def test_item_exposure_csv_has_every_catalogue_item(run_dir, tmp_path):
+    """item_exposure.csv, beside audit.json: one row per catalogue item, measured as the audit."""
+    import numpy as np
+    import pandas as pd
+
+    from equirec.workflows.audit import audit_run
+    from equirec.workflows.rundir import open_run
+
+    folder = tmp_path / "run"
+    shutil.copytree(run_dir, folder)
+    result = audit_run(folder, n_boot=0, n_permutations=0, leakage=False, k=10)
+    report = result.report
+    table = pd.read_csv(folder / "item_exposure.csv")
+    assert not list(folder.glob(".*.tmp"))
+    run = open_run(folder)
+    assert list(table.columns) == [
+        "item",
+        "exposure",
+        "exposure_share",
+        "lists",
+        "known_interactions",
+        "popularity_group",
+        *[a for a in report["items"]["groups"] if a != "popularity"],
+    ]
+    assert table["item"].astype(str).tolist() == [str(i) for i in run.dataset.item_ids]
+    assert table["exposure"].sum() == pytest.approx(report["items"]["exposure"]["total"])
+    assert table["exposure_share"].sum() == pytest.approx(1.0)
+    # lists: how many users' top 10 hold the item, from recommendations.csv itself
+    recs = pd.read_csv(folder / "recommendations.csv")
+    counts = recs[recs["rank"] <= 10]["item"].astype(str).value_counts()
+    expected = counts.reindex(table["item"].astype(str)).fillna(0).astype(int)
+    assert table["lists"].tolist() == expected.tolist()
+    assert (table["lists"] == 0).sum() == report["items"]["catalogue"]["never_recommended"]
+    # known interactions: the run's known history (train+valid), the audit's popularity
+    np.testing.assert_array_equal(table["known_interactions"], run.known.popularity)
+    assert report["params"]["test_history"] == "train+valid"
+    head = report["items"]["groups"]["popularity"]["by_group"]["head"]["n_items"]
+    assert (table["popularity_group"] == "head").sum() == head
+    # the report names the same items
+    exposed = report["items"]["exposed"]
+    top = table.sort_values("exposure", ascending=False, kind="stable").iloc[0]
+    assert str(exposed["most"][0]["item"]) == str(top["item"])
+    assert exposed["most"][0]["lists"] == top["lists"]
+    assert exposed["never_recommended"]["n_items"] == (table["lists"] == 0).sum()
+    assert all(
+        table.set_index(table["item"].astype(str)).loc[str(e["item"]), "lists"] == 0
+        for e in exposed["never_recommended"]["examples"]
+    )
+    genres = table["genres"].dropna()
+    assert len(genres) and all(isinstance(g, str) for g in genres)

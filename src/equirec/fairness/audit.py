@@ -20,6 +20,7 @@ against it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -336,6 +337,9 @@ def summarise(report: dict[str, Any]) -> list[dict[str, Any]]:
 
     Groups smaller than ``min_group_size`` (users, or items) are left out of a finding's extremes
     when at least two larger groups remain: a group of 7 users or 2 items is always at an extreme.
+    Every finding gives its p-value and the Holm-adjusted one, which decides ``significant``;
+    numbers keep their significant digits however small (an exposure ratio of 0.00098 is written
+    ``0.00098x``, not ``0.00x``).
     """
     found: list[dict[str, Any]] = []
     min_items = int(report["params"].get("min_group_size", 0))
@@ -356,8 +360,8 @@ def summarise(report: dict[str, Any]) -> list[dict[str, Any]]:
                     "side": "users",
                     "attribute": attr,
                     "metric": name,
-                    "text": f"Users with {attr} = {lo} get {rel:.0%} lower {name.upper()} than "
-                    f"{attr} = {hi} ({vlo:.4f} vs {vhi:.4f}; {_p(e)}).",
+                    "text": f"Users with {attr} = {lo} get {_pct(rel)} lower {name.upper()} than "
+                    f"{attr} = {hi} ({_value(vlo)} vs {_value(vhi)}; {_p(e)}).",
                     "significant": bool(e.get("significant", False)),
                     "severity": rel,
                     "primary": name == metric,
@@ -373,37 +377,59 @@ def summarise(report: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         lo = min(groups, key=lambda g: groups[g]["relative_exposure"])
         r = groups[lo]["relative_exposure"]
+        shares = (
+            f"{_pct(groups[lo]['exposure_share'])} of exposure for "
+            f"{_pct(groups[lo]['catalogue_share'])} of items"
+        )
+        if r == 0:
+            what = f"Items with {attr} = {lo} get no exposure at all ({shares}; {_p(e)})."
+        else:
+            what = (
+                f"Items with {attr} = {lo} get {_ratio(r)} their share of the catalogue in "
+                f"exposure ({shares}; {_p(e)})."
+            )
         found.append(
             {
                 "side": "items",
                 "attribute": attr,
                 "metric": "exposure",
-                "text": f"Items with {attr} = {lo} get {r:.2f}x their share of the catalogue in "
-                f"exposure ({groups[lo]['exposure_share']:.1%} of exposure for "
-                f"{groups[lo]['catalogue_share']:.1%} of items; {_p(e)}).",
+                "text": what,
                 "significant": bool(e.get("significant", False)),
                 "severity": 1.0 - min(r, 1.0),
                 "primary": True,
             }
         )
-    for attr, sources in report.get("leakage", {}).items():
-        for source, e in sources.items():
+    sources = {"lists": "recommendation lists", "representations": "user representations"}
+    for attr, probes in report.get("leakage", {}).items():
+        for source, e in probes.items():
             if not isinstance(e, dict) or e.get("auc") is None:
                 continue
             baseline = e.get("baseline", 0.5)
+            where = sources.get(source, source)
             interval = (
-                f"{e['ci_low']:.2f}–{e['ci_high']:.2f}, " if e.get("ci_low") is not None else ""
+                f"interval {e['ci_low']:.2f}–{e['ci_high']:.2f}; "
+                if e.get("ci_low") is not None
+                else ""
             )
             evidence = f"{interval}{_p(e)}"
             leaks = bool(e.get("significant", False))
+            if leaks:
+                text = (
+                    f"{attr} can be predicted from the {where} with ROC-AUC {e['auc']:.2f} "
+                    f"({evidence}); chance is {baseline:.2f}."
+                )
+            else:
+                text = (
+                    f"{attr} is not predicted significantly better than chance ({baseline:.2f}) "
+                    f"from the {where}: ROC-AUC {e['auc']:.2f} ({evidence})."
+                )
             found.append(
                 {
                     "side": "leakage",
                     "attribute": attr,
                     "metric": f"auc ({source})",
-                    "text": f"{attr} can be predicted from the {source} with ROC-AUC "
-                    f"{e['auc']:.2f} ({evidence}); chance is {baseline:.2f}.",
-                    "significant": bool(leaks),
+                    "text": text,
+                    "significant": leaks,
                     "severity": float(e["auc"] - baseline),
                     "primary": True,
                 }
@@ -413,10 +439,50 @@ def summarise(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _p(entry: dict[str, Any]) -> str:
-    p = entry.get("p_adjusted")
-    if p is None:
+    """``p = 0.009, adjusted p = 0.074``: the p-value and the Holm-adjusted one that decides."""
+    p, adjusted = entry.get("p_value"), entry.get("p_adjusted")
+    if p is None and adjusted is None:
         return "not tested"
-    return "adjusted p < 0.001" if p < 0.001 else f"adjusted p = {p:.3f}"
+
+    def eq(value: float) -> str:
+        return "< 0.001" if value < 0.001 else f"= {value:.3f}"
+
+    parts = [] if p is None else [f"p {eq(p)}"]
+    if adjusted is not None:
+        parts.append(f"adjusted p {eq(adjusted)}")
+    return ", ".join(parts)
+
+
+def _decimals(value: float, digits: int = 2) -> int:
+    """Decimals that show ``value`` (0 < |value| < 1) with ``digits`` significant digits."""
+    return max(-math.floor(math.log10(abs(value))) + digits - 1, 0)
+
+
+def _value(value: float) -> str:
+    """A metric value: four decimals, or two significant digits when smaller than 0.001."""
+    if value == 0 or abs(value) >= 0.001:
+        return "0" if value == 0 else f"{value:.4f}"
+    return f"{value:.{_decimals(value)}f}"
+
+
+def _pct(share: float) -> str:
+    """A share as a percentage, with two significant digits below 0.1% (0.00067 -> 0.067%)."""
+    p = 100 * share
+    if p == 0:
+        return "0%"
+    if abs(p) >= 0.1:
+        return f"{p:.0f}%" if abs(p) >= 10 and float(p).is_integer() else f"{p:.1f}%"
+    return f"{p:.{_decimals(p)}f}%"
+
+
+def _ratio(ratio: float) -> str:
+    """An exposure ratio: ``3.15x``, ``0.54x``; below 0.1, two significant digits and the
+    fraction it is (``0.0010x (about 1/1,000)``)."""
+    if ratio >= 0.1:
+        return f"{ratio:.2f}x"
+    one_in = 1 / ratio
+    step = 10 ** max(math.floor(math.log10(one_in)) - 1, 0)
+    return f"{ratio:.{_decimals(ratio)}f}x (about 1/{round(one_in / step) * step:,})"
 
 
 def _leakage(

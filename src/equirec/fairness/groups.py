@@ -68,20 +68,89 @@ def categorical_groups(values: pd.Series | Sequence[Any], *, name: str) -> Group
 
 
 def quantile_groups(values: np.ndarray | pd.Series, *, name: str, bands: int = 4) -> Groups:
-    """Cut numeric values into ``bands`` quantile bands (``q1`` lowest) labelled with their range.
+    """Cut numeric values into ``bands`` quantile bands (``q1`` lowest) labelled with their values.
 
-    Bands are computed on the values present (NaN gets ``-1``); duplicate edges are merged, so
-    heavily tied values can give fewer bands.
+    Bands are half-open, ``[low, high)``, and the last one is closed, so every value is in exactly
+    one band and each label says which: integer-valued attributes (ages, counts) get the integers
+    they hold (``q1 7–24``, ``q2 25–30``, ..., ``q4 43–73``; one value alone: ``q2 25``), other
+    attributes the interval (``q1 [0.12, 0.5)``, ..., ``q4 [2.5, 9.1]``). The edges are the
+    quantiles of the values present (NaN gets ``-1``), rounded before any value is assigned
+    (integers: up to the next integer; others: to the fewest significant digits that keep the
+    edges apart, the ends outwards), so a value on an edge is where its label says. Tied values
+    can merge edges, and a band that would hold no value is merged into the one below, so heavily
+    tied values give fewer bands.
     """
     if bands < 2:
         raise ConfigError(f"bands must be at least 2, got {bands}")
-    v = pd.Series(np.asarray(values, dtype=np.float64))
-    cut, edges = pd.qcut(v, q=bands, retbins=True, duplicates="drop", labels=False)
-    codes = cut.fillna(-1).to_numpy().astype(np.int64)
+    v = np.asarray(values, dtype=np.float64)
+    present = v[~np.isnan(v)]
+    codes = np.full(len(v), -1, dtype=np.int64)
+    if len(present) == 0:
+        return Groups(name, codes, ())
+    raw = np.quantile(present, np.linspace(0.0, 1.0, bands + 1))
+    integer = bool(np.all(present == np.round(present))) and np.abs(present).max() < 2.0**52
+    edges = _band_edges(raw, integer=integer)
+    if len(edges) == 1:  # every value the same: one closed band
+        edges = np.repeat(edges, 2)
+    ok = ~np.isnan(v)
+    while True:  # merge a band that holds no value into the one below
+        band = np.searchsorted(edges[1:-1], v[ok], side="right")
+        sizes = np.bincount(band, minlength=len(edges) - 1)
+        empty = np.flatnonzero(sizes[1:] == 0)
+        if not len(empty):
+            break
+        edges = np.delete(edges, empty[0] + 1)
+    codes[ok] = band
+    n = len(edges) - 1
     labels = tuple(
-        f"q{i + 1} [{_label(edges[i])}, {_label(edges[i + 1])}]" for i in range(len(edges) - 1)
+        f"q{i + 1} {_band_label(edges[i], edges[i + 1], last=i == n - 1, integer=integer)}"
+        for i in range(n)
     )
     return Groups(name, codes, labels)
+
+
+def _band_edges(raw: np.ndarray, *, integer: bool) -> np.ndarray:
+    """Distinct, rounded band edges: the first at or below the smallest value, the last at or
+    above the largest (a single edge when every value is the same)."""
+    if integer:
+        inner = np.ceil(raw[1:-1])
+        return np.unique(np.concatenate([[raw[0]], inner, [raw[-1]]]))
+    distinct = len(np.unique(raw))
+    for digits in range(3, 16):
+        rounded = np.unique(
+            [
+                _round_sig(raw[0], digits, np.floor),
+                *(_round_sig(x, digits, np.round) for x in raw[1:-1]),
+                _round_sig(raw[-1], digits, np.ceil),
+            ]
+        )
+        if len(rounded) == distinct:
+            return rounded
+    return np.unique(raw)
+
+
+def _round_sig(x: float, digits: int, how: Any) -> float:
+    """``x`` rounded (``how``: ``np.floor``, ``np.round``, ``np.ceil``) to ``digits`` significant
+    digits."""
+    if x == 0 or not np.isfinite(x):
+        return float(x)
+    scale = 10.0 ** (int(np.floor(np.log10(abs(x)))) - digits + 1)
+    return float(f"{how(x / scale) * scale:.{digits}g}")
+
+
+def _band_label(low: float, high: float, *, last: bool, integer: bool) -> str:
+    """The values a band holds: ``7–24`` (integers) or ``[0.12, 0.5)``, ``]`` for the last."""
+    if integer:
+        lo, hi = int(low), int(high) if last else int(high) - 1
+        if lo == hi:
+            return str(lo)
+        return f"{lo} to {hi}" if lo < 0 or hi < 0 else f"{lo}–{hi}"
+    close = "]" if last else ")"
+    return f"[{_edge(low)}, {_edge(high)}{close}"
+
+
+def _edge(x: float) -> str:
+    return np.format_float_positional(x, trim="-")
 
 
 def activity_groups(counts: np.ndarray, *, top: float = 0.05, name: str = "activity") -> Groups:
@@ -149,7 +218,7 @@ def multi_valued_groups(
     """
     if multi not in ("count", "split"):
         raise ConfigError(f"multi must be 'count' or 'split', got {multi!r}")
-    rows = [_as_labels(v) for v in values]
+    rows = [item_labels(v) for v in values]
     labels = sorted({label for row in rows for label in row})
     lookup = {label: i for i, label in enumerate(labels)}
     m = np.zeros((len(rows), len(labels)))
@@ -162,7 +231,9 @@ def multi_valued_groups(
     return ItemGroups(name, m, tuple(labels), multi)
 
 
-def _as_labels(value: Any) -> tuple[str, ...]:
+def item_labels(value: Any) -> tuple[str, ...]:
+    """The labels of one value of a multi-valued attribute (a tuple of genres, one label, or
+    none for ``None``/NaN), as text, each once."""
     if value is None:
         return ()
     if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):

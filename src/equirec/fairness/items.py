@@ -1,5 +1,12 @@
 """Item side of the audit: exposure by item group, popularity bias, calibration and diversity.
 
+An item's *popularity* is its number of known interactions: those in the history the lists were
+made from (a run's ``test_history``, ``train+valid`` by default), repeats counted
+(:attr:`~equirec.fairness.inputs.AuditData.popularity`). The head, the deciles, ARP and novelty
+all use it. :func:`item_exposure_table` gives every catalogue item's exposure, lists and
+popularity (``item_exposure.csv``); the report names the most and least exposed items and some of
+those never recommended (``items.exposed``).
+
 Uncertainty: exposure shares get a bootstrap interval over lists (the lists are the sampled
 units); the gap between item groups is tested by permuting group memberships over items (the null
 hypothesis: an item's exposure does not depend on its group), with the catalogue fixed, so items
@@ -17,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from equirec.errors import DataError
-from equirec.evaluation.beyond import popularity_metrics
+from equirec.evaluation.beyond import popularity_metrics, recommendation_counts
 from equirec.evaluation.metrics import hit_matrix
 from equirec.fairness.exposure import (
     catalogue_share,
@@ -36,6 +43,7 @@ from equirec.fairness.groups import (
     ItemGroups,
     categorical_groups,
     item_groups_from_labels,
+    item_labels,
     multi_valued_groups,
     quantile_groups,
 )
@@ -44,6 +52,15 @@ from equirec.fairness.item_metrics import catalogue_exposure, head_items, popula
 from equirec.fairness.lists import calibration_kl, genre_profiles, intra_list_diversity
 from equirec.fairness.permutation import DEFAULT_GROWTH, adaptive_p_value
 from equirec.fairness.stats import percentile_interval
+
+TOP_ITEMS = 10
+"""Items named at each end of the exposure ranking (``items.exposed.most`` / ``least``)."""
+
+NEVER_EXAMPLES = 5
+"""Never-recommended items named (the most popular of them) in ``items.exposed``."""
+
+TITLE = "title"
+"""The item attribute that names an item, when the dataset has it (MovieLens: the title)."""
 
 
 def item_groups(
@@ -226,6 +243,9 @@ def item_side(
     x, y = lorenz_curve(exposure)
     deciles = exposure_by_popularity_decile(exposure, data.popularity)
     hits = hit_matrix(lists, relevant).astype(np.float64)
+    table = item_exposure_table(
+        data, k=k, attention=attention, patience=patience, head_mask=head_mask
+    )
     items = {
         "k": k,
         "catalogue": {
@@ -250,6 +270,7 @@ def item_side(
             equity_of_attention(lists, relevance=hits, k=k, attention=attention, patience=patience)
         ),
         "exposure": {"attention": attention, "total": float(exposure.sum())},
+        "exposed": exposed_items(table),
     }
     novelty = popularity_metrics(
         lists, popularity=data.popularity, n_users=len(data.user_ids), ks=(k,)
@@ -300,8 +321,115 @@ def item_side(
 
 def _head_text(method: str, cutoff: float, n_head: int) -> str:
     if method == "share":
-        return f"most popular items holding {cutoff:.0%} of training interactions ({n_head} items)"
-    return f"top {cutoff:.0%} of items by training popularity ({n_head} items)"
+        return f"most popular items holding {cutoff:.0%} of known interactions ({n_head} items)"
+    return f"top {cutoff:.0%} of items by known interactions ({n_head} items)"
+
+
+def item_exposure_table(
+    data: AuditData,
+    *,
+    k: int,
+    attention: str = "log",
+    patience: float = 0.8,
+    head: str = "share",
+    head_cutoff: float = 0.8,
+    head_mask: np.ndarray | None = None,
+    attributes: Sequence[str] = (),
+) -> pd.DataFrame:
+    """One row per catalogue item: its exposure in the top ``k`` of the lists, and what it is.
+
+    Args:
+        data: The audit's inputs.
+        k: Cut-off (as the audit's).
+        attention: Position attention (as the audit's).
+        patience: Geometric attention's continuation probability.
+        head: How the head was cut (``"share"`` or ``"top"``, as the audit's).
+        head_cutoff: Its share.
+        head_mask: The head, when already cut (then ``head`` and ``head_cutoff`` are unused).
+        attributes: Item attributes to add as columns (a multi-valued one as ``"a|b"``).
+
+    Returns:
+        In catalogue order: ``item`` (original id), ``title`` (when the data has one),
+        ``exposure`` (position-weighted, summed over the lists), ``exposure_share`` (of all
+        exposure; NaN without any), ``lists`` (lists whose top ``k`` hold it),
+        ``known_interactions`` (its popularity: interactions in the history the lists were made
+        from), ``popularity_group`` (``head`` or ``tail``), then one column per attribute.
+    """
+    lists = data.lists[:, :k]
+    exposure = item_exposure(
+        lists, n_items=data.n_items, k=k, attention=attention, patience=patience
+    )
+    total = float(exposure.sum())
+    if head_mask is None:
+        head_mask = head_items(data.popularity, method=head, cutoff=head_cutoff)
+    out = pd.DataFrame({"item": data.item_ids.to_numpy()})
+    if TITLE in data.item_attributes.columns:
+        out["title"] = data.item_attributes[TITLE].to_numpy(dtype=object)
+    out["exposure"] = exposure
+    out["exposure_share"] = exposure / total if total > 0 else np.nan
+    out["lists"] = recommendation_counts(lists, n_items=data.n_items)
+    out["known_interactions"] = data.popularity
+    out["popularity_group"] = np.where(head_mask, "head", "tail")
+    for name in attributes:
+        if name in ("popularity", TITLE) or name not in data.item_attributes.columns:
+            continue
+        column = data.item_attributes[name]
+        if data.item_attribute_kinds.get(name) == "multi":
+            out[name] = ["|".join(item_labels(v)) for v in column]
+        else:
+            out[name] = column.to_numpy(dtype=object)
+    return out
+
+
+def exposed_items(table: pd.DataFrame) -> dict[str, Any]:
+    """``items.exposed``: the most and least exposed recommended items, and the never-recommended.
+
+    Args:
+        table: :func:`item_exposure_table`.
+
+    Returns:
+        ``most`` (the :data:`TOP_ITEMS` most exposed, most first), ``least`` (the
+        :data:`TOP_ITEMS` least exposed of the recommended items, least first) and
+        ``never_recommended`` (how many items are in no list, and the :data:`NEVER_EXAMPLES` most
+        popular of them); ties by catalogue order.
+    """
+    order = np.arange(len(table))
+    exposure = table["exposure"].to_numpy()
+    recommended = np.flatnonzero(table["lists"].to_numpy() > 0)
+    by_exposure = recommended[np.lexsort((order[recommended], -exposure[recommended]))]
+    least = recommended[np.lexsort((order[recommended], exposure[recommended]))]
+    never = np.flatnonzero(table["lists"].to_numpy() == 0)
+    pop = table["known_interactions"].to_numpy()
+    never = never[np.lexsort((order[never], -pop[never]))]
+    return {
+        "most": [_item_entry(table, i) for i in by_exposure[:TOP_ITEMS]],
+        "least": [_item_entry(table, i) for i in least[:TOP_ITEMS]],
+        "never_recommended": {
+            "n_items": len(never),
+            "examples": [_item_ref(table, i) for i in never[:NEVER_EXAMPLES]],
+        },
+    }
+
+
+def _item_ref(table: pd.DataFrame, i: int) -> dict[str, Any]:
+    row = table.iloc[int(i)]
+    item = row["item"]
+    title = row["title"] if "title" in table.columns else None
+    return {
+        "item": int(item) if isinstance(item, (int, np.integer)) else str(item),
+        "title": None if title is None or pd.isna(title) else str(title),
+        "known_interactions": float(row["known_interactions"]),
+        "popularity_group": str(row["popularity_group"]),
+    }
+
+
+def _item_entry(table: pd.DataFrame, i: int) -> dict[str, Any]:
+    row = table.iloc[int(i)]
+    return _item_ref(table, i) | {
+        "exposure": float(row["exposure"]),
+        "exposure_share": _num(row["exposure_share"]),
+        "lists": int(row["lists"]),
+    }
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

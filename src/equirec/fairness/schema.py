@@ -38,20 +38,24 @@ from equirec.fairness.schema_items import (
     CatalogueExposure,
     Decile,
     Diversity,
+    ExposedItem,
+    ExposedItems,
     ExposureTotal,
     Fixed,
     GenreShare,
     ItemAttributeExposure,
     ItemGroupExposure,
+    ItemRef,
     ItemsSection,
     LeakageProbe,
     LeakageSources,
     ListsSection,
     LorenzCurve,
+    NeverRecommended,
     PopularityBias,
 )
 
-SCHEMA_VERSION: Final = "equirec-audit/2"
+SCHEMA_VERSION: Final = "equirec-audit/3"
 """The ``schema_version`` of the reports this module describes."""
 
 __all__ = [
@@ -63,6 +67,8 @@ __all__ = [
     "CatalogueExposure",
     "Decile",
     "Diversity",
+    "ExposedItem",
+    "ExposedItems",
     "ExposureTotal",
     "Finding",
     "GenreShare",
@@ -70,11 +76,13 @@ __all__ = [
     "HeadParams",
     "ItemAttributeExposure",
     "ItemGroupExposure",
+    "ItemRef",
     "ItemsSection",
     "LeakageProbe",
     "LeakageSources",
     "ListsSection",
     "LorenzCurve",
+    "NeverRecommended",
     "PopularityBias",
     "UgfMetric",
     "UserMetric",
@@ -303,7 +311,7 @@ class AuditReport(Fixed):
         leakage: User attribute -> its probes (empty without leakage probes).
     """
 
-    schema_version: Literal["equirec-audit/2"]
+    schema_version: Literal["equirec-audit/3"]
     params: AuditParams
     summary: list[Finding]
     warnings: list[str]

@@ -23,7 +23,8 @@ class CatalogueExposure(Fixed):
     Attributes:
         coverage: Share of the catalogue in at least one list.
         gini_exposure: Gini coefficient of the position-weighted exposure of every item.
-        gini_counts: Gini coefficient of the recommendation counts.
+        gini_counts: Gini coefficient of the recommendation counts (every appearance in a list
+            counts 1, whatever its position).
         entropy: Entropy (nats) of the recommendation counts.
         never_recommended: Items in no list.
         n_items: Catalogue size.
@@ -41,7 +42,8 @@ class PopularityBias(Fixed):
     """Popularity bias of the lists.
 
     Attributes:
-        arp: Average recommendation popularity.
+        arp: Average recommendation popularity: the mean known interactions of the recommended
+            items (interactions in the history the lists were made from).
         aplt: Average share of long-tail items per list.
         aclt: Average number of long-tail items per list.
         pop_rsp: RSP of head against tail (``items.groups["popularity"].rsp``).
@@ -72,11 +74,14 @@ class LorenzCurve(Fixed):
 class Decile(Fixed):
     """One popularity band of the catalogue and its share of exposure.
 
+    An item's popularity is its number of known interactions: those in the history the lists
+    were made from (``params.test_history``, ``train+valid`` for a run by default).
+
     Attributes:
         decile: Band number, 1 = least popular.
         n_items: Items in the band.
-        popularity_min: Smallest training popularity in it (``None`` for an empty band).
-        popularity_max: Largest training popularity in it (``None`` for an empty band).
+        popularity_min: Fewest known interactions of an item in it (``None`` for an empty band).
+        popularity_max: Most known interactions of an item in it (``None`` for an empty band).
         exposure_share: Its share of all exposure (``None`` without exposure).
     """
 
@@ -157,6 +162,64 @@ class ExposureTotal(Fixed):
     total: float
 
 
+class ItemRef(Fixed):
+    """One item, named.
+
+    Attributes:
+        item: Its original id.
+        title: Its ``title`` attribute (``None`` when the data has none).
+        known_interactions: Its popularity: interactions in the history the lists were made
+            from.
+        popularity_group: ``"head"`` (popular) or ``"tail"``, as in
+            ``items.groups["popularity"]``.
+    """
+
+    item: int | str
+    title: str | None
+    known_interactions: float
+    popularity_group: Literal["head", "tail"]
+
+
+class ExposedItem(ItemRef):
+    """One recommended item and its exposure.
+
+    Attributes:
+        exposure: Its position-weighted exposure, summed over the lists.
+        exposure_share: Its share of all exposure.
+        lists: Lists whose top ``k`` hold it.
+    """
+
+    exposure: float
+    exposure_share: float | None
+    lists: int
+
+
+class NeverRecommended(Fixed):
+    """The items no list holds.
+
+    Attributes:
+        n_items: How many.
+        examples: The most popular of them (up to 5), most popular first.
+    """
+
+    n_items: int
+    examples: list[ItemRef]
+
+
+class ExposedItems(Fixed):
+    """Which items get the exposure, by name.
+
+    Attributes:
+        most: The most exposed items (up to 10), most exposed first.
+        least: The least exposed of the recommended items (up to 10), least exposed first.
+        never_recommended: The items in no list.
+    """
+
+    most: list[ExposedItem]
+    least: list[ExposedItem]
+    never_recommended: NeverRecommended
+
+
 class ItemsSection(Fixed):
     """The item side (``items``).
 
@@ -169,6 +232,7 @@ class ItemsSection(Fixed):
         groups: Item attribute (``popularity`` always) -> exposure of its groups.
         equity_of_attention: Equity of attention (exposure against relevance, per item).
         exposure: What exposure was measured with.
+        exposed: The most and least exposed items and the never-recommended ones, by name.
     """
 
     k: int
@@ -179,6 +243,7 @@ class ItemsSection(Fixed):
     groups: dict[str, ItemAttributeExposure]
     equity_of_attention: float | None
     exposure: ExposureTotal
+    exposed: ExposedItems
 
 
 # -- lists ----------------------------------------------------------------------------------------

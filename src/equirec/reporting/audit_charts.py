@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup
@@ -36,7 +37,7 @@ from equirec.reporting.charts import (
 )
 from equirec.reporting.formatting import as_float, fmt_int, fmt_num, fmt_pct
 
-__all__ = ["decile_chart", "dot_chart", "hbar_chart", "lorenz_chart", "paired_chart"]
+__all__ = ["DotRow", "decile_chart", "dot_chart", "hbar_chart", "lorenz_chart", "paired_chart"]
 
 
 def _bar(x0: float, x1: float, y: float, height: float, fill: str, cls: str = "bar") -> Markup:
@@ -53,7 +54,7 @@ def hbar_chart(
     reference: float | None = None,
     reference_label: str = "overall",
     percent: bool = False,
-    width: float = 900,
+    width: float = 720,
 ) -> Markup:
     """Horizontal bars sorted by value with interval whiskers and an optional reference line.
 
@@ -120,7 +121,7 @@ def paired_chart(
     b_name: str,
     axis_label: str = "",
     right_title: str = "",
-    width: float = 900,
+    width: float = 720,
 ) -> Markup:
     """Two bars per group (``a`` blue with interval, ``b`` orange), percent axis.
 
@@ -254,13 +255,16 @@ def lorenz_chart(xs: Sequence[float], ys: Sequence[float], *, label: str) -> Mar
     return svg_chart(width, height, out, label)
 
 
-def decile_chart(rows: Sequence[Mapping[str, Any]], *, label: str) -> Markup:
+def decile_chart(
+    rows: Sequence[Mapping[str, Any]], *, label: str, known: str = "known interactions"
+) -> Markup:
     """Share of exposure per popularity decile against the equal share.
 
     Args:
         rows: The ``deciles`` rows of ``audit.json`` (``decile``, ``exposure_share``,
             ``popularity_min``, ``popularity_max``, ``n_items``).
         label: Accessible name of the chart.
+        known: What popularity counts ("known interactions (train+valid)").
 
     Returns:
         The ``<svg>`` element.
@@ -297,22 +301,20 @@ def decile_chart(rows: Sequence[Mapping[str, Any]], *, label: str) -> Markup:
         w = band * 0.72
         tip = f"decile {name}: {fmt_pct(s)} of exposure"
         if pmin is not None and pmax is not None:
-            tip += f"; items with {fmt_int(pmin)}–{fmt_int(pmax)} training interactions"
+            tip += f"; items with {fmt_int(pmin)}–{fmt_int(pmax)} {known}"
         if as_float(r.get("n_items")) is not None:
             tip += f" ({fmt_int(r.get('n_items'))} items)"
         out.append(
             svg_rect(xc - w / 2, sy(s), w, max(y1 - sy(s), 0.0), fill=BLUE, cls="bar", title=tip)
         )
-        out.append(
-            svg_text(xc, sy(s) - 4, fmt_pct(s, 0 if s >= 0.1 else 1), cls="val", anchor="middle")
-        )
+        out.append(svg_text(xc, sy(s) - 4, _bar_pct(s), cls="val", anchor="middle"))
     out.append(svg_line(x0, sy(equal), x1, sy(equal), cls="ref"))
     out.append(svg_text(x0 + 4, sy(equal) - 5, f"equal share {fmt_pct(equal, 0)}", cls="ref-label"))
     out.append(
         svg_text(
             (x0 + x1) / 2,
             y1 + 48,
-            "popularity decile, 1 = least popular (≤ most interactions in it)",
+            "popularity decile, 1 = least popular (≤ most known interactions in it)",
             cls="axis-label",
             anchor="middle",
         )
@@ -321,25 +323,50 @@ def decile_chart(rows: Sequence[Mapping[str, Any]], *, label: str) -> Markup:
     return svg_chart(width, height, out, label)
 
 
+@dataclass(frozen=True)
+class DotRow:
+    """A row of :func:`dot_chart`: name, note, estimate, interval, chance level, verdict."""
+
+    name: str
+    note: str
+    estimate: float | None
+    lo: float | None
+    hi: float | None
+    baseline: float | None
+    significant: bool | None = None
+
+
+def _bar_pct(share: float) -> str:
+    """A short label over a decile's bar (the exact share is in its tooltip): ``97%``, ``3.0%``,
+    ``0.2%``, ``<0.1%`` for a share too small for the bar's width, ``0`` for none."""
+    if share == 0:
+        return "0"
+    if share < 0.001:
+        return "<0.1%"
+    return fmt_pct(share, 0 if share >= 0.1 else 1)
+
+
 def dot_chart(
-    rows: Sequence[tuple[str, str, float | None, float | None, float | None, float | None]],
+    rows: Sequence[DotRow],
     *,
     label: str,
-    width: float = 900,
+    level: str = "5%",
+    width: float = 720,
 ) -> Markup:
     """Dot-and-whisker rows on [0, 1] against a chance level.
 
     Args:
-        rows: ``(name, note, estimate, lo, hi, baseline)`` per row; a dot whose interval is
-            clear of its baseline is filled vermilion, any other hollow.
+        rows: One row per estimate; a dot whose test is significant (``significant``: the
+            probe's verdict, from its adjusted p-value) is filled vermilion, any other hollow.
         label: Accessible name of the chart.
+        level: The significance level, for the legend.
         width: Width of the view box.
 
     Returns:
         The ``<svg>`` element, with a legend that says in words what filled and hollow mean.
     """
     max_chars = 40
-    lw = label_width(((r[0], r[1]) for r in rows), max_chars)
+    lw = label_width(((r.name, r.note) for r in rows), max_chars)
     row_h, top = 26.0, 30.0
     x0, x1 = lw + 12, width - 70
     height = top + row_h * len(rows) + 46
@@ -350,28 +377,32 @@ def dot_chart(
 
     bottom = top + row_h * len(rows)
     out = x_axis(ticks, sx, top - 6, bottom, lambda v: f"{v:.1f}", "", 0)
-    out.append(svg_circle(x0 + 6, 12, 5, fill=VERMILION))
-    out.append(svg_text(x0 + 16, 16, "above chance (interval clear of it)", cls="legend"))
-    out.append(svg_circle(x0 + 256, 12, 5, fill="#fff", stroke=MUTED, stroke_width=2))
-    out.append(svg_text(x0 + 266, 16, "not distinguishable from chance", cls="legend"))
-    out.append(svg_line(x0 + 480, 5, x0 + 480, 19, cls="base"))
-    out.append(svg_text(x0 + 488, 16, "chance level", cls="legend"))
-    for i, (name, note, est, lo, hi, base) in enumerate(rows):
+    legend = (
+        (VERMILION, VERMILION, f"leaks (significant at {level}, adjusted)"),
+        ("#fff", MUTED, "not significant or not tested"),
+    )
+    lx = 8.0  # from the left edge: the legend is wider than the plot when the labels are long
+    for fill, stroke, text in legend:
+        out.append(svg_circle(lx + 6, 12, 5, fill=fill, stroke=stroke, stroke_width=2))
+        out.append(svg_text(lx + 16, 16, text, cls="legend"))
+        lx += 16 + 6.6 * len(text) + 18
+    out.append(svg_line(lx, 5, lx, 19, cls="base"))
+    out.append(svg_text(lx + 8, 16, "chance level", cls="legend"))
+    for i, r in enumerate(rows):
         yc = top + row_h * i + row_h / 2
         if i % 2 == 0:
             out.append(svg_rect(x0, yc - row_h / 2, x1 - x0, row_h, cls="band"))
-        out.append(row_label(lw, yc + 4, name, note, max_chars, False))
-        if base is not None:
-            out.append(svg_line(sx(base), yc - 9, sx(base), yc + 9, cls="base"))
-        if est is None:
+        out.append(row_label(lw, yc + 4, r.name, r.note, max_chars, False))
+        if r.baseline is not None:
+            out.append(svg_line(sx(r.baseline), yc - 9, sx(r.baseline), yc + 9, cls="base"))
+        if r.estimate is None:
             out.append(svg_text(x0 + 4, yc + 4, "n/a", cls="na"))
             continue
-        end = sx(est)
-        if lo is not None and hi is not None:
-            out.append(whisker(sx(lo), sx(hi), yc))
-            end = sx(hi)
-        leaks = lo is not None and base is not None and lo > base
-        fill, stroke = (VERMILION, VERMILION) if leaks else ("#fff", MUTED)
-        out.append(svg_circle(sx(est), yc, 5.5, fill=fill, stroke=stroke, stroke_width=2))
-        out.append(svg_text(end + 7, yc + 4, fmt_num(est, 2), cls="val"))
+        end = sx(r.estimate)
+        if r.lo is not None and r.hi is not None:
+            out.append(whisker(sx(r.lo), sx(r.hi), yc))
+            end = sx(r.hi)
+        fill, stroke = (VERMILION, VERMILION) if r.significant else ("#fff", MUTED)
+        out.append(svg_circle(sx(r.estimate), yc, 5.5, fill=fill, stroke=stroke, stroke_width=2))
+        out.append(svg_text(end + 7, yc + 4, fmt_num(r.estimate, 2), cls="val"))
     return svg_chart(width, height, out, label)

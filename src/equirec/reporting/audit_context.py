@@ -55,6 +55,17 @@ class AuditContext:
         """The confidence level written for people ("95%")."""
         return fmt_level(self.confidence)
 
+    @property
+    def history(self) -> str:
+        """What the lists were made from (``params.test_history``: ``train+valid``), or ""."""
+        value = self.params.get("test_history")
+        return str(value) if isinstance(value, str) and value else ""
+
+    @property
+    def known(self) -> str:
+        """The name of the audit's popularity: "known interactions (train+valid)"."""
+        return f"known interactions ({self.history})" if self.history else "known interactions"
+
     def section(self, name: str) -> Mapping[str, Any]:
         """A top-level part of the report (``users``, ``items``...), empty when missing."""
         return as_map(self.audit.get(name))

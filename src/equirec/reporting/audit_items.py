@@ -12,7 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from equirec.reporting.audit_charts import decile_chart, dot_chart, lorenz_chart, paired_chart
+from equirec.reporting.audit_charts import (
+    DotRow,
+    decile_chart,
+    dot_chart,
+    lorenz_chart,
+    paired_chart,
+)
 from equirec.reporting.audit_context import AuditContext
 from equirec.reporting.charts import Bar
 from equirec.reporting.formatting import (
@@ -23,10 +29,12 @@ from equirec.reporting.formatting import (
     fmt_int,
     fmt_num,
     fmt_pct,
+    fmt_ratio,
 )
 from equirec.reporting.views import Figure, KeyValue, Stat, StatsLine, p_text, significant, slug
 
 __all__ = [
+    "ExposedView",
     "ItemGroup",
     "ItemsView",
     "LeakAttribute",
@@ -40,9 +48,15 @@ __all__ = [
 
 _SOURCE_LABEL = {"representations": "user representations", "lists": "recommendation lists"}
 
-# (key, label, formatter, explanation) of the popularity-bias numbers, in page order
+# (key, label, formatter, explanation) of the popularity-bias numbers, in page order;
+# "{known}" is the audit's popularity ("known interactions (train+valid)")
 _POPULARITY = (
-    ("arp", "ARP", fmt_num, "average training popularity of recommended items"),
+    (
+        "arp",
+        "ARP",
+        fmt_num,
+        "average recommendation popularity: the mean {known} of recommended items",
+    ),
     ("aplt", "APLT", fmt_pct, "average share of each list taken by long-tail items"),
     ("aclt", "ACLT", fmt_num, "average number of long-tail items per list"),
     (
@@ -60,6 +74,14 @@ _POPULARITY = (
     ),
 )
 
+# (label, explanation) of the catalogue numbers a report may hold beyond the usual ones
+_CATALOGUE = {
+    "gini_counts": (
+        "Gini of recommendation counts",
+        "as the Gini of exposure, but every appearance in a list counts 1 whatever its position",
+    ),
+}
+
 
 @dataclass(frozen=True)
 class ItemGroup:
@@ -69,6 +91,18 @@ class ItemGroup:
     anchor: str
     figure: Figure | None
     stats: StatsLine | None
+
+
+@dataclass(frozen=True)
+class ExposedView:
+    """The items named: tables of the most and least exposed, the never-recommended ones."""
+
+    head: Sequence[str]
+    most: Sequence[Sequence[str]]
+    least: Sequence[Sequence[str]]
+    never: str
+    csv: str
+    titled: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +116,7 @@ class ItemsView:
     figures: Sequence[Figure] = ()
     groups: Sequence[ItemGroup] = ()
     equity: str | None = None
+    exposed: ExposedView | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +130,8 @@ class ListsView:
 
 @dataclass(frozen=True)
 class LeakSentence:
-    """A sentence on one source; ``leaks`` ``None`` when the AUC is not available."""
+    """A sentence on one source; ``leaks``: the probe's verdict (its ``significant``, from the
+    Holm-adjusted p-value), ``None`` when it was not tested or the AUC is not available."""
 
     text: str
     leaks: bool | None
@@ -117,6 +153,7 @@ class LeakageView:
 
     available: bool
     attributes: Sequence[LeakAttribute] = ()
+    intro: str = ""
 
 
 # -- items ----------------------------------------------------------------------------------
@@ -144,10 +181,10 @@ def items_view(ctx: AuditContext) -> ItemsView:
         figs.append(Figure(None, caption="Lorenz curve: not available."))
     deciles = [d for d in as_list(items.get("deciles")) if isinstance(d, Mapping)]
     if deciles:
-        svg = decile_chart(deciles, label="Exposure by popularity decile")
+        svg = decile_chart(deciles, label="Exposure by popularity decile", known=ctx.known)
         caption = (
-            "Each decile holds a tenth of the catalogue; bars above the dashed line get more "
-            "than their equal share."
+            f"Items ranked by {ctx.known}; each decile holds a tenth of the catalogue; bars "
+            "above the dashed line get more than their equal share."
         )
         figs.append(Figure(svg, "Exposure by popularity decile.", caption))
     else:
@@ -157,21 +194,82 @@ def items_view(ctx: AuditContext) -> ItemsView:
         for i, (attr, entry) in enumerate(as_map(items.get("groups")).items())
     ]
     pop = as_map(items.get("popularity"))
-    head = pop.get("head")
+    head = f"Head: {pop['head']}; the rest is the long tail. " if pop.get("head") else ""
+    if pop or deciles:
+        history = f" ({ctx.history})" if ctx.history else ""
+        head += (
+            f"An item's popularity is its number of {ctx.known}: its interactions in the "
+            f"history the lists were made from{history}."
+        )
     return ItemsView(
         available=True,
         catalogue=_catalogue(ctx, as_map(items.get("catalogue"))),
         popularity=[
-            KeyValue(label, fmt(pop.get(key)), explain)
+            KeyValue(label, fmt(pop.get(key)), explain.format(known=ctx.known))
             for key, label, fmt, explain in _POPULARITY
             if key in pop
         ],
-        head=str(head) if head else "",
+        head=head,
         figures=figs,
         groups=groups,
         equity=(
             fmt_num(items.get("equity_of_attention")) if "equity_of_attention" in items else None
         ),
+        exposed=_exposed(ctx, as_map(items.get("exposed"))),
+    )
+
+
+def _item_name(entry: Mapping[str, Any]) -> str:
+    """``Fargo (item 100)``, or ``(item 100)`` without a title."""
+    title, item = entry.get("title"), entry.get("item")
+    return f"{title} (item {item})" if title else f"(item {item})"
+
+
+def _exposed(ctx: AuditContext, exposed: Mapping[str, Any]) -> ExposedView | None:
+    """Tables of the most and least exposed items, and a sentence on the never-recommended."""
+    if not exposed:
+        return None
+    most = [as_map(e) for e in as_list(exposed.get("most")) if isinstance(e, Mapping)]
+    least = [as_map(e) for e in as_list(exposed.get("least")) if isinstance(e, Mapping)]
+    titled = any(e.get("title") for e in [*most, *least])
+    head = ["#", "item", *(["title"] if titled else []), "share of exposure", "lists"]
+    head += [ctx.known, "head or tail"]
+
+    def rows(entries: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+        return [
+            [
+                str(i + 1),
+                str(e.get("item", "")),
+                *([str(e.get("title") or "")] if titled else []),
+                fmt_pct(e.get("exposure_share")),
+                fmt_int(e.get("lists")),
+                fmt_int(e.get("known_interactions")),
+                str(e.get("popularity_group") or ""),
+            ]
+            for i, e in enumerate(entries)
+        ]
+
+    never = as_map(exposed.get("never_recommended"))
+    n_never = as_float(never.get("n_items"))
+    n_items = as_float(ctx.params.get("n_items"))
+    examples = [as_map(e) for e in as_list(never.get("examples")) if isinstance(e, Mapping)]
+    text = ""
+    if n_never is not None:
+        of = f" of {fmt_int(n_items)}" if n_items is not None else ""
+        text = f"{fmt_int(n_never)}{of} items are in no list."
+        if examples:
+            named = "; ".join(
+                f"{_item_name(e)[:-1]}, {fmt_int(e.get('known_interactions'))})" for e in examples
+            )
+            text += f" The most popular of them (item id, {ctx.known}): {named}."
+    csv = ""
+    if ctx.params.get("run"):
+        csv = (
+            "Every item's exposure, lists, popularity and groups: item_exposure.csv, beside "
+            "audit.json in the run folder."
+        )
+    return ExposedView(
+        head=head, most=rows(most), least=rows(least), never=text, csv=csv, titled=titled
     )
 
 
@@ -204,16 +302,17 @@ def _catalogue(ctx: AuditContext, cat: Mapping[str, Any]) -> list[KeyValue]:
     if "entropy" in cat:
         rows.append(
             KeyValue(
-                "Entropy of exposure",
+                "Entropy of recommendation counts",
                 fmt_num(cat.get("entropy")),
-                "higher = exposure spread over more items",
+                "in nats; higher = the lists are spread over more items",
             )
         )
     known = {"coverage", "never_recommended", "gini_exposure", "entropy", "n_items"}
     for key, value in cat.items():
         if key not in known and not isinstance(value, (Mapping, list)):
             shown = fmt_num(value) if as_float(value) is not None else str(value)
-            rows.append(KeyValue(str(key), shown))
+            label, explain = _CATALOGUE.get(str(key), (str(key).replace("_", " "), ""))
+            rows.append(KeyValue(label, shown, explain))
     return rows
 
 
@@ -237,7 +336,7 @@ def _item_group(ctx: AuditContext, attr: str, entry: Mapping[str, Any], index: i
                 f"{fmt_int(n)} items" if n is not None else "",
                 a,
                 cat,
-                f"×{fmt_num(rel, 2, like=1.0)}" if rel is not None else "",
+                f"×{fmt_ratio(rel)}" if rel is not None else "",
             )
         )
     svg = paired_chart(
@@ -249,21 +348,28 @@ def _item_group(ctx: AuditContext, attr: str, entry: Mapping[str, Any], index: i
         right_title="exposure ÷ catalogue",
     )
     note = ""
-    if entry.get("multi"):
+    if entry.get("multi") == "count":
         note = (
-            f" Items in several groups count in each ({entry.get('multi')}), so shares can add "
-            "up to more than 100%."
+            " An item in several groups counts fully in each, so shares can add up to more "
+            "than 100%."
         )
+    elif entry.get("multi") == "split":
+        note = " An item in several groups is split equally between them."
+    if attr == "popularity":
+        note += f" Head and tail are cut by {ctx.known} (see above)."
     caption = (
         "Blue: share of all exposure (position-weighted) that the group's items get, with "
         "its interval; orange: the group's share of the catalogue. ×1.00 on the right means "
-        f"exposure in proportion to catalogue size.{note}"
+        f"exposure in proportion to catalogue size.{note} RSP (ranking-based statistical "
+        "parity) compares how likely each group's items are to be recommended, REO "
+        "(ranking-based equal opportunity) the same among relevant items: 0 = equal, 1 = one "
+        "group never; the exposure ratio is the lowest group's ×value over the highest's."
     )
     stats = StatsLine(
         stats=[
             Stat("RSP", fmt_num(entry.get("rsp"))),
             Stat("REO", fmt_num(entry.get("reo"))),
-            Stat("Exposure ratio (lowest / highest)", fmt_num(entry.get("exposure_ratio"))),
+            Stat("Exposure ratio (lowest / highest)", fmt_ratio(entry.get("exposure_ratio"))),
         ],
         p_text=p_text(entry),
         significant=significant(entry, ctx.alpha),
@@ -306,8 +412,8 @@ def lists_view(ctx: AuditContext) -> ListsView:
             KeyValue(
                 "Novelty",
                 fmt_num(lists.get("novelty")),
-                "mean self-information −log₂(popularity) of recommended items; higher = less "
-                "mainstream",
+                "mean self-information of recommended items, −log₂((n + 1) / (users + 1)) with n "
+                f"an item's {ctx.known}; higher = less mainstream",
             )
         )
     profile = as_map(cal.get("profile"))
@@ -342,7 +448,7 @@ def leakage_view(ctx: AuditContext) -> LeakageView:
         return LeakageView(available=False)
     out = []
     for i, (attr, sources) in enumerate(attrs):
-        rows = []
+        rows: list[DotRow] = []
         sentences = []
         for source, e in sources.items():
             if not isinstance(e, Mapping):
@@ -350,51 +456,87 @@ def leakage_view(ctx: AuditContext) -> LeakageView:
             src = _SOURCE_LABEL.get(str(source), str(source))
             base = as_float(e.get("baseline"))
             base = 0.5 if base is None and "baseline" not in e else base
+            verdict = significant(e, ctx.alpha)
             rows.append(
-                (
+                DotRow(
                     src,
                     "ROC-AUC",
                     as_float(e.get("auc")),
                     as_float(e.get("ci_low")),
                     as_float(e.get("ci_high")),
                     base,
+                    verdict,
                 )
             )
             rows.append(
-                (
+                DotRow(
                     src,
                     "balanced accuracy",
                     as_float(e.get("balanced_accuracy")),
                     as_float(e.get("balanced_accuracy_ci_low")),
                     as_float(e.get("balanced_accuracy_ci_high")),
                     as_float(e.get("balanced_accuracy_baseline")),
+                    verdict,
                 )
             )
-            sentences.append(_leak_sentence(attr, src, e))
+            sentences.append(_leak_sentence(ctx, attr, src, e))
         if not rows:
             continue
-        svg = dot_chart(rows, label=f"Leakage of {attr}")
+        svg = dot_chart(rows, label=f"Leakage of {attr}", level=ctx.level)
         out.append(LeakAttribute(attr, f"leak-{slug(attr, i)}", Figure(svg), sentences))
-    return LeakageView(available=True, attributes=out)
+    repeats = as_float(ctx.params.get("leakage_repeats"))
+    folds = (
+        f"the mean over {fmt_int(repeats)} cross-validations with different folds"
+        if repeats is not None and repeats > 1
+        else "cross-validated"
+    )
+    intro = (
+        "A classifier tries to predict each attribute from what the system produces "
+        f"({folds}; the spread over them is given). ROC-AUC 0.5 and balanced accuracy "
+        "1 / classes are chance. An attribute leaks when the test of \u201cno leakage\u201d "
+        "(the AUC against label shuffles) is significant: its p-value, Holm-adjusted over all "
+        f"the audit's probes, is below {round(ctx.alpha, 6):g}. Whiskers are "
+        f"{ctx.confidence_text} intervals."
+    )
+    return LeakageView(available=True, attributes=out, intro=intro)
 
 
-def _leak_sentence(attr: str, src: str, e: Mapping[str, Any]) -> LeakSentence:
-    auc, lo, hi = as_float(e.get("auc")), as_float(e.get("ci_low")), as_float(e.get("ci_high"))
+def _auc_text(ctx: AuditContext, e: Mapping[str, Any]) -> str:
+    """``ROC-AUC 0.58, mean over 5 fold assignments (0.57–0.59; 95% interval 0.54–0.61)``."""
+
+    def two(value: Any) -> str:
+        return fmt_num(value, 2, like=0.5)
+
+    text = f"ROC-AUC {two(e.get('auc'))}"
+    repeats = as_float(e.get("repeats"))
+    details = []
+    spread = fmt_ci(e.get("auc_min"), e.get("auc_max"), lambda v: fmt_num(v, 3, like=0.5))
+    if repeats is not None and repeats > 1:
+        text += f", the mean over {fmt_int(repeats)} fold assignments"
+        if spread:
+            details.append(f"{spread} across them")
+    ci = fmt_ci(e.get("ci_low"), e.get("ci_high"), two)
+    if ci:
+        details.append(f"{ctx.confidence_text} interval {ci}")
+    return text + (f" ({'; '.join(details)})" if details else "")
+
+
+def _leak_sentence(ctx: AuditContext, attr: str, src: str, e: Mapping[str, Any]) -> LeakSentence:
+    auc = as_float(e.get("auc"))
     base = as_float(e.get("baseline"))
     base = 0.5 if base is None else base
     if auc is None:
         return LeakSentence(f"{attr} from the {src}: AUC not available.", None)
-    leaks = lo is not None and lo > base
-    ci = fmt_ci(lo, hi, lambda v: fmt_num(v, 2, like=0.5))
-    auc_text = f"AUC {fmt_num(auc, 2, like=0.5)}" + (f" ({ci})" if ci else "")
+    leaks = significant(e, ctx.alpha)
+    auc_text = _auc_text(ctx, e)
     if leaks:
-        text = f"{attr} can be predicted from the {src} with {auc_text}, chance is {base:.2f}"
-    elif lo is None:
-        text = f"{attr} from the {src}: {auc_text} without an interval, chance is {base:.2f}"
+        text = f"{attr} can be predicted from the {src}: {auc_text}, chance is {base:.2f}"
+    elif leaks is None:
+        text = f"{attr} from the {src} (not tested): {auc_text}, chance is {base:.2f}"
     else:
         text = (
-            f"{attr} cannot be told apart from chance using the {src}: {auc_text}, chance "
-            f"is {base:.2f}"
+            f"{attr} is not predicted significantly better than chance from the {src}: "
+            f"{auc_text}, chance is {base:.2f}"
         )
     ba = as_float(e.get("balanced_accuracy"))
     bab = as_float(e.get("balanced_accuracy_baseline"))
@@ -409,4 +551,6 @@ def _leak_sentence(attr: str, src: str, e: Mapping[str, Any]) -> LeakSentence:
         extra.append(f"{fmt_int(e.get('n_classes'))} classes")
     if extra:
         text += f" ({', '.join(extra)})"
+    if leaks is not None:
+        text += f"; {p_text(e)}"
     return LeakSentence(f"{text}.", leaks)

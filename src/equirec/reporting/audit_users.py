@@ -8,6 +8,7 @@ and the aggregations of the group means behind a disclosure; then user-oriented 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from equirec.reporting.audit_context import AuditContext
 from equirec.reporting.charts import Bar
 from equirec.reporting.formatting import (
     as_float,
+    as_list,
     as_map,
     fmt_ci,
     fmt_int,
@@ -43,21 +45,27 @@ __all__ = [
 
 _AGGREGATION_LABEL = {
     "min_max_ratio": "min / max",
+    "max_min_ratio": "max / min",
     "max_min_diff": "max − min",
     "max_abs_diff": "max abs. dev.",
     "mean_abs_dev": "mean abs. dev.",
+    "l2": "L2 of dev.",
     "variance": "variance",
     "mad": "MAD",
 }
 
+_QUANTILE = re.compile(r"(?:^|\*)q\d+ ")
+
 
 @dataclass(frozen=True)
 class MetricChart:
-    """The chart of one metric by group (``figure`` ``None``: no group values) and its gaps."""
+    """The chart of one metric by group (``figure`` ``None``: no group values), its gap line and,
+    with three groups or more, the pairs of groups that differ (``pairs``)."""
 
     heading: str
     figure: Figure | None
     stats: StatsLine | None
+    pairs: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,11 +114,13 @@ class Aggregations:
 
 @dataclass(frozen=True)
 class UserAttribute:
-    """One user attribute; ``first`` is ``None`` when it has no metric."""
+    """One user attribute (``note``: what its groups are, when they are derived); ``first`` is
+    ``None`` when it has no metric."""
 
     name: str
     anchor: str
     first: MetricChart | None
+    note: str = ""
     table: MetricsTable | None = None
     more: str = ""
     others: Sequence[MetricChart] = ()
@@ -127,6 +137,7 @@ class UgfRow:
     gap: str
     ci: str
     p: str
+    p_adjusted: str
     significant: bool | None
 
 
@@ -161,6 +172,12 @@ def users_view(ctx: AuditContext) -> UsersView:
             f" Pale bars marked † are groups of fewer than {ctx.min_group_size} users: "
             "their intervals are wide and their gaps unreliable."
         )
+    msg += (
+        f" A gap's {ctx.confidence_text} interval is simultaneous over all pairs of groups (a "
+        "studentized max-t permutation test compares every pair), so it excludes 0 exactly when "
+        f"the test's p-value before adjustment is below {round(ctx.alpha, 6):g}; the verdict "
+        "follows the Holm-adjusted p-value."
+    )
     attributes = [
         _attribute(ctx, str(attr), as_map(entries), i)
         for i, (attr, entries) in enumerate(users.items())
@@ -185,12 +202,46 @@ def _attribute(
     return UserAttribute(
         name=attr,
         anchor=anchor,
+        note=_attribute_note(ctx, attr, as_map(entries[first])),
         first=_metric_chart(ctx, attr, first, as_map(entries[first])),
         table=_metric_table(ctx, entries, metrics) if others else None,
         more=" · ".join(what),
         others=[_metric_chart(ctx, attr, m, as_map(entries[m])) for m in others],
         aggregations=aggregations,
     )
+
+
+def _attribute_note(ctx: AuditContext, attr: str, entry: Mapping[str, Any]) -> str:
+    """What the groups of a derived attribute are: activity, quantile bands."""
+    notes = []
+    top = as_float(ctx.params.get("activity_top"))
+    if attr.split("*")[0] == "activity" or "*activity" in attr:
+        who = f"the {fmt_pct(top, 0)} of users" if top is not None else "the users"
+        notes.append(f"activity: {who} with the most {ctx.known} are active, the others inactive.")
+    if "activity_band" in attr.split("*"):
+        notes.append(f"activity_band: users cut into quantile bands by their {ctx.known}.")
+    if any(_QUANTILE.search(str(g)) for g in as_map(entry.get("by_group"))):
+        notes.append(
+            "q1, q2, …: quantile bands (about equally many users each), lowest values first; "
+            "each label gives the values the band holds (7–24: the whole numbers 7 to 24; "
+            "[a, b): from a up to but not including b; the last band includes its end)."
+        )
+    return " ".join(notes)
+
+
+def _pairs(ctx: AuditContext, entry: Mapping[str, Any]) -> str:
+    """The pairs of groups whose means differ, for an attribute of three groups or more."""
+    groups = [g for g, v in as_map(entry.get("by_group")).items() if as_map(v).get("n")]
+    pairs = [p for p in as_list(entry.get("significant_pairs")) if len(as_list(p)) == 2]
+    if len(groups) < 3 or "significant_pairs" not in entry or entry.get("p_value") is None:
+        return ""
+    level = f"{ctx.confidence_text} simultaneous intervals, before the Holm adjustment"
+    if not pairs:
+        return f"No pair of groups differs ({level})."
+    shown = "; ".join(f"{hi} > {lo}" for hi, lo in (as_list(p) for p in pairs[:12]))
+    more = f"; and {len(pairs) - 12} more" if len(pairs) > 12 else ""
+    n = len(pairs)
+    return f"{n} pair{'' if n == 1 else 's'} of groups differ ({level}): {shown}{more}."
 
 
 def _bars(ctx: AuditContext, entry: Mapping[str, Any]) -> list[Bar]:
@@ -243,7 +294,9 @@ def _metric_chart(
         axis_label=f"mean {metric_label(metric)} per user",
         reference=as_float(entry.get("overall")),
     )
-    return MetricChart(heading=label, figure=Figure(svg), stats=_gap_line(ctx, entry))
+    return MetricChart(
+        heading=label, figure=Figure(svg), stats=_gap_line(ctx, entry), pairs=_pairs(ctx, entry)
+    )
 
 
 def _aggregations(entries: Mapping[str, Any], metrics: Sequence[str]) -> Aggregations | None:
@@ -317,6 +370,7 @@ def _ugf(ctx: AuditContext) -> UgfView | None:
         return None
     top = as_float(ctx.params.get("activity_top"))
     who = f"the {fmt_pct(top, 0)} most active users" if top is not None else "the most active users"
+    who += f" (most {ctx.known})"
     rows = [
         UgfRow(
             metric=metric_label(m),
@@ -325,6 +379,7 @@ def _ugf(ctx: AuditContext) -> UgfView | None:
             gap=fmt_num(e.get("value")),
             ci=fmt_ci(e.get("ci_low"), e.get("ci_high")) or "n/a",
             p=fmt_p(e.get("p_value")),
+            p_adjusted=fmt_p(e.get("p_adjusted")),
             significant=significant(e, ctx.alpha),
         )
         for m, e in entries

@@ -62,6 +62,12 @@ GRID = "#e4e7ec"
 
 _EMPTY = Markup("")
 
+WIDE = 700.0
+"""Charts at least this wide in view-box units are ``class="chart wide"``: they span the page's
+column up to a width (``styles.css.j2``) at which their text is a little larger than drawn, so
+that on a wide page they do not blow up their text nor, on a page 700 pixels wide, shrink it much
+below its size."""
+
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     """Round tick values covering ``[lo, hi]`` (outward), about ``n`` intervals, little waste.
@@ -130,12 +136,13 @@ def svg_chart(width: float, height: float, body: Iterable[Markup], label: str) -
         label: Accessible name and ``<title>`` of the chart (plain text, escaped here).
 
     Returns:
-        The ``<svg>`` element.
+        The ``<svg>`` element (``class="chart wide"`` from :data:`WIDE` on).
     """
+    cls = "chart wide" if width >= WIDE else "chart"
     return Markup(
-        '<svg class="chart" viewBox="0 0 {:.0f} {:.0f}" role="img" aria-label="{}" '
+        '<svg class="{}" viewBox="0 0 {:.0f} {:.0f}" role="img" aria-label="{}" '
         'preserveAspectRatio="xMinYMin meet"><title>{}</title>{}</svg>'
-    ).format(width, height, label, label, _EMPTY.join(body))
+    ).format(cls, width, height, label, label, _EMPTY.join(body))
 
 
 def _cls(cls: str) -> Markup:

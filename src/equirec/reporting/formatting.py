@@ -27,6 +27,7 @@ __all__ = [
     "fmt_num",
     "fmt_p",
     "fmt_pct",
+    "fmt_ratio",
     "fmt_scalar",
     "metric_label",
     "real_minus",
@@ -75,7 +76,8 @@ def fmt_num(value: Any, digits: int = 3, *, like: Any = None) -> str:
     """A number written for people: magnitude-aware decimals, a real minus sign, "n/a".
 
     ``like``: take the decimals of that number instead (interval bounds written like their
-    estimate).
+    estimate, a column like its largest value), unless they would write a value that is not 0
+    as 0 (``0.0007`` like ``0.97`` at 2 digits is ``0.00070``, not ``0.00``).
     """
     v = as_float(value)
     if v is None:
@@ -87,8 +89,24 @@ def fmt_num(value: Any, digits: int = 3, *, like: Any = None) -> str:
     elif v == 0 and ref is None:
         text = "0"
     else:
-        text = f"{v:.{_decimals(a, digits)}f}"
+        decimals = _decimals(a, digits)
+        if v != 0 and round(abs(v), decimals) == 0:  # the reference's decimals would hide it
+            decimals = _decimals(abs(v), digits)
+        text = f"{v:.{decimals}f}"
     return real_minus(text)
+
+
+def fmt_ratio(value: Any) -> str:
+    """A ratio such as exposure ÷ catalogue share: ``3.15``, ``0.54``; below 0.1 two significant
+    digits (``0.0010``, never ``0.00``); ``0`` for none; "n/a"."""
+    v = as_float(value)
+    if v is None:
+        return "n/a"
+    if v == 0:
+        return "0"
+    if abs(v) >= 0.1:
+        return real_minus(f"{v:.2f}")
+    return real_minus(f"{v:.{-math.floor(math.log10(abs(v))) + 1}f}")
 
 
 def fmt_int(value: Any) -> str:
@@ -98,13 +116,14 @@ def fmt_int(value: Any) -> str:
 
 
 def fmt_pct(value: Any, digits: int = 1) -> str:
-    """A share as a percentage: ``0.125`` -> ``12.5%``; tiny shares get two decimals."""
+    """A share as a percentage: ``0.125`` -> ``12.5%``; a share below 0.1% gets two significant
+    digits (``0.0000067`` -> ``0.00067%``, never ``0.00%``)."""
     v = as_float(value)
     if v is None:
         return "n/a"
     p = 100 * v
     if p != 0 and abs(p) < 0.1:
-        return real_minus(f"{p:.2f}%")
+        return real_minus(f"{p:.{-math.floor(math.log10(abs(p))) + 1}f}%")
     return real_minus(f"{p:.{digits}f}%")
 
 

@@ -3,8 +3,9 @@
 :func:`parse_points` reads the points of a ``sweep.json`` leniently into :class:`SweepPoint`
 (the baseline found, missing changes computed against it); :func:`pareto_chart` draws accuracy
 against the swept fairness metric, frontier points filled and joined, dominated ones hollow, the
-baseline ringed, every dot labelled where its label overlaps least. The chart is
-:class:`markupsafe.Markup`; every label is escaped as it is placed.
+baseline ringed, every dot labelled where its label overlaps no other label and no dot
+(:func:`layout_labels`; a dot without room gets a number that a key under the chart explains).
+The chart is :class:`markupsafe.Markup`; every label is escaped as it is placed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from markupsafe import Markup
 
 from equirec.reporting.charts import (
@@ -40,7 +42,33 @@ from equirec.reporting.formatting import (
     metric_label,
 )
 
-__all__ = ["SweepPoint", "chart_labels", "pareto_chart", "parse_points"]
+__all__ = [
+    "LABEL_HEIGHT",
+    "ParetoChart",
+    "PlacedLabel",
+    "SweepPoint",
+    "chart_labels",
+    "layout_labels",
+    "pareto_chart",
+    "parse_points",
+]
+
+
+@dataclass(frozen=True)
+class ParetoChart:
+    """The Pareto chart and what it needs beside it.
+
+    Attributes:
+        svg: The ``<svg>`` element.
+        key: ``(number, label)`` of the dots numbered for want of room for their label.
+        unmarked: Labels of the dots that not even a number found room for.
+        labels: Every placed label (boxes included), in placing order.
+    """
+
+    svg: Markup
+    key: list[tuple[str, str]]
+    unmarked: list[str]
+    labels: list[PlacedLabel]
 
 
 @dataclass
@@ -161,7 +189,185 @@ def _outside(box: Box, area: Box) -> float:
 
 
 def _text_width(text: str, size: float = 12.0, bold: bool = False) -> float:
-    return len(text) * size * (0.6 if bold else 0.56) + 2
+    """A generous estimate of the width of ``text`` (wider than the sans-serif fonts draw it)."""
+    return len(text) * size * (0.64 if bold else 0.6) + 4
+
+
+LABEL_HEIGHT = 15.0
+"""Height of a label's box: 12-px text with its ascenders and descenders, and a margin."""
+
+_RINGS = (0.0, 6.0, 14.0, 26.0, 42.0, 62.0, 88.0, 120.0, 160.0)
+_ANGLES = tuple(math.radians(a) for a in range(0, 360, 30))
+
+
+@dataclass(frozen=True)
+class PlacedLabel:
+    """Where the label of one dot goes.
+
+    Attributes:
+        index: The point's index.
+        text: What is written: the label, or the point's number in the key (``number``).
+        x: Left end of the text (``text-anchor="start"``).
+        y: Its baseline.
+        box: ``(x_min, y_min, x_max, y_max)`` the text is kept inside; no two boxes overlap, and
+            none overlaps a dot.
+        number: Whether ``text`` is a number that the key under the chart explains.
+        leader: ``(x1, y1, x2, y2)`` of a line from the dot to a label placed away from it.
+    """
+
+    index: int
+    text: str
+    x: float
+    y: float
+    box: Box
+    number: bool = False
+    leader: tuple[float, float, float, float] | None = None
+
+
+def layout_labels(
+    dots: Sequence[tuple[int, float, float, str, bool]],
+    *,
+    radius: float,
+    fixed: Sequence[Box] = (),
+    soft: Sequence[Box] = (),
+    area: Box,
+    page: Box,
+) -> tuple[list[PlacedLabel], list[int]]:
+    """Labels of dots that overlap nothing: no other label, no dot, no fixed text.
+
+    Each dot, in the order given, gets its label in the free place nearest to it (rings of
+    candidate places further and further away, a leader line beyond the first ones). A label
+    with no free place is replaced by a number, placed the same way after every label, which
+    the key under the chart explains; a dot whose number finds no place either is left
+    unmarked (its tooltip and the table still name it).
+
+    Args:
+        dots: ``(index, x, y, label, bold)`` per dot, in placing order.
+        radius: Radius of a dot.
+        fixed: Texts already drawn (legend, arrows): labels keep off them.
+        soft: Places a label had better avoid (the frontier line): a cost, not a ban.
+        area: The plot area: a label had better stay inside it.
+        page: The drawing: a label stays inside it.
+
+    Returns:
+        The placed labels (in placing order, numbers last) and the indices of the dots left
+        unmarked.
+    """
+    centres = [(x, y) for _, x, y, _, _ in dots]
+    hard: list[Box] = [
+        (x - radius - 1, y - radius - 1, x + radius + 1, y + radius + 1) for x, y in centres
+    ]
+    hard += list(fixed)
+    soft_boxes = np.array(soft, dtype=np.float64).reshape(-1, 4)
+    placed: list[PlacedLabel] = []
+    pending: list[tuple[int, float, float]] = []
+    for index, cx, cy, text, bold in dots:
+        spot = _free_spot(
+            cx, cy, radius, _text_width(text, bold=bold), hard, soft_boxes, area, page
+        )
+        if spot is None:
+            pending.append((index, cx, cy))
+            continue
+        placed.append(_placed(index, text, cx, cy, radius, spot))
+        hard.append(spot[0])
+    unmarked = []
+    for number, (index, cx, cy) in enumerate(pending, start=1):
+        text = str(number)
+        spot = _free_spot(
+            cx, cy, radius, _text_width(text, bold=True), hard, soft_boxes, area, page
+        )
+        if spot is None:
+            unmarked.append(index)
+            continue
+        placed.append(_placed(index, text, cx, cy, radius, spot, number=True))
+        hard.append(spot[0])
+    return placed, unmarked
+
+
+def _free_spot(
+    cx: float,
+    cy: float,
+    r: float,
+    w: float,
+    hard: Sequence[Box],
+    soft: np.ndarray,
+    area: Box,
+    page: Box,
+) -> tuple[Box, int] | None:
+    """The cheapest box of width ``w`` near ``(cx, cy)`` that overlaps no ``hard`` box and stays
+    on the ``page``, with its ring (0 = beside the dot), or ``None``."""
+    h = LABEL_HEIGHT
+    obstacles = np.array(hard, dtype=np.float64).reshape(-1, 4)
+    for ring, d in enumerate(_RINGS):
+        g = r + 3 + d
+        boxes = []
+        for a in _ANGLES:
+            ux, uy = math.cos(a), -math.sin(a)
+            # the box's nearest point is about g from the dot, towards the angle
+            mx = cx + ux * (g + w / 2 * abs(ux) ** 0.5)
+            my = cy + uy * (g + h / 2 * abs(uy) ** 0.5)
+            boxes.append((mx - w / 2, my - h / 2, mx + w / 2, my + h / 2))
+        cand = np.array(boxes)
+        on_page = (
+            (cand[:, 0] >= page[0])
+            & (cand[:, 1] >= page[1])
+            & (cand[:, 2] <= page[2])
+            & (cand[:, 3] <= page[3])
+        )
+        free = on_page & ~_any_overlap(cand, obstacles)
+        if not free.any():
+            continue
+        cost = _overlaps(cand, soft).sum(axis=1) + 0.2 * _outside_area(cand, area)
+        cost += 0.01 * np.arange(len(cand))  # ties: the first angle (right of the dot)
+        cost = np.where(free, cost, np.inf)
+        best = int(np.argmin(cost))
+        box = tuple(float(v) for v in cand[best])
+        return (box[0], box[1], box[2], box[3]), ring
+    return None
+
+
+def _overlaps(cand: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """``(n_cand, n_boxes)`` overlap areas."""
+    if not len(boxes):
+        return np.zeros((len(cand), 1))
+    w = np.minimum(cand[:, None, 2], boxes[None, :, 2]) - np.maximum(
+        cand[:, None, 0], boxes[None, :, 0]
+    )
+    h = np.minimum(cand[:, None, 3], boxes[None, :, 3]) - np.maximum(
+        cand[:, None, 1], boxes[None, :, 1]
+    )
+    return np.where((w > 0) & (h > 0), w * h, 0.0)
+
+
+def _any_overlap(cand: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    return np.asarray((_overlaps(cand, boxes) > 0).any(axis=1))
+
+
+def _outside_area(cand: np.ndarray, area: Box) -> np.ndarray:
+    inside = _overlaps(cand, np.array([area], dtype=np.float64))[:, 0]
+    return (cand[:, 2] - cand[:, 0]) * (cand[:, 3] - cand[:, 1]) - inside
+
+
+def _placed(
+    index: int,
+    text: str,
+    cx: float,
+    cy: float,
+    r: float,
+    spot: tuple[Box, int],
+    *,
+    number: bool = False,
+) -> PlacedLabel:
+    box, _ = spot
+    # the text sits in its box: 2 px of margin on the left, its baseline 4 px above the bottom
+    x, y = box[0] + 2, box[3] - 4
+    nx, ny = min(max(cx, box[0]), box[2]), min(max(cy, box[1]), box[3])
+    dist = math.hypot(nx - cx, ny - cy)
+    leader = None
+    if dist > r + 8:  # away from its dot: a line says whose label it is
+        ux, uy = (nx - cx) / dist, (ny - cy) / dist
+        leader = (cx + ux * (r + 1), cy + uy * (r + 1), nx, ny)
+    return PlacedLabel(index, text, x, y, box, number, leader)
 
 
 def _axis_ticks(values: Sequence[float]) -> list[float]:
@@ -175,9 +381,12 @@ def _axis_ticks(values: Sequence[float]) -> list[float]:
     return nice_ticks(a, hi + pad, 5)
 
 
-def _legend(x0: float, baseline_text: str) -> list[Markup]:
+def _legend(x0: float, x_max: float, baseline_text: str) -> tuple[list[Markup], list[Box], int]:
+    """The legend above the plot, in as many rows as it needs: its elements, the boxes of its
+    texts and the number of rows."""
     out: list[Markup] = []
-    lx = x0
+    boxes: list[Box] = []
+    lx, row = x0, 0
     for kind, text in (
         ("pareto", "Pareto-optimal"),
         ("dominated", "dominated"),
@@ -185,47 +394,21 @@ def _legend(x0: float, baseline_text: str) -> list[Markup]:
         ("baseline", baseline_text),
         ("base-level", "baseline level"),
     ):
+        step = 20 + _text_width(text) + 22
+        if lx > x0 and lx + step - 22 > x_max:
+            lx, row = x0, row + 1
+        y = 17 + 20 * row
         if kind in ("frontier", "base-level"):
-            out.append(svg_line(lx - 4, 17, lx + 16, 17, cls=kind))
+            out.append(svg_line(lx - 4, y, lx + 16, y, cls=kind))
         elif kind == "baseline":
-            out.append(svg_circle(lx + 6, 17, 9.0, fill="none", stroke=ORANGE, stroke_width=2.5))
+            out.append(svg_circle(lx + 6, y, 9.0, fill="none", stroke=ORANGE, stroke_width=2.5))
         else:
             fill = BLUE if kind == "pareto" else "#fff"
-            out.append(svg_circle(lx + 6, 17, 5.5, fill=fill, stroke=BLUE, stroke_width=1.8))
-        out.append(svg_text(lx + 20, 21, text, cls="legend"))
-        lx += 20 + _text_width(text) + 22
-    return out
-
-
-def _place_label(
-    cx: float, cy: float, r: float, w: float, obstacles: list[Box], area: Box, page: Box
-) -> tuple[float, float, str, Box, int]:
-    """Where a label of width ``w`` overlaps least, as close to its dot as it can."""
-    best: tuple[float, float, float, str, Box, int] | None = None
-    for level, d in enumerate((0.0, 8.0, 18.0, 32.0)):
-        g = r + 4 + d
-        cands = [
-            (cx + g, cy + 4, "start"),
-            (cx - g, cy + 4, "end"),
-            (cx, cy - g - 2, "middle"),
-            (cx, cy + g + 10, "middle"),
-            (cx + g * 0.75, cy - g * 0.75, "start"),
-            (cx + g * 0.75, cy + g * 0.75 + 8, "start"),
-            (cx - g * 0.75, cy - g * 0.75, "end"),
-            (cx - g * 0.75, cy + g * 0.75 + 8, "end"),
-        ]
-        for tx, ty, anchor in cands:
-            left = tx if anchor == "start" else tx - w if anchor == "end" else tx - w / 2
-            box: Box = (left - 1, ty - 10, left + w + 1, ty + 3)
-            cost = sum(_overlap(box, o) for o in obstacles)
-            cost += 0.2 * _outside(box, area) + 100 * _outside(box, page)
-            cost += 4 * level  # prefer close to the point
-            if best is None or cost < best[0]:
-                best = (cost, tx, ty, anchor, box, level)
-        if best is not None and best[0] <= 4 * level:
-            break
-    assert best is not None
-    return best[1:]
+            out.append(svg_circle(lx + 6, y, 5.5, fill=fill, stroke=BLUE, stroke_width=1.8))
+        out.append(svg_text(lx + 20, y + 4, text, cls="legend"))
+        boxes.append((lx - 10, y - 10, lx + step - 22, y + 10))
+        lx += step
+    return out, boxes, row + 1
 
 
 def pareto_chart(
@@ -235,12 +418,12 @@ def pareto_chart(
     fair_name: str,
     fair_label: str,
     better: str | None,
-    width: float = 900,
-    height: float = 500,
+    width: float = 720,
+    height: float = 480,
     labels: Mapping[int, str] | None = None,
     baseline_text: str = "baseline (no re-ranking)",
-) -> Markup:
-    """Accuracy against fairness, one dot per plotted point.
+) -> ParetoChart:
+    """Accuracy against fairness, one dot per plotted point, labels that overlap nothing.
 
     Args:
         points: The sweep's points (those without both values are left out).
@@ -254,12 +437,16 @@ def pareto_chart(
         baseline_text: Legend of the baseline's ring.
 
     Returns:
-        The ``<svg>`` element; each dot is a ``<g class="pt pareto|dominated[ baseline]"
-        data-point="index">`` with its values as tooltip.
+        The ``<svg>`` element, each dot a ``<g class="pt pareto|dominated[ baseline]"
+        data-point="index">`` with its values as tooltip, each label a ``<text class="pt-lbl">``
+        placed by :func:`layout_labels` (a ``pt-num`` number where the label found no room), and
+        the key of the numbers.
     """
     shown = [p for p in points if p.plotted]
     labels = labels or {}
-    x0, x1, y0, y1 = 84.0, width - 24, 42.0, height - 64
+    x0, x1, y1 = 84.0, width - 24, height - 64
+    legend, legend_boxes, rows = _legend(x0 - 20, width - 8, baseline_text)
+    y0 = 42.0 + 20 * (rows - 1)
     inset = 12.0  # data kept off the axes, so a dot at the end of the range is not cut
     xticks = _axis_ticks([p.fairness for p in shown if p.fairness is not None])
     yticks = _axis_ticks([p.accuracy for p in shown if p.accuracy is not None])
@@ -280,16 +467,18 @@ def pareto_chart(
         out.append(svg_line(x0, sy(t), x1, sy(t), cls="grid"))
         out.append(svg_text(x0 - 7, sy(t) + 4, fmt_y(t), cls="tick", anchor="end"))
     out.append(y_title(16, (y0 + y1) / 2, f"{clip(acc_label, 40)} — higher is more accurate →"))
-    obstacles: list[Box] = []
+    fixed: list[Box] = []  # texts already drawn: labels keep off them
+    soft: list[Box] = []  # the frontier line: labels had better avoid it
     if better == "higher":
         out.append(svg_text(x1, y1 + 32, "fairer →", cls="better", anchor="end"))
         out.append(svg_text(x1 - 6, y0 + 16, "better on both ↗", cls="better", anchor="end"))
-        obstacles.append((x1 - 6 - _text_width("better on both ↗"), y0 + 4, x1, y0 + 20))
+        fixed.append((x1 - 6 - _text_width("better on both ↗"), y0 + 4, x1, y0 + 20))
     elif better == "lower":
         out.append(svg_text(x0, y1 + 32, "← fairer", cls="better"))
         out.append(svg_text(x0 + 6, y0 + 16, "↖ better on both", cls="better"))
-        obstacles.append((x0, y0 + 4, x0 + 6 + _text_width("↖ better on both"), y0 + 20))
-    out.extend(_legend(x0, baseline_text))  # above the plot
+        fixed.append((x0, y0 + 4, x0 + 6 + _text_width("↖ better on both"), y0 + 20))
+    out.extend(legend)  # above the plot
+    fixed += legend_boxes
 
     base = next((p for p in shown if p.baseline), None)
     if base is not None and base.fairness is not None and base.accuracy is not None:
@@ -309,12 +498,9 @@ def pareto_chart(
             steps = max(int(math.hypot(bx_ - ax, by_ - ay) / 6), 1)
             for s in range(1, steps):
                 px, py = ax + (bx_ - ax) * s / steps, ay + (by_ - ay) * s / steps
-                obstacles.append((px - 1.5, py - 1.5, px + 1.5, py + 1.5))
+                soft.append((px - 1.5, py - 1.5, px + 1.5, py + 1.5))
 
     r = 6.0
-    for p in shown:
-        cx, cy = xy[p.index]
-        obstacles.append((cx - r - 1, cy - r - 1, cx + r + 1, cy + r + 1))
     # dominated first, frontier over them, the baseline on top
     for p in sorted(shown, key=lambda p: (p.baseline, p.pareto is True)):
         cx, cy = xy[p.index]
@@ -343,21 +529,29 @@ def pareto_chart(
     area: Box = (x0 + 2, y0 + 2, x1 - 2, y1 - 2)
     page: Box = (2, y0 - 6, width - 2, y1 + 6)
     order = sorted(shown, key=lambda p: (not p.baseline, p.pareto is not True, p.index))
-    for p in order:
-        cx, cy = xy[p.index]
-        shown_label = clip(labels.get(p.index, p.label), 32)
-        w = _text_width(shown_label, bold=p.baseline)
-        tx, ty, anchor, box, level = _place_label(cx, cy, r, w, obstacles, area, page)
-        obstacles.append(box)
-        if level >= 1:  # away from its dot: a leader line says whose label it is
-            lx_ = min(max(cx, box[0]), box[2])
-            ly_ = min(max(cy, box[1]), box[3])
-            dist = math.hypot(lx_ - cx, ly_ - cy)
-            if dist > r + 2:
-                ux, uy = (lx_ - cx) / dist, (ly_ - cy) / dist
-                out.append(svg_line(cx + ux * (r + 1), cy + uy * (r + 1), lx_, ly_, cls="leader"))
+    by_index = {p.index: p for p in shown}
+    texts = {p.index: clip(labels.get(p.index, p.label), 32) for p in shown}
+    placed, unmarked = layout_labels(
+        [(p.index, *xy[p.index], texts[p.index], p.baseline) for p in order],
+        radius=r,
+        fixed=fixed,
+        soft=soft,
+        area=area,
+        page=page,
+    )
+    key: list[tuple[str, str]] = []
+    for lab in placed:
+        p = by_index[lab.index]
+        if lab.leader is not None:
+            out.append(svg_line(*lab.leader, cls="leader"))
+        if lab.number:
+            key.append((lab.text, p.label))
+            cls = "pt-num" + ("" if p.pareto else " dom")
+            out.append(svg_text(lab.x, lab.y, lab.text, cls=cls, title=p.label))
+            continue
         cls = "pt-lbl" + (" base" if p.baseline else "") + ("" if p.pareto else " dom")
-        title = p.label if shown_label != p.label else ""
-        out.append(svg_text(tx, ty, shown_label, cls=cls, anchor=anchor, title=title))
+        title = p.label if texts[p.index] != p.label else ""
+        out.append(svg_text(lab.x, lab.y, lab.text, cls=cls, title=title))
     label = f"{acc_label} against {fair_label or fair_name or 'fairness'} for every setting"
-    return svg_chart(width, height, out, label)
+    missing = [by_index[i].label for i in unmarked]
+    return ParetoChart(svg_chart(width, height, out, label), key, missing, placed)

@@ -18,6 +18,7 @@ from equirec.reporting.formatting import as_float, flatten, fmt_p
 __all__ = [
     "Figure",
     "KeyValue",
+    "Parameter",
     "ParametersView",
     "Stat",
     "StatsLine",
@@ -66,26 +67,57 @@ class StatsLine:
 
 
 @dataclass(frozen=True)
-class ParametersView:
-    """The parameters footer: ``(name, value)`` rows in one or more columns (``grid``)."""
+class Parameter:
+    """A row of the parameters footer: a plain name, what it means, its key and value."""
 
-    columns: Sequence[Sequence[tuple[str, str]]]
+    name: str
+    explain: str
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ParametersView:
+    """The parameters footer: rows in one or more columns (``grid``)."""
+
+    columns: Sequence[Sequence[Parameter]]
     generated: str
     grid: bool = False
 
 
-def parameters_view(params: Mapping[str, Any], generated: str, *, columns: int) -> ParametersView:
+def parameters_view(
+    params: Mapping[str, Any],
+    generated: str,
+    *,
+    columns: int,
+    names: Mapping[str, tuple[str, str]] | None = None,
+) -> ParametersView:
     """The parameters of a report, flattened (``head.method``), in ``columns`` columns.
 
     Args:
         params: The report's ``params``.
         generated: The closing note (what made the page from what).
         columns: 1 for a single table, 2 for two side by side (halves, the first the longer).
+        names: Key (``head.method``, or ``grid`` for every ``grid.*`` key) -> plain name and
+            explanation; other keys are named by themselves, underscores as spaces.
 
     Returns:
         The footer's view (no columns when there is no parameter).
     """
-    rows = flatten(params)
+    names = names or {}
+
+    def row(key: str, value: str) -> Parameter:
+        head, _, rest = key.partition(".")
+        if key in names:
+            name, explain = names[key]
+        elif rest and head in names:
+            name, explain = names[head]
+            name = f"{name}: {rest}"
+        else:
+            name, explain = key.replace("_", " ").replace(".", ": "), ""
+        return Parameter(name=name, explain=explain, key=key, value=value)
+
+    rows = [row(key, value) for key, value in flatten(params)]
     if not rows:
         return ParametersView([], generated, grid=columns > 1)
     if columns <= 1:

@@ -1,4 +1,8 @@
-"""Audit a run folder: its lists, held-out items and known history, and its model's user vectors."""
+"""Audit a run folder: its lists, held-out items and known history, and its model's user vectors.
+
+:func:`audit_run` writes ``audit.json``, ``audit.html`` and ``item_exposure.csv`` (every catalogue
+item's exposure, lists, known popularity and groups) into the run folder, each atomically.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from equirec.errors import DataError
 from equirec.fairness.audit import AuditResult, audit
 from equirec.fairness.inputs import AuditData
+from equirec.fairness.items import item_exposure_table
+from equirec.io import atomic_write_text
 from equirec.workflows.rundir import open_run, write_audit
 
-__all__ = ["audit_options", "audit_run"]
+__all__ = ["ITEM_EXPOSURE_CSV", "audit_options", "audit_run", "item_exposure"]
+
+ITEM_EXPOSURE_CSV = "item_exposure.csv"
+"""Every catalogue item's exposure in the audited lists, written beside ``audit.json``."""
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +36,12 @@ def audit_run(
     probe_model: bool = True,
     **options: Any,
 ) -> AuditResult:
-    """Audit the run in ``run_dir``; write ``audit.json`` and ``audit.html`` into it.
+    """Audit the run in ``run_dir``; write ``audit.json``, ``audit.html`` and
+    ``item_exposure.csv`` into it.
 
     Args:
         run_dir: A folder written by ``equirec run`` (or ``equirec rerank``).
-        write: Write the two files (atomically).
+        write: Write the three files (each atomically; see :func:`item_exposure` for the CSV).
         probe_model: Probe the saved model's user representations for leakage (models that
             have them: SASRec, BERT4Rec, BPR).
         **options: Keyword arguments of :func:`~equirec.fairness.audit.audit` (``k``,
@@ -63,8 +75,32 @@ def audit_run(
     if missing:
         result.report["warnings"].append(missing)
     if write:
+        table = item_exposure(data, result.report)
+        atomic_write_text(run.path / ITEM_EXPOSURE_CSV, table.to_csv(index=False))
         write_audit(run.path, result.report)
     return result
+
+
+def item_exposure(data: AuditData, report: dict[str, Any]) -> pd.DataFrame:
+    """``item_exposure.csv``: one row per catalogue item, measured as the audit ``report`` did.
+
+    Columns: ``item``, ``title`` (when the dataset has titles), ``exposure``, ``exposure_share``,
+    ``lists`` (lists whose top k hold the item), ``known_interactions`` (its popularity: its
+    interactions in the history the lists were made from, ``params.test_history``),
+    ``popularity_group`` (``head``/``tail``), then the item attributes the audit grouped by (a
+    multi-valued one such as genres as ``"Action|Drama"``); see
+    :func:`~equirec.fairness.items.item_exposure_table`.
+    """
+    p = report["params"]
+    return item_exposure_table(
+        data,
+        k=int(p["k"]),
+        attention=str(p["attention"]),
+        patience=float(p["patience"]) if p.get("patience") is not None else 0.8,
+        head=str(p["head"]["method"]),
+        head_cutoff=float(p["head"]["cutoff"]),
+        attributes=[a for a in report["items"]["groups"] if a != "popularity"],
+    )
 
 
 def audit_options(
