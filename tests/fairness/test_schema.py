@@ -136,6 +136,9 @@ def test_the_shapes_cover_the_optional_parts(reports: dict[str, Any]) -> None:
     assert geometric.leakage["group"].representations is None
     assert full.lists.calibration is not None and full.lists.diversity is not None
     assert no_genres.lists.calibration is None and no_genres.lists.diversity is None
+    # the head is cut by the known interactions, never called "training" popularity
+    assert geometric.items.popularity.head.startswith("top 20% of items by known interactions")
+    assert full.items.popularity.head.startswith("most popular items holding 80% of known ")
 
 
 def test_example_validates_and_round_trips() -> None:

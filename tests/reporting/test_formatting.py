@@ -68,3 +68,7 @@ def test_a_reference_never_hides_a_value() -> None:
     assert fmt_num(0.00003, 4, like=0.97) == "0.000030"
     assert fmt_num(0.0007, 2, like=0.97) == "0.00070"
     assert fmt_num(0.5, like=0.97) == "0.500" and fmt_num(0.0, like=0.97) == "0.000"
+
+
+def test_a_share_is_never_rounded_to_zero() -> None:
+    assert fmt_pct(0.003, 0) == "0.30%" and fmt_pct(0.05, 0) == "5%"  # 0.3% used to print "0%"

@@ -2,7 +2,7 @@
 
 User groups are :class:`Groups`: an integer code per user (``-1`` = no value, left out of that
 attribute's comparison) and the group names. Derived user attributes follow UGF (Li et al., WWW
-2021): ``activity`` splits users into the most active ``top`` share by training interactions
+2021): ``activity`` splits users into the most active ``top`` share by known interactions
 (default 5%) and the rest; ``activity_band`` cuts the same counts into quantile bands.
 
 Item groups are a membership matrix ``(n_items, G)`` because an item may belong to several groups
@@ -156,7 +156,7 @@ def _edge(x: float) -> str:
 def activity_groups(counts: np.ndarray, *, top: float = 0.05, name: str = "activity") -> Groups:
     """UGF's advantaged/disadvantaged users: the ``top`` share most active users vs the rest.
 
-    ``ceil(top · n)`` users with the most training interactions form ``active`` (ties at the
+    ``ceil(top · n)`` users with the most known interactions form ``active`` (ties at the
     boundary broken by user index, so the group has exactly that size; the same cut as
     :func:`~equirec.fairness.item_metrics.head_items` with ``method="top"``); the others are
     ``inactive``.

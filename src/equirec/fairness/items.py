@@ -320,9 +320,10 @@ def item_side(
 
 
 def _head_text(method: str, cutoff: float, n_head: int) -> str:
+    share = f"{100 * cutoff:.4g}%"  # 80%, 12.5%, 0.5%: never rounded to 0%
     if method == "share":
-        return f"most popular items holding {cutoff:.0%} of known interactions ({n_head} items)"
-    return f"top {cutoff:.0%} of items by known interactions ({n_head} items)"
+        return f"most popular items holding {share} of known interactions ({n_head} items)"
+    return f"top {share} of items by known interactions ({n_head} items)"
 
 
 def item_exposure_table(

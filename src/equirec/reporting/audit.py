@@ -220,9 +220,18 @@ def _tiles(ctx: AuditContext) -> list[Tile]:
     return tiles
 
 
+_METRIC_TAG = {
+    "auc (lists)": "ROC-AUC from the lists",
+    "auc (representations)": "ROC-AUC from user representations",
+    "exposure": "exposure",
+}
+
+
 def _finding(s: Mapping[str, Any], significant: bool) -> Finding:
     side = _SIDE_LABEL.get(str(s.get("side")), str(s.get("side", "")))
-    tags = [str(x) for x in (side, s.get("attribute"), s.get("metric")) if x not in (None, "")]
+    metric = s.get("metric")
+    metric = _METRIC_TAG.get(str(metric), metric_label(str(metric))) if metric else metric
+    tags = [str(x) for x in (side, s.get("attribute"), metric) if x not in (None, "")]
     return Finding(text=str(s.get("text") or ""), tags=tags, significant=significant)
 
 

@@ -116,13 +116,14 @@ def fmt_int(value: Any) -> str:
 
 
 def fmt_pct(value: Any, digits: int = 1) -> str:
-    """A share as a percentage: ``0.125`` -> ``12.5%``; a share below 0.1% gets two significant
-    digits (``0.0000067`` -> ``0.00067%``, never ``0.00%``)."""
+    """A share as a percentage: ``0.125`` -> ``12.5%``; a share below 0.1%, or one that
+    ``digits`` would write as 0, gets two significant digits (``0.0000067`` -> ``0.00067%``,
+    never ``0.00%``; ``0.003`` at 0 digits -> ``0.30%``)."""
     v = as_float(value)
     if v is None:
         return "n/a"
     p = 100 * v
-    if p != 0 and abs(p) < 0.1:
+    if p != 0 and (abs(p) < 0.1 or round(abs(p), digits) == 0):
         return real_minus(f"{p:.{-math.floor(math.log10(abs(p))) + 1}f}%")
     return real_minus(f"{p:.{digits}f}%")
 
