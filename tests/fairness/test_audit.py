@@ -1,6 +1,9 @@
 """End-to-end audit on synthetic data with planted (and without) biases."""
 
+import logging
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from equirec.data.splits import split_dataset
@@ -142,3 +145,25 @@ def test_leakage_with_permutation_p_values():
     assert lists["significant"] and lists["p_adjusted"] >= lists["p_value"]
     finding = next(f for f in report["summary"] if f["side"] == "leakage")
     assert finding["significant"] and "adjusted p" in finding["text"]
+
+
+def test_sections_that_cannot_be_computed_are_said_and_progress_is_logged(caplog):
+    rng = np.random.default_rng(3)
+    train = pd.DataFrame({"user": rng.integers(0, 40, 400), "item": rng.integers(0, 30, 400)})
+    test = pd.DataFrame({"user": np.arange(40), "item": rng.integers(0, 30, 40)})
+    recs = pd.DataFrame(
+        {
+            "user": np.repeat(np.arange(40), 10),
+            "rank": np.tile(np.arange(1, 11), 40),
+            "item": np.concatenate([rng.permutation(30)[:10] for _ in range(40)]),
+        }
+    )
+    data = AuditData.from_frames(recommendations=recs, test=test, train=train)
+    with caplog.at_level(logging.INFO, logger="equirec"):
+        report = audit(data, k=10, n_boot=0, n_permutations=20).report
+    text = " ".join(report["warnings"])
+    assert "no user attributes in the data" in text and "--user-attributes" in text
+    assert "no categorical item attribute in the data" in text and "--item-attributes" in text
+    assert "leakage not measured: the data has no categorical user attribute" in text
+    logged = caplog.text
+    assert "audit: users by activity (2 groups)" in logged and "audit: items and lists" in logged

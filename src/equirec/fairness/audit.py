@@ -20,7 +20,9 @@ against it.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +45,8 @@ from equirec.fairness.users import (
     user_metrics,
 )
 from equirec.io import jsonable
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -182,7 +186,16 @@ def audit(
     users_report: dict[str, Any] = {}
     shown = [f"{m}@{k}" for m in metric_list]
     table = per_user.copy()
+    if attributes is None and not any(
+        kind in ("categorical", "numeric") for kind in data.user_attribute_kinds.values()
+    ):
+        warnings.append(
+            "no user attributes in the data (gender, age...): users are compared by activity "
+            "only, and no attribute can be probed for leakage; give a user attribute file "
+            "(--user-attributes) to audit them"
+        )
     for g in groups:
+        t0 = time.perf_counter()
         check_groups(g, evaluated=evaluated)
         sub = g.subset(evaluated)
         frame = AuditFrame(
@@ -195,6 +208,9 @@ def audit(
             seed=int(next(seeds)),
         )
         frames[g.name] = frame
+        log.info(
+            "audit: users by %s (%d groups) in %.1f s", g.name, g.n_groups, time.perf_counter() - t0
+        )
         users_report[g.name] = frame.to_dict()
         warnings.extend(frame.warnings)
         table[g.name] = [sub.labels[c] if c >= 0 else None for c in sub.codes]
@@ -224,6 +240,7 @@ def audit(
     }
 
     # -- items and lists ------------------------------------------------------------------------
+    t0 = time.perf_counter()
     items_report, lists_report, item_warnings = item_side(
         data,
         k=k,
@@ -241,6 +258,13 @@ def audit(
         seed=int(next(seeds)),
     )
     warnings.extend(item_warnings)
+    if set(items_report.get("groups", {})) <= {"popularity"} and not item_attributes:
+        warnings.append(
+            "no categorical item attribute in the data (provider, category...): items are "
+            "compared by popularity (head and tail) only; give an item attribute file "
+            "(--item-attributes) to audit its groups"
+        )
+    log.info("audit: items and lists in %.1f s", time.perf_counter() - t0)
 
     # -- leakage --------------------------------------------------------------------------------
     leakage_report: dict[str, Any] = {}
@@ -507,6 +531,8 @@ def _leakage(
     )
     out: dict[str, Any] = {}
     warnings: list[str] = []
+    if not names:
+        warnings.append("leakage not measured: the data has no categorical user attribute to probe")
     lists_features = bag_of_items(data.lists[:, :k], n_items=data.n_items)
     for name in names:
         if name not in data.user_attributes.columns:
@@ -524,6 +550,7 @@ def _leakage(
             ok = ~reps.isna().any(axis=1).to_numpy()
             sources.insert(0, ("representations", reps.to_numpy()[ok], labels[data.list_users][ok]))
         for source, features, y in sources:
+            t0 = time.perf_counter()
             try:
                 result = leakage_probe(
                     features,
@@ -538,6 +565,13 @@ def _leakage(
             except EquirecError as err:  # e.g. one class left: reported, not fatal
                 warnings.append(f"leakage of {name} from the {source}: not measured ({err})")
                 continue
+            log.info(
+                "audit: leakage of %s from the %s, AUC %.3f, in %.1f s",
+                name,
+                source,
+                result.auc,
+                time.perf_counter() - t0,
+            )
             entry[source] = result.to_dict()
         if entry:
             out[name] = entry
