@@ -2,8 +2,9 @@
 
 Catalogue metrics describe the set of all lists over the whole catalogue ``I`` (items that are
 never recommended included); popularity metrics are per user and averaged afterwards. ``φ(i)``
-is the item's training popularity. ARP is Abdollahpouri et al.'s average recommendation
-popularity; novelty is the mean self-information of recommended items (Zhou et al., PNAS 2010).
+is the item's popularity (its interactions known before the lists were made). ARP is
+Abdollahpouri et al.'s average recommendation popularity; novelty is the mean self-information
+of recommended items (Zhou et al., PNAS 2010).
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def popularity_metrics(
 
     Args:
         top_items: ``(U, K)`` internal item indices, ``-1`` for padding.
-        popularity: ``φ``, training popularity of every catalogue item, shape ``(n_items,)``.
+        popularity: ``φ``, popularity (known interactions) of every catalogue item,
+            shape ``(n_items,)``.
         n_users: Number of users ``|U|`` the popularity is counted over.
         ks: Cut-offs.
         smoothing: ``s`` above, non-negative.

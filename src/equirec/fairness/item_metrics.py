@@ -1,9 +1,10 @@
 """Item-side fairness of top-k lists: popularity bias, RSP/REO and catalogue concentration.
 
 Notation: ``L_u`` is the top-k list of row ``u`` (padding ``-1`` skipped, so ``|L_u|`` is its
-actual length), ``φ(i)`` the training popularity of item ``i``, ``T_u`` the user's held-out
-relevant items and ``m`` the ``(n_items, G)`` item-group membership weights (see
-``.bench/FAIRNESS_DESIGN.md``). Group counts are membership-weighted: an item contributes
+actual length), ``φ(i)`` the popularity of item ``i`` (its interactions known before the lists
+were made), ``T_u`` the user's held-out relevant items and ``m`` the ``(n_items, G)`` item-group
+membership weights (see ``.bench/FAIRNESS_DESIGN.md``). Group counts are membership-weighted: an
+item contributes
 ``m_ig`` to group ``g`` (1 with ``"count"`` weights, ``1/|groups|`` with ``"split"``).
 """
 
@@ -30,14 +31,14 @@ def head_items(popularity: np.ndarray, *, method: str = "share", cutoff: float =
     stable), then:
 
     - ``"share"`` (default, Elliot's convention): the most popular items that together hold
-      ``cutoff`` (default 0.8) of all training interactions. The item whose interactions make
+      ``cutoff`` (default 0.8) of all known interactions. The item whose interactions make
       the running total reach or cross ``cutoff·Σφ`` is in the head; no item after it is.
       With no interactions at all (``Σφ = 0``) the head is empty.
     - ``"top"`` (Abdollahpouri et al. 2019; CPFair uses ``cutoff=0.2``): the ``⌈cutoff·n⌉``
       most popular items (at least one item of a non-empty catalogue).
 
     Args:
-        popularity: ``(n_items,)`` non-negative training popularity ``φ(i)``.
+        popularity: ``(n_items,)`` non-negative popularity (known interactions) ``φ(i)``.
         method: ``"share"`` or ``"top"``.
         cutoff: Share of interactions (``"share"``) or of items (``"top"``), in ``(0, 1)``.
 
@@ -86,7 +87,7 @@ def popularity_bias(
 
     Args:
         lists: ``(n_lists, K)`` item indices in rank order, ``-1`` for padding.
-        popularity: ``(n_items,)`` training popularity ``φ``.
+        popularity: ``(n_items,)`` popularity (known interactions) ``φ``.
         tail: ``(n_items,)`` boolean long-tail mask, e.g. ``~head_items(popularity)``.
         k: Cut-off.
 
