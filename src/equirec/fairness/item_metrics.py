@@ -4,7 +4,8 @@ Notation: ``L_u`` is the top-k list of row ``u`` (padding ``-1`` skipped, so ``|
 actual length), ``φ(i)`` the popularity of item ``i`` (its interactions known before the lists
 were made), ``T_u`` the user's held-out relevant items and ``m`` the ``(n_items, G)`` item-group
 membership weights (see ``.bench/FAIRNESS_DESIGN.md``). Group counts are membership-weighted: an
-item contributes ``m_ig`` to group ``g`` (1 with ``"count"`` weights, ``1/|groups|`` with ``"split"``).
+item contributes ``m_ig`` to group ``g`` (1 with ``"count"`` weights, ``1/|groups|`` with
+``"split"``).
 """
 
 from __future__ import annotations
