@@ -145,3 +145,17 @@ def test_power_on_a_planted_gap() -> None:
         assert t is not None
         found += t.p_value < 0.05
     assert found >= 54, found
+
+
+def test_adaptive_permutations_keep_the_level() -> None:
+    """With the audit's adaptive permutations (more where p is small) p < 0.05 stays at ~5%."""
+    rng = np.random.default_rng(8)
+    codes = _codes(AGE)
+    rejected, n_sims = 0, 400
+    for _ in range(n_sims):
+        t = gap_test(_ndcg_like(len(codes), rng), codes, n_groups=len(AGE), confidence=0.95,
+                     n_permutations=100, max_permutations=2000, rng=rng)  # fmt: skip
+        assert t is not None and 100 <= t.n_permutations <= 2000
+        rejected += t.p_value < 0.05
+    # binomial 99% band around 5% for 400 simulations: 2.2% to 7.8%
+    assert 0.022 <= rejected / n_sims <= 0.078, rejected / n_sims
