@@ -241,6 +241,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                 n_boot=args.n_boot,
             )
             audit_summary(console, audit_run(args.run_dir, **options), args.run_dir)
+        elif args.command == "recommend":
+            from equirec.workflows.recommend import (
+                read_history,
+                read_users,
+                recommend,
+                write_recommendations,
+            )
+
+            users = read_users(args.users_file) if args.users_file else args.users
+            recs = recommend(
+                args.run_dir,
+                users=users,
+                all_users=args.all_users,
+                histories=read_history(args.history) if args.history else None,
+                k=args.k,
+                policy=args.policy,
+                params=_params(args.param, "--param"),
+                depth=args.depth,
+            )
+            if args.out:
+                path = write_recommendations(recs.frame, args.out, overwrite=args.overwrite)
+                logging.getLogger("equirec.cli").info(
+                    "%d recommendation(s) written to %s", len(recs.frame), path
+                )
+            else:
+                sys.stdout.write(recs.frame.to_csv(index=False))
         elif args.command == "rerank":
             from equirec.workflows.rerank import rerank_run
 

@@ -91,6 +91,34 @@ def build_parser() -> argparse.ArgumentParser:
     _audit_flags(aud)
     _log_flags(aud)
 
+    rec = sub.add_parser(
+        "recommend",
+        help="recommendations of a saved run: for users it knows, or from given histories",
+        description="Top-k recommendations of a run's saved model in original ids (CSV on "
+        "standard output unless --out). A known user is ranked from what the run knew before "
+        "the test, so --all --k 10 reproduces recommendations.csv; --history ranks new users "
+        "or sessions from the items given.",
+    )
+    rec.add_argument("run_dir", help="a folder written by `equirec run`")
+    who = rec.add_mutually_exclusive_group(required=True)
+    who.add_argument("--all", action="store_true", dest="all_users", help="every known user")
+    who.add_argument("--users", nargs="+", metavar="ID", help="ids of users the run knows")
+    who.add_argument("--users-file", help="file of user ids (one per line, or a user column)")
+    who.add_argument(
+        "--history", help="CSV/Parquet of user, item (and timestamp) rows: new users or sessions"
+    )
+    rec.add_argument("--k", type=int, default=10, help="list length (default 10)")
+    rec.add_argument("--rerank", dest="policy", metavar="METHOD", help="a re-ranker as policy")
+    rec.add_argument(
+        "--param", action="append", default=[], help="the policy's parameter key=value"
+    )
+    rec.add_argument(
+        "--depth", type=int, default=100, help="candidates the policy re-ranks (default 100)"
+    )
+    rec.add_argument("--out", help="FILE.csv, FILE.jsonl or FILE.parquet (default: stdout)")
+    rec.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    _log_flags(rec)
+
     rr = sub.add_parser(
         "rerank", help="re-rank a run's stored top lists (fairness post-processing)"
     )

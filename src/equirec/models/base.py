@@ -46,9 +46,15 @@ class Recommender(BaseEstimator, ABC):
 
     Subclasses set ``name`` (the registry name) and implement ``_fit`` and ``_score``. They may
     override ``_state`` / ``_load_state`` to save learned tensors.
+
+    Attributes:
+        scores_from_history: Whether ``_score`` ranks a user from the given history alone, so
+            that users the model was not trained on (a new user, a session) can be scored from
+            their items; ``False`` for models with a learned vector per training user (BPR).
     """
 
     name: ClassVar[str] = "base"
+    scores_from_history: ClassVar[bool] = True
 
     # -- to implement ----------------------------------------------------------------------------
     @abstractmethod

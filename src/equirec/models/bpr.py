@@ -116,6 +116,7 @@ class BPR(LossTermsMixin, Recommender):
     """
 
     name = "bpr"
+    scores_from_history = False  # one learned vector per training user: a new user has none
 
     def __init__(
         self,
