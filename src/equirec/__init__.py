@@ -27,6 +27,7 @@ __all__ = [
     "RunResult",
     "__version__",
     "open_run",
+    "recommend",
     "run",
 ]
 
@@ -38,12 +39,14 @@ _LAZY = {
     "open_run": "equirec.workflows.rundir",
     "RunResult": "equirec.workflows.run",
     "run": "equirec.workflows.run",
+    "recommend": "equirec.workflows.recommend",
 }
 
 if TYPE_CHECKING:
     from equirec.data.dataset import Dataset
     from equirec.data.history import History
     from equirec.workflows.config import RunConfig
+    from equirec.workflows.recommend import recommend
     from equirec.workflows.run import RunResult, run
     from equirec.workflows.rundir import RunFolder, open_run
 
