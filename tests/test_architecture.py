@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "workflows": 8,
     "testing": 9,
     "cli": 9,
+    "serve": 9,
 }
 """Top-level module or package -> its layer; a module may import only its own layer or below."""
 

@@ -267,6 +267,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             else:
                 sys.stdout.write(recs.frame.to_csv(index=False))
+        elif args.command == "serve":
+            from equirec.serve.server import serve
+
+            serve(
+                args.run_dir,
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                threads=args.threads,
+            )
         elif args.command == "rerank":
             from equirec.workflows.rerank import rerank_run
 

@@ -119,6 +119,28 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     _log_flags(rec)
 
+    srv = sub.add_parser(
+        "serve",
+        help="serve a run's recommendations over HTTP (needs the serve extra)",
+        description="Serve a saved run over HTTP (FastAPI + uvicorn): POST /recommend, GET "
+        "/items/ID, GET /health, GET /run, docs at /docs. The run is loaded once at start-up. "
+        "It binds to 127.0.0.1: put a reverse proxy with TLS, authentication and rate limits "
+        "in front of it before exposing it. Install with pip install 'equirec[serve]'.",
+    )
+    srv.add_argument("run_dir", help="a folder written by `equirec run`")
+    srv.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    srv.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    srv.add_argument(
+        "--workers", type=int, default=1, help="processes, each loading the run (default 1)"
+    )
+    srv.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads per worker (default 1; 0 for torch's default)",
+    )
+    _log_flags(srv)
+
     rr = sub.add_parser(
         "rerank", help="re-rank a run's stored top lists (fairness post-processing)"
     )

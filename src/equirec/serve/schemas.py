@@ -1,0 +1,143 @@
+"""The service's typed requests and responses (pydantic, unknown keys rejected).
+
+They document the API (FastAPI turns them into the OpenAPI schema at ``/openapi.json``) and
+validate every request before it reaches the run: a missing or wrong-typed field is a 422 that
+names it. Ids are strings or integers, matched against the run's vocabularies by their text.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt, StrictStr, model_validator
+
+__all__ = [
+    "MAX_HISTORY",
+    "AuditInfo",
+    "Finding",
+    "Health",
+    "ItemInfo",
+    "ModelInfo",
+    "Policy",
+    "RankedItem",
+    "RecommendRequest",
+    "RecommendResponse",
+    "RunInfo",
+]
+
+MAX_HISTORY = 10_000
+"""Items one history may hold (the body limit bounds it too)."""
+
+Id = Annotated[StrictStr, Field(min_length=1, max_length=256)] | StrictInt
+"""A user or item id as sent: text or an integer."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Policy(_Strict):
+    """A re-ranker and its parameters (``equirec methods NAME`` lists them)."""
+
+    method: Annotated[StrictStr, Field(min_length=1, max_length=200)] = Field(
+        description='a re-ranker, e.g. "fair" or the chain "calibrated+fair"'
+    )
+    params: dict[str, JsonValue] = Field(
+        default_factory=dict, description='its parameters, e.g. {"p": 0.4}'
+    )
+
+
+class RecommendRequest(_Strict):
+    """Who to rank: a user the run knows, or a new user or session given by its items."""
+
+    user: Id | None = Field(default=None, description="a user id the run knows")
+    history: list[Id] | None = Field(
+        default=None,
+        max_length=MAX_HISTORY,
+        description="item ids of a new user or session, oldest first (they are excluded)",
+    )
+    k: StrictInt = Field(default=10, gt=0, description="list length (at most the catalogue)")
+    policy: Policy | None = Field(
+        default=None, description="re-rank a known user's top `depth` with this re-ranker"
+    )
+    depth: StrictInt | None = Field(
+        default=None,
+        gt=0,
+        description="candidates the policy re-ranks (default 100, at most the catalogue)",
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> RecommendRequest:
+        if (self.user is None) == (self.history is None):
+            raise ValueError("give exactly one of user (an id the run knows) or history (item ids)")
+        return self
+
+
+class RankedItem(_Strict):
+    """One recommended item."""
+
+    item: StrictStr | StrictInt
+    rank: int = Field(description="1-based")
+    score: float | None = Field(description="the model's score (popularity for a fallback)")
+
+
+class RecommendResponse(_Strict):
+    """The ranked list, with what was decided on the way."""
+
+    user: StrictStr | StrictInt | None = Field(description="the user asked for; null for a history")
+    items: list[RankedItem]
+    policy: Policy | None
+    notes: list[str] = Field(description="plain-language notes (a fallback, an unmet guarantee)")
+
+
+class ItemInfo(_Strict):
+    """A catalogue item: its attributes (title when the dataset has one)."""
+
+    item: StrictStr | StrictInt
+    title: str | None
+    attributes: dict[str, JsonValue]
+    popularity: int = Field(description="interactions the run knew (training, then validation)")
+
+
+class Health(_Strict):
+    """The service is up and its run loaded."""
+
+    status: str
+    model: str
+    users: int
+    items: int
+
+
+class ModelInfo(_Strict):
+    """The run's model."""
+
+    name: str
+    params: dict[str, JsonValue]
+
+
+class Finding(_Strict):
+    """One headline finding of the run's fairness audit."""
+
+    side: str
+    attribute: str
+    metric: str
+    text: str
+    significant: bool
+
+
+class AuditInfo(_Strict):
+    """The audit's headline findings (``audit.json``'s primary findings)."""
+
+    schema_version: str | None
+    significant: int = Field(description="significant findings in the whole audit")
+    findings: list[Finding]
+
+
+class RunInfo(_Strict):
+    """What the service serves: the run's dataset, model, metrics and audit."""
+
+    dataset: dict[str, JsonValue]
+    model: ModelInfo
+    split: dict[str, JsonValue]
+    metrics: dict[str, float | None] = Field(description="metrics.json's overall metrics")
+    audit: AuditInfo | None = Field(description="null when the run has no audit.json")
