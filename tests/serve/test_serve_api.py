@@ -214,3 +214,22 @@ def test_a_missing_extra_names_the_install(monkeypatch):
     monkeypatch.setattr(extra, "find_spec", lambda name: None)
     with pytest.raises(ConfigError, match=r"pip install 'equirec\[serve\]'"):
         extra.require("fastapi", "uvicorn")
+
+
+def test_an_items_title_and_an_id_with_a_slash(tmp_path):
+    from equirec.cli import main
+
+    rows = [(f"u{u}", f"a/{(u + j) % 12}", j) for u in range(12) for j in range(4)]
+    log = "user,item,timestamp\n" + "".join(f"{u},{i},{t}\n" for u, i, t in rows)
+    (tmp_path / "log.csv").write_text(log)
+    items = "item,title,year\n" + "".join(f"a/{i},Film {i},{2000 + i}\n" for i in range(12))
+    (tmp_path / "items.csv").write_text(items)
+    out = tmp_path / "run"
+    args = ["run", "--interactions", str(tmp_path / "log.csv"), "--model", "pop"]
+    args += ["--item-attributes", str(tmp_path / "items.csv"), "--out", str(out), "-q"]
+    assert main(args) == 0
+    client = TestClient(create_app(out))
+    body = client.get("/items/a/3").json()
+    assert body["item"] == "a/3" and body["title"] == "Film 3"
+    assert body["attributes"]["year"] == 2003
+    assert _items(client.post("/recommend", json={"user": "u1", "k": 3}))

@@ -91,7 +91,7 @@ def create_app(
         """Top ``k`` of a known user (``user``) or of a new user or session (``history``)."""
         return service.recommend(request)
 
-    @app.get("/items/{item_id}", responses={404: _ERRORS[404]})
+    @app.get("/items/{item_id:path}", responses={404: _ERRORS[404]})
     def get_item(item_id: str) -> ItemInfo:
         """An item's attributes (title when the dataset has one) and known popularity."""
         return service.item(item_id)
