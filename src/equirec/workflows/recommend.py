@@ -135,8 +135,7 @@ def _known_users(folder: RunFolder, users: Iterable[Any]) -> np.ndarray:
     ids = list(users)
     if not ids:
         raise ConfigError("recommend: users is empty; give at least one user id")
-    vocab = folder.dataset.user_ids
-    missing = [u for u in ids if u not in vocab and str(u) not in vocab.astype(str)]
+    idx, missing = folder.positions(ids, what="user")
     if missing:
         shown = ", ".join(repr(u) for u in missing[:5])
         raise DataError(
@@ -144,8 +143,7 @@ def _known_users(folder: RunFolder, users: Iterable[Any]) -> np.ndarray:
             f"{' ...' if len(missing) > 5 else ''}; give their history instead (--history) to "
             "rank them as new users"
         )
-    lookup = pd.Index(vocab.astype(str))
-    return np.asarray(lookup.get_indexer([str(u) for u in ids]), dtype=np.int64)
+    return idx
 
 
 def _history_table(histories: Mapping[Any, Sequence[Any]] | pd.DataFrame) -> pd.DataFrame:
@@ -176,10 +174,8 @@ def _from_histories(
     if not order:
         raise ConfigError("recommend: histories is empty; give at least one user")
     items = folder.dataset.item_ids
-    lookup = pd.Index(items.astype(str))
-    codes = lookup.get_indexer(table["item"].astype(str))
-    if (codes < 0).any():
-        unknown = list(dict.fromkeys(table["item"][codes < 0]))
+    codes, unknown = folder.positions(table["item"], what="item")
+    if unknown:
         shown = ", ".join(repr(i) for i in unknown[:5])
         raise DataError(
             f"recommend: {len(unknown)} item id(s) the run does not know: {shown}"

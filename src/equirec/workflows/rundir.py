@@ -199,6 +199,23 @@ class RunFolder:
         """What was known before the test (never the test part)."""
         return KnownData.from_split(self.split, history=self.history)
 
+    @cached_property
+    def _ids(self) -> dict[str, dict[str, int]]:
+        """Position of every user and item id, written as text (as a request spells it)."""
+        return {
+            "user": {str(u): i for i, u in enumerate(self.dataset.user_ids)},
+            "item": {str(v): i for i, v in enumerate(self.dataset.item_ids)},
+        }
+
+    def positions(self, ids: Iterable[Any], *, what: str) -> tuple[np.ndarray, list[Any]]:
+        """Internal indices of ``user`` or ``item`` ids given in any type (``5`` and ``"5"``
+        alike), ``-1`` for the unknown ones, and those unknown ids in order, without repeats."""
+        lookup = self._ids[what]
+        given = list(ids)
+        idx = np.fromiter((lookup.get(str(v), -1) for v in given), dtype=np.int64, count=len(given))
+        unknown = list(dict.fromkeys(v for v, i in zip(given, idx, strict=True) if i < 0))
+        return idx, unknown
+
     @property
     def has_model(self) -> bool:
         """Whether the folder holds a saved model (a re-ranked run does not)."""
