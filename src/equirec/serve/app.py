@@ -1,7 +1,9 @@
 """The FastAPI application: :func:`create_app` over a :class:`~equirec.serve.service.RunService`.
 
-Endpoints: ``POST /recommend``, ``GET /items/{item_id}``, ``GET /health``, ``GET /run`` and
-FastAPI's documentation (``/docs``, ``/openapi.json``). Bad requests are answered with a 4xx
+Endpoints: ``POST /recommend``, ``GET /items/{item_id}``, ``GET /users`` (some known user
+ids), ``GET /users/{user_id}/history``, ``GET /health``, ``GET /run``, FastAPI's documentation
+(``/docs``, ``/openapi.json``) and a page at ``GET /`` (:mod:`equirec.serve.page`, its assets
+under ``/static``). Bad requests are answered with a 4xx
 whose ``detail`` names the field or id: 422 for a missing, unknown or wrong-typed field (and ``k``
 beyond the catalogue, an unknown policy or parameter), 404 for an unknown user or item, 413 for
 a body over the limit. Nothing a client sends should give a 500.
@@ -18,24 +20,43 @@ from equirec.errors import ConfigError, DataError, EquirecError
 from equirec.serve._extra import INSTALL
 
 try:
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI, Query, Request
     from fastapi.encoders import jsonable_encoder
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import HTMLResponse, JSONResponse
+    from fastapi.staticfiles import StaticFiles
     from starlette.exceptions import HTTPException as StarletteHTTPException
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ImportError as err:  # pragma: no cover - the extra is installed for the tests
     raise ConfigError(f"equirec serve needs FastAPI ({err}): {INSTALL}") from None
 
-from equirec.serve.schemas import Health, ItemInfo, RecommendRequest, RecommendResponse, RunInfo
+from equirec.serve.page import render_page
+from equirec.serve.schemas import (
+    Health,
+    ItemInfo,
+    RecommendRequest,
+    RecommendResponse,
+    RunInfo,
+    UserHistory,
+    UserList,
+)
 from equirec.serve.service import RequestError, RunService
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MAX_BODY", "app_from_env", "create_app"]
+__all__ = ["MAX_BODY", "MAX_HISTORY_SHOWN", "MAX_USERS", "app_from_env", "create_app"]
 
 MAX_BODY = 64 * 1024
 """The largest request body accepted, in bytes (a larger one is answered 413)."""
+
+MAX_USERS = 1000
+"""The most user ids one ``GET /users`` lists."""
+
+MAX_HISTORY_SHOWN = 500
+"""The most items one ``GET /users/{id}/history`` lists."""
+
+PAGE_POLICY = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+"""The page's Content-Security-Policy: its own stylesheet, script and endpoints, nothing else."""
 
 RUN_DIR_ENV = "EQUIREC_SERVE_RUN_DIR"
 THREADS_ENV = "EQUIREC_SERVE_THREADS"
@@ -96,6 +117,24 @@ def create_app(
         """An item's attributes (title when the dataset has one) and known popularity."""
         return service.item(item_id)
 
+    @app.get("/users")
+    def get_users(
+        q: str | None = Query(
+            default=None, max_length=256, description="keep the ids holding this (any case)"
+        ),
+        limit: int = Query(default=50, ge=1, le=MAX_USERS, description="ids listed at most"),
+    ) -> UserList:
+        """Some of the users the run knows (in its order), and how many match."""
+        return service.users(query=q, limit=limit)
+
+    @app.get("/users/{user_id:path}/history", responses={404: _ERRORS[404]})
+    def get_history(
+        user_id: str,
+        limit: int = Query(default=20, ge=1, le=MAX_HISTORY_SHOWN, description="items at most"),
+    ) -> UserHistory:
+        """A known user's known items with their titles, most recent first."""
+        return service.history(user_id, limit=limit)
+
     @app.get("/health")
     def get_health() -> Health:
         """The service is up and its run loaded."""
@@ -106,6 +145,20 @@ def create_app(
         """The run served: dataset, model, overall metrics, the audit's headline findings."""
         return service.info
 
+    page = render_page(
+        run=Path(run_dir).resolve().name,
+        model=service.model.name,
+        users=service.folder.dataset.n_users,
+        items=service.n_items,
+        max_k=min(100, service.n_items),
+    )
+
+    @app.get("/", include_in_schema=False)
+    def get_page() -> HTMLResponse:
+        """The page: pick a user or type items, see the lists plain and under a policy."""
+        return HTMLResponse(page, headers={"Content-Security-Policy": PAGE_POLICY})
+
+    app.mount("/static", StaticFiles(packages=[("equirec.serve", "static")]), name="static")
     return app
 
 

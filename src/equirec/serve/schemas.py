@@ -17,12 +17,15 @@ __all__ = [
     "Finding",
     "Health",
     "ItemInfo",
+    "ItemRef",
     "ModelInfo",
     "Policy",
     "RankedItem",
     "RecommendRequest",
     "RecommendResponse",
     "RunInfo",
+    "UserHistory",
+    "UserList",
 ]
 
 MAX_HISTORY = 10_000
@@ -79,6 +82,7 @@ class RankedItem(_Strict):
     item: StrictStr | StrictInt
     rank: int = Field(description="1-based")
     score: float | None = Field(description="the model's score (popularity for a fallback)")
+    title: str | None = Field(default=None, description="the item's title, when the data has one")
 
 
 class RecommendResponse(_Strict):
@@ -97,6 +101,28 @@ class ItemInfo(_Strict):
     title: str | None
     attributes: dict[str, JsonValue]
     popularity: int = Field(description="interactions the run knew (training, then validation)")
+
+
+class ItemRef(_Strict):
+    """An item and its title (``null`` when the data has none)."""
+
+    item: StrictStr | StrictInt
+    title: str | None
+
+
+class UserList(_Strict):
+    """Some of the users the run knows, in the order of its vocabulary."""
+
+    total: int = Field(description="users that match (all the run knows without a query)")
+    users: list[StrictStr | StrictInt] = Field(description="the first `limit` of them")
+
+
+class UserHistory(_Strict):
+    """A known user's known history (training, then validation), most recent first."""
+
+    user: StrictStr | StrictInt
+    total: int = Field(description="interactions the run knows of the user")
+    items: list[ItemRef] = Field(description="the most recent `limit` of them, newest first")
 
 
 class Health(_Strict):

@@ -25,12 +25,15 @@ from equirec.serve.schemas import (
     Finding,
     Health,
     ItemInfo,
+    ItemRef,
     ModelInfo,
     Policy,
     RankedItem,
     RecommendRequest,
     RecommendResponse,
     RunInfo,
+    UserHistory,
+    UserList,
 )
 from equirec.workflows.recommend import DEFAULT_DEPTH, recommend
 from equirec.workflows.rundir import AUDIT_JSON, RunFolder, open_run
@@ -73,6 +76,7 @@ class RunService:
         self.n_items = dataset.n_items
         self._users = pd.Index(dataset.user_ids.astype(str))
         self._items = pd.Index(dataset.item_ids.astype(str))
+        self._titles = _titles(dataset.item_attributes, self.n_items)
         self._lock = threading.Lock()
         self.info = self._run_info()
         log.info(
@@ -116,9 +120,15 @@ class RunService:
         else:
             history = self._known_items(request.history or [])
             recs = self._score(histories={SESSION: history}, **options)
+        positions = self._items.get_indexer(recs.frame["item"].astype(str))
         items = [
-            RankedItem(item=_id(row.item), rank=int(row.rank), score=_number(row.score))
-            for row in recs.frame.itertuples(index=False)
+            RankedItem(
+                item=_id(row.item),
+                rank=int(row.rank),
+                score=_number(row.score),
+                title=self._titles[pos] if pos >= 0 else None,
+            )
+            for row, pos in zip(recs.frame.itertuples(index=False), positions, strict=True)
         ]
         return RecommendResponse(
             user=request.user,
@@ -150,6 +160,31 @@ class RunService:
             popularity=int(self.known.popularity[pos]),
         )
 
+    def users(self, *, query: str | None = None, limit: int = 50) -> UserList:
+        """The first ``limit`` users the run knows (in its vocabulary's order) whose id holds
+        ``query`` (ignoring case), and how many match."""
+        ids = self._users
+        if query:
+            ids = ids[ids.str.contains(query, case=False, regex=False)]
+        original = self.folder.dataset.user_ids[self._users.get_indexer(ids[:limit])]
+        return UserList(total=len(ids), users=[_id(u) for u in original])
+
+    def history(self, user: str, *, limit: int = 20) -> UserHistory:
+        """A known user's most recent ``limit`` known items, newest first, with their titles.
+
+        Raises:
+            RequestError: 404 for a user the run does not know.
+        """
+        pos = self._user_position(user)
+        sequence = self.known.history.sequence(pos)
+        recent = sequence[::-1][:limit]
+        item_ids = self.folder.dataset.item_ids
+        return UserHistory(
+            user=_id(self.folder.dataset.user_ids[pos]),
+            total=len(sequence),
+            items=[ItemRef(item=_id(item_ids[i]), title=self._titles[i]) for i in recent],
+        )
+
     def health(self) -> Health:
         """The service's state."""
         return Health(
@@ -168,14 +203,17 @@ class RunService:
             raise RequestError(422, str(err)) from None
 
     def _known_user(self, user: str | int) -> Any:
-        pos = self._users.get_indexer([str(user)])[0]
+        return self.folder.dataset.user_ids[self._user_position(user)]
+
+    def _user_position(self, user: str | int) -> int:
+        pos = int(self._users.get_indexer([str(user)])[0])
         if pos < 0:
             raise RequestError(
                 404,
                 f"user: {user!r} is not known to the run; send its items as history to rank it "
                 "as a new user",
             )
-        return self.folder.dataset.user_ids[pos]
+        return pos
 
     def _known_items(self, items: list[str | int]) -> list[Any]:
         codes = self._items.get_indexer([str(i) for i in items])
@@ -237,6 +275,13 @@ def _read_json(path: Path) -> Any:
     except (OSError, ValueError) as err:
         log.warning("%s: unreadable (%s); left out of GET /run", path, err)
         return None
+
+
+def _titles(attributes: pd.DataFrame | None, n_items: int) -> list[str | None]:
+    """Every item's title (its ``title`` attribute when it is text), by position."""
+    if attributes is None or "title" not in attributes.columns:
+        return [None] * n_items
+    return [t if isinstance(t, str) and t else None for t in attributes["title"].tolist()]
 
 
 def _id(value: Any) -> str | int:
