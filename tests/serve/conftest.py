@@ -1,8 +1,18 @@
-"""Fixtures of the service tests: an audited EASE run and a copy of the shared BPR run."""
+"""Fixtures of the service tests: an audited EASE run, a copy of the shared BPR run, and
+``live_server`` (the real ``equirec serve`` on a free loopback port)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +64,54 @@ def titled_run(tmp_path_factory):
     args = ["run", "--interactions", str(folder / "log.csv"), "--model", "pop", "--out", str(out)]
     assert main([*args, "--item-attributes", str(folder / "items.csv"), "--audit", "-q"]) == 0
     return out
+
+
+@dataclass
+class LiveServer:
+    """A running ``equirec serve``: its base URL and port, the process and its log file."""
+
+    base: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@contextmanager
+def _live_server(run: Path, log: Path) -> Iterator[LiveServer]:
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    argv = [sys.executable, "-m", "equirec.cli", "serve", str(run), "--port", str(port)]
+    output = log.open("wb")  # a file: a pipe could fill and block it
+    process = subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start within 60 s"
+            time.sleep(0.25)
+        yield LiveServer(base=base, port=port, process=process, log=log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            process.kill()
+            process.wait(timeout=5)
+        output.close()
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Callable[[Path, Path], AbstractContextManager[LiveServer]]:
+    """``with live_server(run_dir, log_path) as server:`` the real server on 127.0.0.1 (a free
+    port), answering ``/health`` on entry; stopped with SIGTERM (then killed) on exit."""
+    return _live_server

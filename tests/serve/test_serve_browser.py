@@ -8,16 +8,11 @@ browser is never downloaded: Playwright launches the system Chromium.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -35,43 +30,15 @@ K = 10
 MAX_REQUESTS = 40
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def server(titled_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(
+    titled_run: Path, tmp_path_factory: pytest.TempPathFactory, live_server: Any
+) -> Iterator[str]:
     """`equirec serve` of the titled run on 127.0.0.1; its base URL, stopped afterwards."""
-    port = _free_port()
     log_path = tmp_path_factory.mktemp("page-server") / "server.log"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    argv = [sys.executable, "-m", "equirec.cli", "serve", str(titled_run), "--port", str(port)]
-    output = log_path.open("wb")  # a file: a pipe could fill and block it
-    process = subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start within 60 s"
-            time.sleep(0.25)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            process.kill()
-            process.wait(timeout=5)
-        output.close()
-    assert process.returncode in (0, -15), log_path.read_text()
+    with live_server(titled_run, log_path) as running:
+        yield running.base
+    assert running.process.returncode in (0, -15), log_path.read_text()
 
 
 def _rows(page, section: str) -> list[tuple[str, str]]:
