@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from equirec.fairness.audit import summarise
+from equirec.fairness.summary import summarise
 
 
 def _report(
