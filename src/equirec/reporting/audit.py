@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from equirec.reporting.audit_context import AuditContext
-from equirec.reporting.audit_items import items_view, leakage_view, lists_view
+from equirec.reporting.audit_items import items_view, lists_view
+from equirec.reporting.audit_leakage import leakage_view
 from equirec.reporting.audit_users import users_view
 from equirec.reporting.environment import Section, render_page
 from equirec.reporting.formatting import (
