@@ -11,7 +11,14 @@ from scipy.stats import binom
 
 from equirec.errors import ConfigError, DataError
 from equirec.mitigation.rerank import FAIR, Candidates
-from equirec.mitigation.rerank.fair import _adjusted, adjust_alpha, fail_probability, mtable
+from equirec.mitigation.rerank.fair import (
+    _adjusted,
+    _merge_lists,
+    _merge_rows,
+    adjust_alpha,
+    fail_probability,
+    mtable,
+)
 from equirec.testing import RerankerChecks
 
 # Table 1 of Zehlike et al. (2017): m_{α,p}(k) for α = 0.1 (unadjusted), k = 1..12.
@@ -307,3 +314,19 @@ class TestFAIR(RerankerChecks):
     method = "fair"
     params: ClassVar = {"p": 0.6}
     out_of_range: ClassVar = {"p": 1.5}
+
+
+def test_the_list_by_list_merge_equals_the_all_lists_merge():
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        n, width, k = int(rng.integers(1, 12)), int(rng.integers(1, 30)), int(rng.integers(1, 15))
+        items = np.stack([rng.permutation(60)[:width] for _ in range(n)]).astype(np.int64)
+        lengths = rng.integers(0, width + 1, size=n)  # padded lists, some empty
+        items[np.arange(width)[None, :] >= lengths[:, None]] = -1
+        valid = items >= 0
+        is_prot = valid & (rng.random((n, width)) < rng.uniform(0.05, 0.9))
+        table = np.asarray(adjust_alpha(k, float(rng.uniform(0.1, 0.9)), 0.1)[1])
+        rows = _merge_rows(items, valid, is_prot, table, k)
+        lists = _merge_lists(items, valid, is_prot, table, k)
+        np.testing.assert_array_equal(rows[0], lists[0], err_msg=f"trial {trial}")
+        np.testing.assert_array_equal(rows[1], lists[1], err_msg=f"trial {trial}")

@@ -101,3 +101,17 @@ def test_rejects_bad_parameters():
     train, _ = planted_split()
     with pytest.raises(ConfigError, match="batch_size"):
         BPR(batch_size=0).fit(train)
+
+
+def test_prepared_scores_do_not_depend_on_the_batch(make_dataset):
+    data = make_dataset([[1, 1, 0, 0, 1], [0, 1, 1, 0, 0], [1, 0, 0, 1, 1], [0, 0, 1, 1, 0]])
+    model = BPR(dim=8, epochs=3, seed=0).fit(data)
+    plain_items, plain_scores = model.topk(np.arange(4), k=2)
+    model.prepare()
+    items, scores = model.topk(np.arange(4), k=2)
+    np.testing.assert_array_equal(items, plain_items)
+    np.testing.assert_allclose(scores, plain_scores, rtol=1e-5)
+    for user in range(4):
+        np.testing.assert_array_equal(model.topk(np.array([user]), k=2)[1][0], scores[user])
+    model.fit(data)
+    assert model._prepared is None

@@ -186,3 +186,38 @@ def test_only_sasrec_marks_its_states_as_prefix_representations():
         )
         model.fit(d)
     assert "prefix_hidden" in seen[SASRec] and "prefix_hidden" not in seen[BERT4Rec]
+
+
+def test_prepare_encodes_users_once_with_the_same_lists():
+    d = _cycles(n_users=30)
+    train, valid, _ = _split(d)
+    for cls in (SASRec, BERT4Rec):
+        model = cls(epochs=2, seed=0, **SMALL).fit(train)
+        users = np.array([4, 0, 22, 4])
+        history = model.history_
+        plain_items, plain_scores = model.topk(np.arange(30), k=5)
+        model.prepare(history)
+        calls: list[int] = []
+        model._last_hidden = _counting(model._last_hidden, calls)  # type: ignore[method-assign]
+        items, scores = model.topk(np.arange(30), k=5)
+        np.testing.assert_array_equal(items, plain_items)  # the same lists
+        np.testing.assert_allclose(scores, plain_scores, rtol=1e-5)  # products in float64
+        for user in users:  # one user at a time gives every bit of the batch's scores
+            one = model.topk(np.array([user]), k=5)
+            np.testing.assert_array_equal(one[0][0], items[user])
+            np.testing.assert_array_equal(one[1][0], scores[user])
+        assert calls == []  # nothing encoded again
+        other = valid.history()  # another history is encoded, not looked up
+        model.topk(users, k=5, history=other)
+        assert calls == [1]
+        del model._last_hidden
+        model.fit(train)  # a refit model forgets them
+        assert model._prepared is None
+
+
+def _counting(function, calls):
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return function(*args, **kwargs)
+
+    return counted

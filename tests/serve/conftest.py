@@ -115,3 +115,12 @@ def live_server() -> Callable[[Path, Path], AbstractContextManager[LiveServer]]:
     """``with live_server(run_dir, log_path) as server:`` the real server on 127.0.0.1 (a free
     port), answering ``/health`` on entry; stopped with SIGTERM (then killed) on exit."""
     return _live_server
+
+
+@pytest.fixture(scope="session")
+def sasrec_run(tmp_path_factory):
+    """A 2-epoch SASRec on the synthetic log (its users encoded once by the service)."""
+    folder = tmp_path_factory.mktemp("serve") / "sasrec"
+    args = ["run", "--dataset", "synthetic", "--model", "sasrec", "--epochs", "2"]
+    assert main([*args, "--out", str(folder), "--quiet"]) == 0
+    return folder

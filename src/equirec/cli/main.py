@@ -276,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 port=args.port,
                 workers=args.workers,
                 threads=args.threads,
+                policy=args.policy,
+                access_log=not args.no_access_log,
             )
         elif args.command == "rerank":
             from equirec.workflows.rerank import rerank_run

@@ -139,6 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="torch threads per worker (default 1; 0 for torch's default)",
     )
+    srv.add_argument(
+        "--policy",
+        metavar="FILE.toml",
+        help="the service's fairness policy: a re-ranker applied to every known user's list "
+        "whose request names none (TOML: method, depth, [params])",
+    )
+    srv.add_argument(
+        "--no-access-log", action="store_true", help="do not log every request (uvicorn's log)"
+    )
     _log_flags(srv)
 
     rr = sub.add_parser(

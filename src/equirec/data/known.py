@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -39,12 +39,15 @@ class KnownData:
         exclude: Further histories whose items are left out of the ranking (the validation part
             when ``history="train"``); empty otherwise.
         mode: ``"train+valid"`` or ``"train"``.
+        derived: What higher layers derive from it and reuse (the re-rankers' item groups),
+            computed once per object; never part of its value.
     """
 
     dataset: Dataset
     history: History
     exclude: tuple[History, ...] = field(default=())
     mode: KnownHistory = "train+valid"
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_split(cls, split: Split, *, history: str = "train+valid") -> KnownData:

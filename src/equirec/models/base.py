@@ -122,6 +122,24 @@ class Recommender(BaseEstimator, ABC):
             raise EquirecError("the history must use the model's user and item vocabularies")
         self.history_ = history
 
+    def prepare(self, history: History | None = None) -> None:
+        """Precompute what scoring the users of ``history`` needs, for repeated requests.
+
+        A service answering requests calls it once at start-up: later scoring of those users
+        with that same ``history`` object (``topk``, ``rank``, ``score_users``) reuses the
+        precomputed part. The models whose scores are a product of user and item vectors
+        (SASRec, BERT4Rec, BPR) keep both in double precision (the sequence models'
+        ``n_users x dim`` user representations encoded once) and score from them, so that a
+        user's scores do not depend on which other users are scored in the same call (float32
+        products do, in their last bits): a service that scores requests together answers what
+        one-by-one scoring answers. EASE, item-kNN and popularity score each row on its own
+        already and keep nothing.
+
+        Args:
+            history: What is known about the users (default: the model's own history).
+        """
+        self._check_fitted()
+
     @property
     def n_items(self) -> int:
         self._check_fitted()

@@ -117,6 +117,7 @@ class BPR(LossTermsMixin, Recommender):
 
     name = "bpr"
     scores_from_history = False  # one learned vector per training user: a new user has none
+    _prepared: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def __init__(
         self,
@@ -163,6 +164,7 @@ class BPR(LossTermsMixin, Recommender):
         self._check_params()
         device = resolve_device(self.device)
         generator = torch.Generator().manual_seed(int(self.seed))
+        self._prepared = None  # a refit model drops the kept tables
         self.module_ = BPRModule(
             train.n_users,
             train.n_items,
@@ -188,8 +190,21 @@ class BPR(LossTermsMixin, Recommender):
         self.module_.to("cpu").eval()
 
     # -- inference -------------------------------------------------------------------------------
+    def prepare(self, history: History | None = None) -> None:
+        """Keep both embedding tables in double precision (see :meth:`Recommender.prepare`);
+        BPR's scores do not depend on the history."""
+        self._check_fitted()
+        with torch.no_grad():
+            users = self.module_.user_embeddings.weight.double()
+            items = self.module_.item_embeddings.weight.double().T.contiguous()
+        self._prepared = (users, items)
+
     def _score(self, users: np.ndarray, history: History) -> torch.Tensor:
-        return self.module_.full_scores(torch.as_tensor(users, dtype=torch.long))
+        index = torch.as_tensor(users, dtype=torch.long)
+        if self._prepared is not None:
+            table, items = self._prepared
+            return table[index] @ items
+        return self.module_.full_scores(index)
 
     def user_representations(
         self, users: np.ndarray, history: History | None = None
@@ -205,6 +220,7 @@ class BPR(LossTermsMixin, Recommender):
 
     def _load_state(self, state: dict[str, torch.Tensor]) -> None:
         n_users, dim = state["user_embeddings.weight"].shape
+        self._prepared = None
         self.module_ = BPRModule(int(n_users), len(self.item_ids_), int(dim))
         self.module_.load_state_dict(state)
         self.module_.eval()

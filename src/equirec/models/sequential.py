@@ -50,6 +50,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
 
     causal: bool = True
     extra_tokens: int = 0
+    _prepared: tuple[History, torch.Tensor, torch.Tensor] | None = None
 
     def __init__(
         self,
@@ -133,6 +134,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
     def _fit(self, train: History, *, valid: History | None, dataset: Dataset) -> None:
         self._check_params()
         self.device_ = resolve_device(self.device)
+        self._prepared = None  # a refit model encodes users anew
         torch.manual_seed(self.seed)
         features = content_features(dataset, self.content_attributes)
         self.content_dim_ = 0 if features is None else int(features.shape[1])
@@ -202,9 +204,27 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         assert out is not None
         return out
 
+    def prepare(self, history: History | None = None) -> None:
+        """Encode every user of ``history`` once (see :meth:`Recommender.prepare`): scoring
+        those users with that ``history`` then costs one product with the item table."""
+        self._check_fitted()
+        history = self.history_ if history is None else history
+        self._prepared = None
+        users = np.arange(history.n_users, dtype=np.int64)
+        with torch.no_grad():
+            self.module_.eval()
+            hidden = self._last_hidden(self.module_, users, history)
+            table = self.module_.output_embeddings()
+        self._prepared = (history, hidden.double(), table.double().T.contiguous())
+
     def _score(self, users: np.ndarray, history: History) -> torch.Tensor:
         module = self.module_
-        module.eval()
+        if module.training:
+            module.eval()
+        prepared = self._prepared
+        if prepared is not None and prepared[0] is history:
+            _, hidden, table = prepared
+            return hidden[torch.from_numpy(np.asarray(users, dtype=np.int64))] @ table
         hidden = self._last_hidden(module, users, history)
         return hidden @ module.output_embeddings().T
 
@@ -234,6 +254,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
 
     def _load_state(self, state: dict[str, torch.Tensor]) -> None:
         self.device_ = torch.device("cpu")
+        self._prepared = None
         features = state.get("item_features") if self.content_dim_ else None
         self.module_ = self._build_module(len(self.item_ids_), features)
         self.module_.load_state_dict(state)

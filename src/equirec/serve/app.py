@@ -23,20 +23,23 @@ try:
     from fastapi import FastAPI, Query, Request
     from fastapi.encoders import jsonable_encoder
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import HTMLResponse, JSONResponse
+    from fastapi.responses import HTMLResponse, JSONResponse, Response
     from fastapi.staticfiles import StaticFiles
     from starlette.exceptions import HTTPException as StarletteHTTPException
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ImportError as err:  # pragma: no cover - the extra is installed for the tests
     raise ConfigError(f"equirec serve needs FastAPI ({err}): {INSTALL}") from None
 
+from equirec.serve.batching import Batcher
 from equirec.serve.page import render_page
+from equirec.serve.policy import read_policy
 from equirec.serve.schemas import (
     Health,
     ItemInfo,
     RecommendRequest,
     RecommendResponse,
     RunInfo,
+    ServicePolicy,
     UserHistory,
     UserList,
 )
@@ -44,10 +47,13 @@ from equirec.serve.service import RequestError, RunService
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MAX_BODY", "MAX_HISTORY_SHOWN", "MAX_USERS", "app_from_env", "create_app"]
+__all__ = ["MAX_BATCH", "MAX_BODY", "MAX_HISTORY_SHOWN", "MAX_USERS", "app_from_env", "create_app"]
 
 MAX_BODY = 64 * 1024
 """The largest request body accepted, in bytes (a larger one is answered 413)."""
+
+MAX_BATCH = 64
+"""The most ``POST /recommend`` requests scored together by default."""
 
 MAX_USERS = 1000
 """The most user ids one ``GET /users`` lists."""
@@ -60,7 +66,9 @@ PAGE_POLICY = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form
 
 RUN_DIR_ENV = "EQUIREC_SERVE_RUN_DIR"
 THREADS_ENV = "EQUIREC_SERVE_THREADS"
-"""How :func:`app_from_env` (one per uvicorn worker) learns the run folder and torch threads."""
+POLICY_ENV = "EQUIREC_SERVE_POLICY"
+"""How :func:`app_from_env` (one per uvicorn worker) learns the run folder, torch threads and
+policy file."""
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "an unknown user or item (named)"},
@@ -73,7 +81,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def create_app(
-    run_dir: str | Path, *, threads: int | None = 1, max_body: int = MAX_BODY
+    run_dir: str | Path,
+    *,
+    threads: int | None = 1,
+    max_body: int = MAX_BODY,
+    max_batch: int = MAX_BATCH,
+    policy: str | Path | ServicePolicy | None = None,
 ) -> FastAPI:
     """The service of a run folder, loaded now (safetensors and JSON only).
 
@@ -82,10 +95,15 @@ def create_app(
         threads: Torch threads of this process (``torch.set_num_threads``); ``None`` leaves
             torch's default. One per worker suits a server with one worker per core.
         max_body: The largest request body in bytes.
+        max_batch: The most ``POST /recommend`` requests scored in one call (those waiting
+            while the scorer is busy; :mod:`equirec.serve.batching`); 1 scores one at a time.
+        policy: The service's policy, or a TOML file holding it (:mod:`equirec.serve.policy`):
+            it re-ranks every known user's list whose request names no policy.
 
     Raises:
         DataError: Not a run folder, or one without a saved model.
-        ConfigError: ``threads`` or ``max_body`` not positive; FastAPI not installed.
+        ConfigError: ``threads``, ``max_body`` or ``max_batch`` not positive; FastAPI not
+            installed.
     """
     if threads is not None:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
@@ -95,7 +113,18 @@ def create_app(
         torch.set_num_threads(threads)
     if max_body < 1:
         raise ConfigError(f"serve: max_body must be a positive number of bytes, got {max_body}")
-    service = RunService(run_dir)
+    if max_batch < 1:
+        raise ConfigError(f"serve: max_batch must be a positive integer, got {max_batch}")
+    source = None
+    if policy is not None and not isinstance(policy, ServicePolicy):
+        source = Path(policy)
+        policy = read_policy(source)
+    try:
+        service = RunService(run_dir, policy=policy)
+    except ConfigError as err:  # the policy cannot re-rank this run's lists
+        if source is None:
+            raise
+        raise ConfigError(f"--policy {source}: {err}") from None
     app = FastAPI(
         title="equirec",
         summary=f"Recommendations of the run {Path(run_dir).name} ({service.model.name})",
@@ -107,10 +136,19 @@ def create_app(
     app.add_middleware(BodyLimit, limit=max_body)
     _handlers(app)
 
-    @app.post("/recommend", responses=_ERRORS)
-    def post_recommend(request: RecommendRequest) -> RecommendResponse:
+    batcher: Batcher[RecommendRequest, RecommendResponse | RequestError] = Batcher(
+        service.recommend_many, max_batch=max_batch
+    )
+    app.state.batcher = batcher
+
+    @app.post("/recommend", response_model=RecommendResponse, responses=_ERRORS)
+    async def post_recommend(request: RecommendRequest) -> Response:
         """Top ``k`` of a known user (``user``) or of a new user or session (``history``)."""
-        return service.recommend(request)
+        answer = await batcher.submit(request)
+        if isinstance(answer, RequestError):
+            raise answer
+        # Built and checked by the service already: serialised once, not validated again.
+        return Response(answer.model_dump_json(), media_type="application/json")
 
     @app.get("/items/{item_id:path}", responses={404: _ERRORS[404]})
     def get_item(item_id: str) -> ItemInfo:
@@ -169,7 +207,8 @@ def app_from_env() -> FastAPI:
     if not run_dir:
         raise ConfigError(f"{RUN_DIR_ENV} is not set; start the service with `equirec serve`")
     threads = os.environ.get(THREADS_ENV, "1")
-    return create_app(run_dir, threads=int(threads) if threads != "0" else None)
+    policy = os.environ.get(POLICY_ENV) or None
+    return create_app(run_dir, threads=int(threads) if threads != "0" else None, policy=policy)
 
 
 def _handlers(app: FastAPI) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "RecommendRequest",
     "RecommendResponse",
     "RunInfo",
+    "ServicePolicy",
     "UserHistory",
     "UserList",
 ]
@@ -50,6 +51,15 @@ class Policy(_Strict):
     )
 
 
+class ServicePolicy(Policy):
+    """The service's own policy (``equirec serve --policy FILE.toml``): the re-ranker applied
+    to every known user's list whose request names no policy of its own."""
+
+    depth: StrictInt | None = Field(
+        default=None, gt=0, description="candidates it re-ranks (default 100)"
+    )
+
+
 class RecommendRequest(_Strict):
     """Who to rank: a user the run knows, or a new user or session given by its items."""
 
@@ -61,7 +71,9 @@ class RecommendRequest(_Strict):
     )
     k: StrictInt = Field(default=10, gt=0, description="list length (at most the catalogue)")
     policy: Policy | None = Field(
-        default=None, description="re-rank a known user's top `depth` with this re-ranker"
+        default=None,
+        description="re-rank a known user's top `depth` with this re-ranker; left out, the "
+        "service's policy applies (where it has one); null asks for the model's list",
     )
     depth: StrictInt | None = Field(
         default=None,
@@ -167,3 +179,6 @@ class RunInfo(_Strict):
     split: dict[str, JsonValue]
     metrics: dict[str, float | None] = Field(description="metrics.json's overall metrics")
     audit: AuditInfo | None = Field(description="null when the run has no audit.json")
+    policy: ServicePolicy | None = Field(
+        default=None, description="the service's policy (`--policy`), null when it has none"
+    )

@@ -21,6 +21,8 @@ def serve(
     port: int = 8000,
     workers: int = 1,
     threads: int = 1,
+    policy: str | Path | None = None,
+    access_log: bool = True,
 ) -> None:
     """Serve a run folder over HTTP until interrupted.
 
@@ -33,10 +35,13 @@ def serve(
         port: The TCP port.
         workers: Processes; each loads the run once and scores one request at a time.
         threads: Torch threads per worker (0: torch's default).
+        policy: A TOML policy file (:mod:`equirec.serve.policy`): the re-ranker applied to
+            every known user's list whose request names no policy.
+        access_log: Log every request (uvicorn's access log).
 
     Raises:
         ConfigError: FastAPI or uvicorn not installed; ``workers``, ``port`` or ``threads``
-            out of range.
+            out of range; a policy file that is unreadable or cannot re-rank the run's lists.
         DataError: Not a run folder, or one without a saved model.
     """
     require("fastapi", "uvicorn")
@@ -48,22 +53,26 @@ def serve(
         raise ConfigError(f"--threads must be 0 (torch's default) or more, got {threads}")
     import uvicorn
 
-    from equirec.serve.app import RUN_DIR_ENV, THREADS_ENV, create_app
+    from equirec.serve.app import POLICY_ENV, RUN_DIR_ENV, THREADS_ENV, create_app
 
-    # Loaded here first: a bad folder fails now, with its message, before anything binds.
-    app = create_app(run_dir, threads=threads or None)
+    # Loaded here first: a bad folder or policy fails now, with its message, before anything
+    # binds.
+    app = create_app(run_dir, threads=threads or None, policy=policy)
     log.info("equirec serve: http://%s:%d (docs at /docs)", host, port)
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
         return
     os.environ[RUN_DIR_ENV] = str(Path(run_dir).resolve())
     os.environ[THREADS_ENV] = str(threads)
+    if policy is not None:
+        os.environ[POLICY_ENV] = str(Path(policy).resolve())
     del app
     uvicorn.run(
         "equirec.serve.app:app_from_env",
         factory=True,
+        workers=workers,
         host=host,
         port=port,
-        workers=workers,
         log_level="info",
+        access_log=access_log,
     )

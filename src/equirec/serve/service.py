@@ -2,7 +2,10 @@
 
 :class:`RunService` opens the run folder at start-up (config, ``model/settings.json``,
 ``model/weights.safetensors``: nothing is unpickled or executed) and scores every request through
-:func:`~equirec.workflows.recommend.recommend`, the code path of ``equirec recommend``. A request
+:func:`~equirec.workflows.recommend.rank_known` and
+:func:`~equirec.workflows.recommend.rank_histories`, the code path of ``equirec recommend``
+(without its frame). The known users are encoded once at start-up
+(:meth:`~equirec.models.base.Recommender.prepare`). A request
 it cannot answer raises :class:`RequestError` with the HTTP status and a message naming the field
 or id; the application (:mod:`equirec.serve.app`) turns it into the response.
 """
@@ -13,13 +16,17 @@ import json
 import logging
 import math
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from equirec.errors import EquirecError
+from equirec.data.lists import RankedLists
+from equirec.errors import ConfigError, EquirecError
 from equirec.io import jsonable
+from equirec.mitigation.rerank.build import joint_steps
 from equirec.serve.schemas import (
     AuditInfo,
     Finding,
@@ -32,10 +39,11 @@ from equirec.serve.schemas import (
     RecommendRequest,
     RecommendResponse,
     RunInfo,
+    ServicePolicy,
     UserHistory,
     UserList,
 )
-from equirec.workflows.recommend import DEFAULT_DEPTH, recommend
+from equirec.workflows.recommend import DEFAULT_DEPTH, rank_histories, rank_known
 from equirec.workflows.rundir import AUDIT_JSON, RunFolder, open_run
 
 log = logging.getLogger(__name__)
@@ -63,21 +71,33 @@ class RunService:
 
     Args:
         run_dir: A folder written by ``equirec run`` with a saved model.
+        policy: The service's policy: it re-ranks the lists of known users whose request
+            names no policy (:mod:`equirec.serve.policy`).
 
     Raises:
         DataError: Not a run folder, or one without a saved model.
+        ConfigError: A policy that cannot re-rank this run's lists one by one (an unknown
+            re-ranker or parameter, a joint re-ranker, a depth beyond the catalogue).
     """
 
-    def __init__(self, run_dir: str | Path) -> None:
+    def __init__(self, run_dir: str | Path, *, policy: ServicePolicy | None = None) -> None:
         self.folder: RunFolder = open_run(run_dir)
         self.model = self.folder.model  # loaded now (DataError without model/), not per request
         self.known = self.folder.known
+        self.model.prepare(self.known.history)  # the users it knows, encoded once
         dataset = self.folder.dataset
         self.n_items = dataset.n_items
         self._users = pd.Index(dataset.user_ids.astype(str))
         self._items = pd.Index(dataset.item_ids.astype(str))
         self._titles = _titles(dataset.item_attributes, self.n_items)
+        # Look-ups by the ids' text, and the ids as answered, by position: no pandas per request.
+        self._user_of = {u: n for n, u in enumerate(self._users)}
+        self._item_of = {i: n for n, i in enumerate(self._items)}
+        self._item_ids = [_id(i) for i in dataset.item_ids]
         self._lock = threading.Lock()
+        self.policy = policy
+        if policy is not None:
+            self._check_policy(policy)
         self.info = self._run_info()
         log.info(
             "serving %s (%s): %d users, %d items",
@@ -89,53 +109,154 @@ class RunService:
 
     # -- requests ---------------------------------------------------------------------------
     def recommend(self, request: RecommendRequest) -> RecommendResponse:
-        """The top ``k`` of a known user or a given history, through ``recommend``.
+        """The top ``k`` of a known user or a given history, as ``equirec recommend`` ranks it.
 
         Raises:
             RequestError: 422 for ``k`` or ``depth`` beyond the catalogue, a policy for a
-                history, an unknown policy or parameter; 404 for an unknown user or item.
+                history, an unknown policy or parameter, a policy that re-ranks all lists
+                together; 404 for an unknown user or item.
         """
-        for name, value in (("k", request.k), ("depth", request.depth)):
-            if value is not None and value > self.n_items:
-                raise RequestError(
-                    422, f"{name}: {value} is larger than the catalogue ({self.n_items} items)"
-                )
-        policy = request.policy
-        if policy is not None and request.history is not None:
+        (answer,) = self.recommend_many([request])
+        if isinstance(answer, RequestError):
+            raise answer
+        return answer
+
+    def recommend_many(
+        self, requests: Sequence[RecommendRequest]
+    ) -> list[RecommendResponse | RequestError]:
+        """The answers of several requests, in order: each a response or its error.
+
+        Known users asking the same ``k``, policy and depth are ranked in one call, a list per
+        user; a policy re-ranks each list on its own (the service refuses those that choose
+        all lists together), so an answer never depends on the requests it was scored with.
+        Histories are ranked one by one.
+        """
+        answers: list[RecommendResponse | RequestError | None] = [None] * len(requests)
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for n, request in enumerate(requests):
+            try:
+                if request.history is not None:
+                    answers[n] = self._from_history(request)
+                else:
+                    groups.setdefault(self._group(request), []).append(n)
+            except RequestError as err:
+                answers[n] = err
+        for (k, method, _, depth), members in groups.items():
+            policy, _ = self._policy_of(requests[members[0]])
+            users = np.array(
+                [self._user_of[str(requests[n].user)] for n in members], dtype=np.int64
+            )
+            try:
+                with self._lock:
+                    lists, guarantee = rank_known(
+                        self.folder,
+                        users,
+                        k=k,
+                        policy=method,
+                        params=None if policy is None else dict(policy.params),
+                        depth=depth,
+                    )
+            except EquirecError as err:  # an unknown parameter, a bad value
+                for n in members:
+                    answers[n] = RequestError(422, str(err))
+                continue
+            for row, n in enumerate(members):
+                notes = []
+                if guarantee is not None and not guarantee.columns["guarantee_met"][row]:
+                    notes.append(
+                        f"{method}: this list does not keep its guarantee "
+                        f"({guarantee.guarantee}): {guarantee.columns['reason'][row]}"
+                    )
+                answers[n] = self._response(requests[n], lists, row, notes, policy)
+        return [a for a in answers if a is not None]
+
+    def _group(self, request: RecommendRequest) -> tuple[Any, ...]:
+        """What a known user's request is ranked with: ``(k, method, params, depth)``, checked."""
+        self._check_sizes(request)
+        assert request.user is not None  # RecommendRequest holds a user or a history
+        self._user_position(request.user)
+        policy, depth = self._policy_of(request)
+        if policy is None:
+            return (request.k, None, None, None)
+        try:
+            joint = joint_steps(policy.method)
+        except EquirecError as err:
+            raise RequestError(422, f"policy.method: {err}") from None
+        if joint:
+            raise RequestError(
+                422,
+                f"policy.method: {', '.join(joint)} re-ranks all users' lists together (group "
+                "means, exposure over all lists), so it cannot re-rank one request's list; "
+                "use `equirec rerank` on the run",
+            )
+        params = json.dumps(policy.params, sort_keys=True, default=str)
+        return (request.k, policy.method, params, depth or min(DEFAULT_DEPTH, self.n_items))
+
+    def _policy_of(self, request: RecommendRequest) -> tuple[Policy | None, int | None]:
+        """The policy a request is ranked under (its own, or the service's) and its depth."""
+        if "policy" in request.model_fields_set or self.policy is None:
+            return request.policy, request.depth
+        return self.policy, request.depth or self.policy.depth
+
+    def _check_policy(self, policy: ServicePolicy) -> None:
+        """Rank one known user under ``policy`` now, so that a bad one fails at start-up."""
+        if policy.depth is not None and policy.depth > self.n_items:
+            raise ConfigError(
+                f"policy depth: {policy.depth} is larger than the catalogue ({self.n_items} items)"
+            )
+        request = RecommendRequest(user=_id(self.folder.dataset.user_ids[0]), policy=policy)
+        answer = self.recommend_many([request])[0]
+        if isinstance(answer, RequestError):
+            raise ConfigError(f"policy: {answer.message}")
+
+    def _from_history(self, request: RecommendRequest) -> RecommendResponse:
+        self._check_sizes(request)
+        if request.policy is not None:
             raise RequestError(
                 422,
                 "policy: a policy re-ranks the lists of users the run knows; send a history "
                 "without one",
             )
-        depth = request.depth or min(DEFAULT_DEPTH, self.n_items)
-        options: dict[str, Any] = {
-            "k": request.k,
-            "policy": None if policy is None else policy.method,
-            "params": None if policy is None else dict(policy.params),
-            "depth": depth,
-        }
-        if request.user is not None:
-            user = self._known_user(request.user)
-            recs = self._score(users=[user], **options)
-        else:
-            history = self._known_items(request.history or [])
-            recs = self._score(histories={SESSION: history}, **options)
-        positions = self._items.get_indexer(recs.frame["item"].astype(str))
+        history = self._known_items(request.history or [])
+        try:
+            with self._lock:
+                lists, notes = rank_histories(self.folder, {SESSION: history}, k=request.k)
+        except EquirecError as err:
+            raise RequestError(422, str(err)) from None
+        if self.policy is not None and "policy" not in request.model_fields_set:
+            notes = [
+                *notes,
+                f"the service's policy ({self.policy.method}) re-ranks the lists of users the "
+                "run knows; this history's list is the model's",
+            ]
+        return self._response(request, lists, 0, notes, None)
+
+    def _check_sizes(self, request: RecommendRequest) -> None:
+        for name, value in (("k", request.k), ("depth", request.depth)):
+            if value is not None and value > self.n_items:
+                raise RequestError(
+                    422, f"{name}: {value} is larger than the catalogue ({self.n_items} items)"
+                )
+
+    def _response(
+        self,
+        request: RecommendRequest,
+        lists: RankedLists,
+        row: int,
+        notes: list[str],
+        policy: Policy | None,
+    ) -> RecommendResponse:
         items = [
             RankedItem(
-                item=_id(row.item),
-                rank=int(row.rank),
-                score=_number(row.score),
-                title=self._titles[pos] if pos >= 0 else None,
+                item=self._item_ids[pos], rank=rank, score=_number(score), title=self._titles[pos]
             )
-            for row, pos in zip(recs.frame.itertuples(index=False), positions, strict=True)
+            for rank, (pos, score) in enumerate(
+                zip(lists.items[row].tolist(), lists.scores[row].tolist(), strict=True), start=1
+            )
+            if pos >= 0
         ]
-        return RecommendResponse(
-            user=request.user,
-            items=items,
-            policy=None if recs.policy is None else Policy.model_validate(jsonable(recs.policy)),
-            notes=list(recs.notes),
-        )
+        applied = None if policy is None else Policy(method=policy.method, params=policy.params)
+        return RecommendResponse(user=request.user, items=items, policy=applied, notes=notes)
 
     def item(self, item_id: str) -> ItemInfo:
         """An item's attributes and known popularity.
@@ -143,8 +264,8 @@ class RunService:
         Raises:
             RequestError: 404 for an item the run does not know.
         """
-        pos = self._items.get_indexer([item_id])[0]
-        if pos < 0:
+        pos = self._item_of.get(item_id)
+        if pos is None:
             raise RequestError(404, f"item {item_id!r} is not in the run's catalogue")
         dataset = self.folder.dataset
         original = dataset.item_ids[pos]
@@ -195,19 +316,9 @@ class RunService:
         )
 
     # -- internals ----------------------------------------------------------------------------
-    def _score(self, **kwargs: Any) -> Any:
-        try:
-            with self._lock:
-                return recommend(self.folder, **kwargs)
-        except EquirecError as err:  # an unknown policy or parameter, a bad value
-            raise RequestError(422, str(err)) from None
-
-    def _known_user(self, user: str | int) -> Any:
-        return self.folder.dataset.user_ids[self._user_position(user)]
-
     def _user_position(self, user: str | int) -> int:
-        pos = int(self._users.get_indexer([str(user)])[0])
-        if pos < 0:
+        pos = self._user_of.get(str(user))
+        if pos is None:
             raise RequestError(
                 404,
                 f"user: {user!r} is not known to the run; send its items as history to rank it "
@@ -216,7 +327,7 @@ class RunService:
         return pos
 
     def _known_items(self, items: list[str | int]) -> list[Any]:
-        codes = self._items.get_indexer([str(i) for i in items])
+        codes = [self._item_of.get(str(i), -1) for i in items]
         unknown = [items[n] for n in range(len(items)) if codes[n] < 0]
         if unknown:
             shown = ", ".join(repr(i) for i in list(dict.fromkeys(unknown))[:5])
@@ -244,6 +355,7 @@ class RunService:
             split=jsonable(split),
             metrics={str(k): _number(v) for k, v in (overall or {}).items()},
             audit=self._audit_info(path / AUDIT_JSON),
+            policy=self.policy,
         )
 
     @staticmethod

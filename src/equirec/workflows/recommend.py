@@ -33,15 +33,26 @@ from equirec.data.history import History
 from equirec.data.lists import RankedLists
 from equirec.errors import ConfigError, DataError
 from equirec.io import atomic_write_text, check_new
-from equirec.workflows.rerank import guaranteed_rerank
+from equirec.workflows.rerank import DeeperCandidates, Guarantee, guaranteed_rerank
 from equirec.workflows.rundir import RunFolder, open_run
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Recommendations", "read_history", "read_users", "recommend", "write_recommendations"]
+__all__ = [
+    "Recommendations",
+    "rank_histories",
+    "rank_known",
+    "read_history",
+    "read_users",
+    "recommend",
+    "write_recommendations",
+]
 
 DEFAULT_DEPTH = 100
 """Candidates per user that a policy re-ranks (deeper where a guarantee needs it)."""
+
+FULL_RANKING_CELLS = 1 << 22
+"""Users x items up to which a policy's users are ranked over the whole catalogue at once."""
 
 
 @dataclass(frozen=True)
@@ -111,15 +122,10 @@ def recommend(
                 "recommend: a policy re-ranks the lists of users the run knows; for given "
                 "histories ask without one"
             )
-        frame, notes = _from_histories(folder, histories, k=k)
-        return Recommendations(frame=frame, notes=notes, policy=record)
-    data = folder.dataset
-    idx = np.arange(data.n_users) if all_users else _known_users(folder, users or [])
-    if policy is None:
-        lists = folder.rank(idx, k=k)
-        return Recommendations(frame=lists.to_frame())
-    candidates = folder.rank(idx, k=max(k, depth))
-    reranked, guarantee = guaranteed_rerank(folder, candidates, method=policy, params=params, k=k)
+        lists, notes = rank_histories(folder, histories, k=k)
+        return Recommendations(frame=lists.to_frame(), notes=notes, policy=record)
+    idx = np.arange(folder.dataset.n_users) if all_users else _known_users(folder, users or [])
+    lists, guarantee = rank_known(folder, idx, k=k, policy=policy, params=params, depth=depth)
     notes = []
     if guarantee is not None and guarantee.met < guarantee.lists:
         notes.append(
@@ -128,7 +134,44 @@ def recommend(
         )
     for text in notes:
         log.warning(text)
-    return Recommendations(frame=reranked.to_frame(), notes=notes, policy=record)
+    return Recommendations(frame=lists.to_frame(), notes=notes, policy=record)
+
+
+def rank_known(
+    folder: RunFolder,
+    users: np.ndarray,
+    *,
+    k: int,
+    policy: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    depth: int = DEFAULT_DEPTH,
+) -> tuple[RankedLists, Guarantee | None]:
+    """The lists of :func:`recommend` for known users given by internal index, before they
+    become a frame: what the service answers from (see :func:`recommend` for the arguments).
+
+    Returns:
+        ``(lists, guarantee)``: one list per user, in order, and the policy's per-list
+        :class:`~equirec.workflows.rerank.Guarantee` (``None`` without a policy, or for a
+        re-ranker without one).
+    """
+    if policy is None:
+        return folder.rank(users, k=k), None
+    width = max(k, depth)
+    n_items = folder.dataset.n_items
+    if len(users) * n_items > FULL_RANKING_CELLS:
+        candidates = folder.rank(users, k=width)
+        return guaranteed_rerank(folder, candidates, method=policy, params=params, k=k)
+    # Every unseen item ranked once (the model sorts them all anyway): deeper candidates, where
+    # a guarantee needs them, are then cut from it instead of scored again.
+    ranked = folder.rank(users, k=n_items)
+    return guaranteed_rerank(
+        folder,
+        ranked.head(width),
+        method=policy,
+        params=params,
+        k=k,
+        deeper=DeeperCandidates(folder, ranked=ranked),
+    )
 
 
 def _known_users(folder: RunFolder, users: Iterable[Any]) -> np.ndarray:
@@ -162,9 +205,15 @@ def _history_table(histories: Mapping[Any, Sequence[Any]] | pd.DataFrame) -> pd.
     return pd.DataFrame(rows, columns=["user", "item"])
 
 
-def _from_histories(
+def rank_histories(
     folder: RunFolder, histories: Mapping[Any, Sequence[Any]] | pd.DataFrame, *, k: int
-) -> tuple[pd.DataFrame, list[str]]:
+) -> tuple[RankedLists, list[str]]:
+    """The lists of :func:`recommend` for given histories, before they become a frame (see
+    :func:`recommend` for the arguments; the lists' users are the histories' keys, in order).
+
+    Returns:
+        ``(lists, notes)``.
+    """
     table = _history_table(histories)
     order = list(
         dict.fromkeys(histories)
@@ -223,7 +272,7 @@ def _from_histories(
         user_ids=pd.Index(order, name="user"),
         item_ids=items,
     )
-    return lists.to_frame(), notes
+    return lists, notes
 
 
 def read_users(path: str | Path) -> list[str]:

@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -77,10 +78,10 @@ class Guarantee:
         deepening: ``"not needed"`` (every list kept it, or no deeper candidates exist),
             ``"done"``, ``"no saved model"`` (the run folder has none, so the lists that miss
             it stay as they are) or ``"off"`` (not asked for).
-        table: One row per list: ``user``, ``guarantee_met``, ``shortfall`` (the most items
-            missing from any prefix), ``candidates`` (how many it was chosen from),
+        columns: One array per list: ``user``, ``guarantee_met``, ``shortfall`` (the most
+            items missing from any prefix), ``candidates`` (how many it was chosen from),
             ``all_unseen`` (those were every item its user could be recommended), ``deepened``
-            and ``reason`` (empty where met).
+            and ``reason`` (empty where met); :attr:`table` holds them as a frame.
     """
 
     guarantee: str
@@ -91,7 +92,12 @@ class Guarantee:
     deepened: int
     depth: int | None
     deepening: Deepening
-    table: pd.DataFrame = field(repr=False)
+    columns: dict[str, Any] = field(repr=False)
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """One row per list (see :attr:`columns`)."""
+        return pd.DataFrame(self.columns)
 
     @property
     def unmet(self) -> pd.DataFrame:
@@ -191,17 +197,34 @@ class DeeperCandidates:
 
     Args:
         run: The run folder (with a saved model).
+        ranked: Lists of the run's model already scored (e.g. every unseen item of some
+            users): any depth up to their width is cut from them, not scored again.
     """
 
-    def __init__(self, run: RunFolder) -> None:
+    def __init__(self, run: RunFolder, *, ranked: RankedLists | None = None) -> None:
         self.run = run
         self._rows: dict[int, dict[int, tuple[np.ndarray, np.ndarray]]] = {}
+        self._ranked: dict[int, int] = {}
+        self._lists = ranked
+        if ranked is not None:
+            self._ranked = {u: r for r, u in reversed(list(enumerate(ranked.users.tolist())))}
         self.seconds = 0.0
         """Time spent scoring so far."""
 
     def __call__(self, users: np.ndarray, *, depth: int) -> RankedLists:
         """The model's top ``depth`` of ``users`` (internal indices), as the run ranked."""
         users = np.asarray(users, dtype=np.int64)
+        lists = self._lists
+        known = lists is not None and set(users.tolist()) <= self._ranked.keys()
+        if lists is not None and known and depth <= lists.width:
+            picked = np.array([self._ranked[u] for u in users.tolist()], dtype=np.int64)
+            return RankedLists(
+                items=lists.items[picked, :depth],
+                scores=lists.scores[picked, :depth],
+                users=users,
+                user_ids=lists.user_ids,
+                item_ids=lists.item_ids,
+            )
         rows = self._rows.setdefault(depth, {})
         missing = np.array([u for u in users.tolist() if u not in rows], dtype=np.int64)
         if missing.size:
@@ -317,17 +340,15 @@ def guaranteed_rerank(
             todo[rows] = ~deep_check.met & ~deep_check.feasible & ~deep_exhaustive
             depth = current
     data = run.dataset
-    table = pd.DataFrame(
-        {
-            "user": data.user_ids[candidates.users],
-            "guarantee_met": met,
-            "shortfall": shortfall,
-            "candidates": n_candidates,
-            "all_unseen": exhaustive,
-            "deepened": deepened,
-            "reason": reasons,
-        }
-    )
+    columns = {
+        "user": data.user_ids[candidates.users],
+        "guarantee_met": met,
+        "shortfall": shortfall,
+        "candidates": n_candidates,
+        "all_unseen": exhaustive,
+        "deepened": deepened,
+        "reason": reasons,
+    }
     guarantee = Guarantee(
         guarantee=check.guarantee,
         lists=candidates.n_lists,
@@ -337,7 +358,7 @@ def guaranteed_rerank(
         deepened=int(deepened.sum()),
         depth=depth,
         deepening=deepening,
-        table=table,
+        columns=columns,
     )
     if guarantee.met < guarantee.lists:
         first = guarantee.unmet.iloc[0]

@@ -284,14 +284,18 @@ class RunFolder:
     def unseen_counts(self, users: np.ndarray) -> np.ndarray:
         """How many items each user (internal index) could be recommended: the catalogue less
         the items the run knew of the user (and those it left out of the ranking)."""
+        return self._unseen[np.asarray(users, dtype=np.int64)]
+
+    @cached_property
+    def _unseen(self) -> np.ndarray:
         known = self.known
         mask = known.seen
         for part in known.exclude:
             mask = mask + part.csr(binary=True)
-        rows = sp.csr_matrix(mask)[np.asarray(users, dtype=np.int64)]
+        rows = sp.csr_matrix(mask)
         rows.data[:] = 1
         rows.eliminate_zeros()
-        return self.dataset.n_items - rows.getnnz(axis=1)
+        return np.asarray(self.dataset.n_items - rows.getnnz(axis=1), dtype=np.int64)
 
     def user_representations(self, model: Recommender | None = None) -> pd.DataFrame | None:
         """The user vectors of ``model`` (default: the saved one) for users with known items.

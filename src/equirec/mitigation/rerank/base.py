@@ -66,7 +66,7 @@ class Reranker(ABC):
        ``width == 0``), without calling ``_rerank``;
     6. calls ``_rerank(candidates, k, **side)`` and returns its lists as an ``(n_lists, k)``
        int64 array, narrower lists padded with ``-1``;
-    7. sets :attr:`guarantee_` to :meth:`check_guarantee` of those lists (``None`` for a
+    7. makes :attr:`guarantee_` :meth:`check_guarantee` of those lists (``None`` for a
        re-ranker that promises nothing checkable per list).
 
     Every subclass gets its own ``rerank`` whose signature (``help``, :class:`Pipeline`'s routing
@@ -75,6 +75,10 @@ class Reranker(ABC):
 
     name: ClassVar[str]
     """The re-ranker's name in the registry and on the command line."""
+    joint: ClassVar[bool] = False
+    """It chooses all lists together (a constraint on group means over users, or on exposure
+    over all lists), so one list depends on which others are re-ranked with it; otherwise each
+    list is re-ranked on its own."""
     item_arrays: ClassVar[Mapping[str, str]] = {}
     """Constructor parameters holding one entry per item index (along the first axis), with how
     messages call them, e.g. ``{"protected": "protected mask"}``."""
@@ -83,9 +87,23 @@ class Reranker(ABC):
     candidate among them; ``seen`` is not passed on to ``_rerank``."""
     _side: ClassVar[frozenset[str] | None] = frozenset()
     """The side keywords ``rerank`` accepts (``None``: any), set from ``_rerank``'s signature."""
-    guarantee_: GuaranteeCheck | None
-    """After :meth:`rerank`: whether every list keeps the re-ranker's guarantee
-    (:meth:`check_guarantee`), or ``None`` where it has none."""
+    _checked: tuple[np.ndarray, Candidates, int] | None = None
+
+    @property
+    def guarantee_(self) -> GuaranteeCheck | None:
+        """After :meth:`rerank`: whether every list keeps the re-ranker's guarantee
+        (:meth:`check_guarantee` of its last lists, checked when first read), or ``None``
+        where it has none.
+
+        Raises:
+            AttributeError: :meth:`rerank` has not run yet.
+        """
+        if "_guarantee" not in self.__dict__:
+            if self._checked is None:
+                raise AttributeError(f"{type(self).__name__}.guarantee_: call rerank first")
+            lists, candidates, k = self._checked
+            self.__dict__["_guarantee"] = self.check_guarantee(lists, candidates, k=k)
+        return self.__dict__["_guarantee"]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -134,7 +152,10 @@ class Reranker(ABC):
             lists = np.full((n, k), -1, dtype=np.int64)
         else:
             lists = _as_lists(self._rerank(candidates, k, **side), n, k, owner)
-        self.guarantee_ = self.check_guarantee(lists, candidates, k=k)
+        # Checked when guarantee_ is read: callers that check with more facts (whether the
+        # candidates were every unseen item) do not pay for it twice.
+        self._checked = (lists, candidates, k)
+        self.__dict__.pop("_guarantee", None)
         return lists
 
     def check_guarantee(

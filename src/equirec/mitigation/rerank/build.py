@@ -20,7 +20,7 @@ from equirec.errors import ConfigError, DataError
 from equirec.mitigation.registry import RERANKERS
 from equirec.mitigation.rerank.base import Candidates, candidates_from_frame, lists_to_frame
 
-__all__ = ["build", "rerank_candidates", "rerank_recommendations", "split_chain"]
+__all__ = ["build", "joint_steps", "rerank_candidates", "rerank_recommendations", "split_chain"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,20 @@ def split_chain(method: str, params: Mapping[str, Any] | None) -> list[tuple[str
             )
         per_step[step][name] = value
     return [(step, per_step[step]) for step in steps]
+
+
+def joint_steps(method: str) -> list[str]:
+    """The steps of ``method`` (a re-ranker or a ``+`` chain) that choose all lists together
+    (:attr:`~equirec.mitigation.rerank.base.Reranker.joint`).
+
+    Raises:
+        ConfigError: An unknown re-ranker.
+    """
+    steps = [m.strip() for m in method.split("+")]
+    unknown = [step for step in steps if step not in RERANKERS]
+    if unknown:
+        raise ConfigError(f"unknown re-ranker {unknown[0]!r}; choose one of {list(RERANKERS)}")
+    return [step for step in steps if RERANKERS[step].implementation.joint]
 
 
 def rerank_candidates(

@@ -142,6 +142,7 @@ class CPFair(Reranker):
     """
 
     name: ClassVar[str] = "cpfair"
+    joint: ClassVar[bool] = True
     checks_seen: ClassVar[bool] = True
 
     def __init__(

@@ -156,6 +156,78 @@ def adjust_alpha(k: int, p: float, alpha: float) -> tuple[float, np.ndarray]:
     return alpha_c, np.array(table, dtype=np.int64)
 
 
+_ROW_LOOP_LISTS = 8
+"""Up to this many lists FA*IR's merge runs list by list in Python (a served request's few
+lists), above it position by position over all lists at once in numpy: the same result."""
+
+
+def _merge_lists(
+    items: np.ndarray, valid: np.ndarray, is_prot: np.ndarray, table: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """FA*IR's merge of every list at once: ``(lists, shortfall)`` (see :class:`FAIR`)."""
+    n, width = items.shape
+    out = np.full((n, k), -1, dtype=np.int64)
+    shortfall = np.zeros(n, dtype=np.int64)
+    is_unprot = valid & ~is_prot
+    cols = np.arange(width)
+    # Column positions of each group's candidates in input order; `width` marks "none left".
+    prot_q = np.sort(np.where(is_prot, cols, width), axis=1)
+    unprot_q = np.sort(np.where(is_unprot, cols, width), axis=1)
+    prot_q = np.concatenate([prot_q, np.full((n, 1), width)], axis=1)
+    unprot_q = np.concatenate([unprot_q, np.full((n, 1), width)], axis=1)
+    rows = np.arange(n)
+    n_prot = np.zeros(n, dtype=np.int64)
+    n_unprot = np.zeros(n, dtype=np.int64)
+    for i in range(k):
+        head_p = prot_q[rows, n_prot]
+        head_u = unprot_q[rows, n_unprot]
+        has_p = head_p < width
+        has_u = head_u < width
+        need = n_prot < table[i]
+        take_p = has_p & (need | ~has_u | (head_p < head_u))
+        take_u = ~take_p & has_u
+        col = np.where(take_p, head_p, head_u)
+        placed = take_p | take_u
+        out[placed, i] = items[rows[placed], col[placed]]
+        n_prot += take_p
+        n_unprot += take_u
+        deficit = np.where(placed, table[i] - n_prot, 0)
+        shortfall = np.maximum(shortfall, deficit)
+    return out, shortfall
+
+
+def _merge_rows(
+    items: np.ndarray, valid: np.ndarray, is_prot: np.ndarray, table: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_merge_lists` list by list in plain Python (faster for a few lists)."""
+    n = items.shape[0]
+    out = np.full((n, k), -1, dtype=np.int64)
+    shortfall = np.zeros(n, dtype=np.int64)
+    minimum = table.tolist()
+    for r in range(n):
+        row = items[r].tolist()
+        flags = is_prot[r].tolist()
+        real = valid[r].tolist()
+        prot = [c for c, f in enumerate(flags) if f]
+        unprot = [c for c, (f, v) in enumerate(zip(flags, real, strict=True)) if v and not f]
+        taken_p = taken_u = worst = 0
+        chosen = []
+        for i in range(k):
+            has_p, has_u = taken_p < len(prot), taken_u < len(unprot)
+            if has_p and (taken_p < minimum[i] or not has_u or prot[taken_p] < unprot[taken_u]):
+                chosen.append(row[prot[taken_p]])
+                taken_p += 1
+            elif has_u:
+                chosen.append(row[unprot[taken_u]])
+                taken_u += 1
+            else:
+                break
+            worst = max(worst, minimum[i] - taken_p)
+        out[r, : len(chosen)] = chosen
+        shortfall[r] = worst
+    return out, shortfall
+
+
 class FAIR(Reranker):
     """FA*IR re-ranking of every candidate list (Zehlike et al., CIKM 2017).
 
@@ -229,38 +301,10 @@ class FAIR(Reranker):
         """
         protected, p, alpha = self._params()
         table = adjust_alpha(k, p, alpha)[1]
-        n, width = candidates.n_lists, candidates.width
-        out = np.full((n, k), -1, dtype=np.int64)
-        shortfall = np.zeros(n, dtype=np.int64)
-        items = candidates.items
         valid = candidates.valid
-        is_prot = valid & protected[np.where(valid, items, 0)]
-        is_unprot = valid & ~is_prot
-        cols = np.arange(width)
-        # Column positions of each group's candidates in input order; `width` marks "none left".
-        prot_q = np.sort(np.where(is_prot, cols, width), axis=1)
-        unprot_q = np.sort(np.where(is_unprot, cols, width), axis=1)
-        prot_q = np.concatenate([prot_q, np.full((n, 1), width)], axis=1)
-        unprot_q = np.concatenate([unprot_q, np.full((n, 1), width)], axis=1)
-        rows = np.arange(n)
-        n_prot = np.zeros(n, dtype=np.int64)
-        n_unprot = np.zeros(n, dtype=np.int64)
-        for i in range(k):
-            head_p = prot_q[rows, n_prot]
-            head_u = unprot_q[rows, n_unprot]
-            has_p = head_p < width
-            has_u = head_u < width
-            need = n_prot < table[i]
-            take_p = has_p & (need | ~has_u | (head_p < head_u))
-            take_u = ~take_p & has_u
-            col = np.where(take_p, head_p, head_u)
-            placed = take_p | take_u
-            out[placed, i] = items[rows[placed], col[placed]]
-            n_prot += take_p
-            n_unprot += take_u
-            deficit = np.where(placed, table[i] - n_prot, 0)
-            shortfall = np.maximum(shortfall, deficit)
-        self.shortfall_ = shortfall
+        is_prot = valid & protected[np.where(valid, candidates.items, 0)]
+        merge = _merge_rows if candidates.n_lists <= _ROW_LOOP_LISTS else _merge_lists
+        out, self.shortfall_ = merge(candidates.items, valid, is_prot, table, k)
         return out
 
     def _on_empty(self, n_lists: int) -> None:

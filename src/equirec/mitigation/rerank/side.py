@@ -46,6 +46,14 @@ def item_labels(known: KnownData, spec: str) -> tuple[np.ndarray, tuple[str, ...
     Raises:
         ConfigError: ``spec`` is neither, with the usable names.
     """
+    key = f"item_labels:{spec}"
+    if key not in known.derived:  # the same for every re-ranking of these known data
+        known.derived[key] = _item_labels(known, spec)
+    codes, labels = known.derived[key]
+    return codes.copy(), labels
+
+
+def _item_labels(known: KnownData, spec: str) -> tuple[np.ndarray, tuple[str, ...]]:
     if spec == "popularity":
         head = head_items(known.popularity, method="share", cutoff=0.8)
         return np.where(head, 0, 1).astype(np.int64), ("head", "tail")
@@ -56,7 +64,7 @@ def item_labels(known: KnownData, spec: str) -> tuple[np.ndarray, tuple[str, ...
             f"item groups {spec!r}: not a categorical item attribute; use one of {usable}"
         )
     g = categorical_groups(_items(known)[spec], name=spec)
-    return g.codes, g.labels
+    return g.codes, tuple(g.labels)
 
 
 def genres(known: KnownData, attribute: str | None) -> np.ndarray:
@@ -72,7 +80,10 @@ def genres(known: KnownData, attribute: str | None) -> np.ndarray:
             f"this re-ranker needs a multi-valued item attribute (genres); the data has "
             f"{dict(kinds)}"
         )
-    return multi_valued_groups(_items(known)[name], name=name).membership
+    key = f"genres:{name}"
+    if key not in known.derived:
+        known.derived[key] = multi_valued_groups(_items(known)[name], name=name).membership
+    return known.derived[key].copy()
 
 
 def _items(known: KnownData) -> pd.DataFrame:

@@ -125,6 +125,7 @@ class UGF(Reranker):
     """
 
     name: ClassVar[str] = "ugf"
+    joint: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -223,7 +223,7 @@
         if (!user) throw new Error("Type or pick a user id first.");
         const asked = [
           api(`users/${encodeURIComponent(user)}/history?limit=${HISTORY_SHOWN}`),
-          api("recommend", { user, k }),
+          api("recommend", { user, k, policy: null }), // the model's list, whatever the service's policy
         ];
         if (chosen) asked.push(api("recommend", { user, k, policy: chosen }));
         const [h, p, r] = await Promise.allSettled(asked);
@@ -235,7 +235,7 @@
         if (r && r.status === "rejected") policyError = r.reason;
       } else {
         const items = historyInput.value.split(/[\s,]+/).filter(Boolean);
-        plain = await api("recommend", { history: items, k });
+        plain = await api("recommend", { history: items, k, policy: null });
         const recent = [...new Set(items.slice().reverse())].slice(0, HISTORY_SHOWN);
         const looked = await Promise.all(
           recent.map((id) =>
