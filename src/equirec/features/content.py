@@ -1,0 +1,180 @@
+"""Item content as one numeric matrix: categorical, multi-valued, numeric and text attributes.
+
+:func:`item_content` encodes the item attributes a model asks for, one block of columns each:
+
+- ``categorical``: one-hot (an item without a value has none set);
+- ``multi`` (genres): multi-hot;
+- ``numeric`` (year): standardised over the items that have a value (mean 0, standard deviation
+  1); items without one get 0 and a ``missing`` indicator column;
+- ``text`` (titles, descriptions): the sentence embedding of
+  :class:`~equirec.features.text.TextEncoder` (unit vectors); an item without text gets zeros
+  and a ``missing`` indicator column.
+
+Every item of the catalogue has a row, so an item training never saw still has content (cold
+start). Warnings (items without a value) are returned with the matrix, to be recorded with the
+run.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from equirec.data.dataset import Dataset
+from equirec.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Block", "ContentFeatures", "item_content"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """The columns of one attribute: its name, kind and width (with a missing indicator)."""
+
+    attribute: str
+    kind: str
+    width: int
+    missing: int = 0
+    """Items without a value."""
+
+
+@dataclass(frozen=True)
+class ContentFeatures:
+    """Content of every catalogue item.
+
+    Attributes:
+        matrix: ``(n_items, F)`` float32, rows in the dataset's item order.
+        blocks: The attributes' column blocks, in order.
+        warnings: What was probably not meant (items without a value), in words.
+    """
+
+    matrix: np.ndarray
+    blocks: tuple[Block, ...]
+    warnings: list[str] = field(default_factory=list)
+
+
+def item_content(
+    dataset: Dataset, attributes: Sequence[str], *, text_encoder: Any = None
+) -> ContentFeatures:
+    """The content matrix of ``attributes`` for every item of ``dataset``.
+
+    Args:
+        dataset: The data (its item attributes and their kinds).
+        attributes: Item attribute names, in block order.
+        text_encoder: What encodes ``text`` attributes (a
+            :class:`~equirec.features.text.TextEncoder`); built with the packaged default
+            model when needed and not given.
+
+    Raises:
+        ConfigError: No attribute, an unknown one (the known ones and their kinds are listed)
+            or one given twice.
+        DataError: A text or numeric attribute with no value at all, or numeric values that
+            are not numbers.
+    """
+    if not attributes:
+        raise ConfigError("content features: name at least one item attribute")
+    doubled = sorted({a for a in attributes if list(attributes).count(a) > 1})
+    if doubled:
+        raise ConfigError(f"content features: attribute(s) {doubled} given more than once")
+    table = dataset.item_attributes
+    kinds = dataset.item_attribute_kinds
+    unknown = [a for a in attributes if table is None or a not in kinds]
+    if unknown:
+        known = {a: k for a, k in kinds.items()} if table is not None else {}
+        raise ConfigError(
+            f"unknown item attribute {unknown[0]!r} for content features; the data has "
+            f"{known or 'no item attributes'}"
+        )
+    assert table is not None
+    blocks, columns, warnings = [], [], []
+    for attribute in attributes:
+        kind = kinds[attribute]
+        values = table[attribute]
+        if kind in ("categorical", "multi"):
+            matrix, missing = _hot(values, multi=kind == "multi")
+        elif kind == "numeric":
+            matrix, missing = _numeric(values, attribute)
+        elif kind == "text":
+            matrix, missing = _text(values, attribute, text_encoder)
+        else:  # pragma: no cover - every AttributeKind is handled
+            raise ConfigError(f"item attribute {attribute!r} has an unsupported kind {kind!r}")
+        if missing:
+            warnings.append(
+                f"{missing} of {len(values)} items have no {attribute}: their {attribute} "
+                "columns are zero, with a missing indicator"
+            )
+        blocks.append(Block(attribute=attribute, kind=kind, width=matrix.shape[1], missing=missing))
+        columns.append(matrix)
+    for text in warnings:
+        log.warning(text)
+    return ContentFeatures(
+        matrix=np.concatenate(columns, axis=1).astype(np.float32),
+        blocks=tuple(blocks),
+        warnings=warnings,
+    )
+
+
+def _absent(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def _hot(values: pd.Series, *, multi: bool) -> tuple[np.ndarray, int]:
+    if multi:
+        rows = [tuple(v) if isinstance(v, tuple | list) else () for v in values]
+    else:
+        rows = [() if _absent(v) else (v,) for v in values]
+    labels = sorted({label for row in rows for label in row}, key=str)
+    col = {label: j for j, label in enumerate(labels)}
+    block = np.zeros((len(rows), len(labels)), dtype=np.float32)
+    for i, row in enumerate(rows):
+        for label in row:
+            block[i, col[label]] = 1.0
+    return block, sum(not row for row in rows)
+
+
+def _numeric(values: pd.Series, attribute: str) -> tuple[np.ndarray, int]:
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = values.notna() & numbers.isna()
+    if bad.any():
+        first = values[bad].iloc[0]
+        raise DataError(
+            f"item attribute {attribute!r}: {int(bad.sum())} value(s) are not numbers, e.g. "
+            f"{first!r} (item {values[bad].index[0]!r}); clean the column or declare it text"
+        )
+    present = numbers.notna().to_numpy()
+    if not present.any():
+        raise DataError(f"item attribute {attribute!r} has no value for any item")
+    x = numbers.to_numpy(dtype=np.float64)
+    mean, std = x[present].mean(), x[present].std()
+    z = np.where(present, (x - mean) / (std if std > 0 else 1.0), 0.0)
+    missing = int((~present).sum())
+    cols = [z] if not missing else [z, (~present).astype(np.float64)]
+    return np.stack(cols, axis=1).astype(np.float32), missing
+
+
+def _text(values: pd.Series, attribute: str, encoder: Any) -> tuple[np.ndarray, int]:
+    texts = [None if _absent(v) else str(v).strip() for v in values]
+    present = np.array([bool(t) for t in texts])
+    if not present.any():
+        raise DataError(
+            f"item attribute {attribute!r} is empty: no item has text to encode; leave it out "
+            "of the content attributes"
+        )
+    if encoder is None:
+        from equirec.features.text import TextEncoder
+
+        encoder = TextEncoder()
+    vectors = encoder.encode([t for t in texts if t])
+    out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+    out[present] = vectors
+    missing = int((~present).sum())
+    if missing:
+        out = np.concatenate([out, (~present).astype(np.float32)[:, None]], axis=1)
+    return out, missing
