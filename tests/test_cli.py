@@ -215,3 +215,31 @@ def test_bad_data_loading_flags_name_the_value(log_csv, flags, message, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_cold_items_split_flags(tmp_path, capsys):
+    out = tmp_path / "cold"
+    argv = ["run", "--dataset", "synthetic", "--model", "pop", "--split", "cold-items"]
+    assert main([*argv, "--cold-frac", "0.25", "--out", str(out), "-q"]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["split_params"]["cold_frac"] == 0.25
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["split"]["method"] == "cold-items" and config["split"]["cold_frac"] == 0.25
+    cold = metrics["slices"]["cold_target"]
+    assert f"cold-target events: ndcg@10 {cold['ndcg@10']:.4f} over {cold['events']:,}" in printed
+    assert "warm-target events: ndcg@10" in printed
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--cold-frac", "0.2"], "--cold-frac applies to --split cold-items only"),
+        (["--split", "random", "--cold-frac", "0.2"], "the split method is 'random'"),
+        (["--split", "cold-items", "--cold-frac", "1.5"], "cold_frac=1.5 is out of range"),
+    ],
+)
+def test_bad_cold_frac_exits_2_naming_it(flags, message, capsys):
+    assert main(["run", "--model", "pop", *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

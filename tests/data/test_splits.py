@@ -172,3 +172,143 @@ def test_empty_dataset() -> None:
     ds = _dataset(TIES).subset(np.zeros(len(TIES), dtype=bool))
     with pytest.raises(DataError, match="no interactions to split"):
         split_dataset(ds, method="loo")
+
+
+# -- cold-items ---------------------------------------------------------------------------------
+COLD = [
+    ("a", "i0", 0),
+    ("a", "i1", 1),
+    ("b", "i0", 2),
+    ("a", "i2", 3),
+    ("b", "i3", 4),  # i3 first seen: cold from here on
+    ("a", "i3", 5),  # a's last: test, cold
+    ("b", "i1", 6),
+    ("c", "i4", 7),  # i4 first seen: cold
+    ("c", "i0", 8),
+    ("b", "i4", 9),  # b's last: test, cold
+    ("c", "i1", 10),
+    ("d", "i3", 11),  # d has 2 interactions: train only, and i3 is cold
+    ("d", "i2", 12),
+    ("e", "i0", 13),
+    ("e", "i4", 14),  # e's second-to-last: validation, cold
+    ("e", "i2", 15),
+]
+
+
+def test_cold_items_exact() -> None:
+    ds = _dataset(COLD)
+    split = split_dataset(ds, method="cold-items", cold_frac=0.4)  # 2 of 5 items
+    assert {u: _items(split.train, u) for u in "abcde"} == {
+        "a": ["i0", "i1"],
+        "b": ["i0"],  # i3 dropped
+        "c": [],  # i4 dropped
+        "d": ["i2"],  # i3 dropped
+        "e": ["i0"],
+    }
+    assert _pairs(split.valid) == [("a", "i2"), ("b", "i1"), ("c", "i0")]  # e's i4 dropped
+    assert _pairs(split.test) == [("a", "i3"), ("b", "i4"), ("c", "i1"), ("e", "i2")]
+    assert split.name == "cold-items"
+    assert split.params == {
+        "method": "cold-items",
+        "cold_frac": 0.4,
+        "cold_from": 4,
+        "cold_items": 2,
+        "cold_share": 6 / 16,
+        "cold_test_events": 2,
+        "dropped_cold_train": 3,
+        "dropped_cold_valid": 1,
+        "min_interactions": 3,
+        "short_users_train_only": 1,
+    }
+    _assert_partition(ds, split, dropped=4)
+
+
+def test_cold_items_ties_at_the_cut_go_by_item_index() -> None:
+    # y and z are both first seen at t=1; z comes later in the vocabulary, so it is the newer
+    rows = [("a", "x", 0), ("a", "y", 1), ("b", "z", 1), ("b", "x", 2), ("c", "x", 3)]
+    split = split_dataset(_dataset(rows), method="cold-items", cold_frac=0.3)  # 1 of 3
+    assert "z" not in set(split.train.interactions["item"]) | set(split.valid.interactions["item"])
+    assert "y" in set(split.train.interactions["item"])
+    assert split.params["cold_items"] == 1 and split.params["cold_from"] == 1
+
+
+def _first_seen_newest(ds: Dataset, frac: float) -> set[str]:
+    """The newest ``frac`` of the items by first interaction (ties by vocabulary position)."""
+    df = ds.interactions
+    first = df.groupby("item_idx")["timestamp"].min().reset_index()
+    first = first.sort_values(["timestamp", "item_idx"], kind="stable")
+    n = max(1, round(frac * len(first)))
+    return {ds.item_ids[i] for i in first["item_idx"].iloc[-n:]}
+
+
+@pytest.mark.parametrize("frac", [0.05, 0.2, 0.5])
+def test_cold_items_on_synthetic_data(frac: float) -> None:
+    ds = make_synthetic(n_users=200, n_items=120, seed=2)
+    split = split_dataset(ds, method="cold-items", cold_frac=frac, seed=7)
+    cold = _first_seen_newest(ds, frac)
+    assert split.params["cold_items"] == len(cold)
+    # never trained on (nor validated on), yet still in the catalogue
+    for part in (split.train, split.valid):
+        assert not (set(part.interactions["item"]) & cold)
+        assert part.item_ids.equals(ds.item_ids)
+    # the held-out test is leave-one-out's: every evaluated user's last interaction, cold or warm
+    loo = split_dataset(ds, method="loo")
+    pd.testing.assert_frame_equal(split.test.interactions, loo.test.interactions)
+    tests = split.test.interactions
+    n_cold_test = int(tests["item"].isin(cold).sum())
+    assert split.params["cold_test_events"] == n_cold_test > 0
+    # train and valid are loo's less exactly the interactions with cold items
+    for mine, theirs, key in ((split.train, loo.train, "train"), (split.valid, loo.valid, "valid")):
+        kept = theirs.interactions[~theirs.interactions["item"].isin(cold)]
+        assert _pairs(mine) == list(zip(kept["user"], kept["item"], strict=True))
+        assert split.params[f"dropped_cold_{key}"] == len(theirs) - len(kept)
+    assert split.params["cold_share"] == pytest.approx(ds.interactions["item"].isin(cold).mean())
+    first_cold = ds.interactions[ds.interactions["item"].isin(cold)].groupby("item")["timestamp"]
+    assert split.params["cold_from"] == first_cold.min().min()
+    dropped = split.params["dropped_cold_train"] + split.params["dropped_cold_valid"]
+    _assert_partition(ds, split, dropped=dropped)
+
+
+def test_cold_items_is_deterministic() -> None:
+    ds = make_synthetic(n_users=150, n_items=90, seed=5)
+    a, b = (split_dataset(ds, method="cold-items", seed=s) for s in (0, 1))
+    for x, y in ((a.train, b.train), (a.valid, b.valid), (a.test, b.test)):
+        pd.testing.assert_frame_equal(x.interactions, y.interactions)
+    assert a.params == b.params and a.params["cold_frac"] == 0.2
+
+
+@pytest.mark.parametrize("frac", [0.0, 1.0, 1.5, -0.2])
+def test_cold_frac_out_of_range(frac: float) -> None:
+    with pytest.raises(ConfigError, match=rf"cold_frac must be strictly between 0 and 1.*{frac}"):
+        split_dataset(_dataset(COLD), method="cold-items", cold_frac=frac)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"method": "loo", "cold_frac": 0.2}, "cold_frac applies to split method 'cold-items'"),
+        ({"method": "random", "cold_frac": 0.2}, "cold_frac applies to split method 'cold-items'"),
+        ({"method": "cold-items", "test_frac": 0.2}, "'cold-items' holds out one interaction"),
+    ],
+)
+def test_cold_items_fractions_that_do_not_apply(bad: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        split_dataset(_dataset(COLD), **bad)  # type: ignore[arg-type]
+
+
+def test_cold_items_without_ordering_timestamps_fails_clearly() -> None:
+    rows = [(u, i, 5) for u in "abc" for i in ("x", "y", "z", "w")]
+    with pytest.raises(DataError, match="no item is first seen before the cut-off time 5"):
+        split_dataset(_dataset(rows), method="cold-items")
+
+
+@pytest.mark.parametrize(
+    "rows, frac, message",
+    [
+        ([("a", "x", 0), ("a", "x", 1), ("a", "x", 2)], 0.2, "no warm item would remain"),
+        ([("a", "x", 0), ("b", "y", 1), ("a", "x", 2)], 0.9, "no warm item would remain"),
+    ],
+)
+def test_cold_items_that_leave_no_warm_item(rows: list, frac: float, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        split_dataset(_dataset(rows), method="cold-items", cold_frac=frac)

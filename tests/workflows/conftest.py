@@ -49,3 +49,12 @@ def tiny_run(tmp_path_factory):
     out = folder / "run"
     assert main(["run", "--config", str(folder / "run.toml"), "--out", str(out), "--quiet"]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def cold_run(tmp_path_factory):
+    """A popularity run on the synthetic log under the cold-items split (30% of items cold)."""
+    out = tmp_path_factory.mktemp("cold") / "pop"
+    argv = ["run", "--dataset", "synthetic", "--model", "pop", "--split", "cold-items"]
+    assert main([*argv, "--cold-frac", "0.3", "--out", str(out), "-q"]) == 0
+    return out

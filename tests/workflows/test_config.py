@@ -42,7 +42,8 @@ def test_toml_file_is_read(tmp_path):
         ),
         (
             {"split": {"method": "kfold"}},
-            r"\[split\]: method='kfold' is not valid: expected one of 'loo', 'temporal', 'random'",
+            r"\[split\]: method='kfold' is not valid: expected one of 'loo', 'temporal', 'random', "
+            r"'cold-items'",
         ),
         ({"evaluation": {"ks": [200]}}, r"keep_k \(100\) must be at least the largest k \(200\)"),
         (
@@ -141,3 +142,12 @@ def test_model_parameters_are_type_checked():
         RunConfig.from_dict({"model": {"name": "bert4rec", "dropout": [0.1]}})
     config = RunConfig.from_dict({"model": {"name": "bert4rec", "mask_prob": 0.3, "dim": 32}})
     assert config.model == {"name": "bert4rec", "mask_prob": 0.3, "dim": 32}
+
+
+def test_cold_frac_is_bounded_and_read():
+    config = RunConfig.from_dict({"split": {"method": "cold-items", "cold_frac": 0.35}})
+    assert config.split.method == "cold-items" and config.split.cold_frac == 0.35
+    assert RunConfig().split.cold_frac == 0.2
+    for bad in (0.0, 1.0):
+        with pytest.raises(ConfigError, match=rf"\[split\]: cold_frac={bad} is out of range"):
+            RunConfig.from_dict({"split": {"method": "cold-items", "cold_frac": bad}})

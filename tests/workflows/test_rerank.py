@@ -320,3 +320,14 @@ def test_reranking_stored_lists_in_python_warns_of_missed_guarantees(tiny_run, c
     )
     assert "fair: 25 of 30 lists cannot meet the guarantee with their 10 candidates" in caplog.text
     assert "only 0 protected items among its 10 candidates" in caplog.text
+
+
+def test_reranked_lists_of_a_cold_items_run_are_sliced_too(cold_run, tmp_path):
+    run_metrics = json.loads((cold_run / "metrics.json").read_text())
+    result = rerank_run(cold_run, method="mmr", params={"lam": 0.5}, k=10, out=tmp_path / "mmr")
+    slices = json.loads((tmp_path / "mmr" / "metrics.json").read_text())["slices"]
+    assert slices == result.metrics["slices"]
+    for name in ("cold_target", "warm_target"):  # the same split read back: the same events
+        assert slices[name]["events"] == run_metrics["slices"][name]["events"]
+        assert slices[name]["users"] == run_metrics["slices"][name]["users"]
+    assert slices["cold_target"]["hit@10"] == 0.0  # the candidates never held a cold item

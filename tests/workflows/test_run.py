@@ -96,3 +96,51 @@ def test_k_beyond_the_catalogue_is_warned_about():
     n_items = result.metrics["dataset"]["items"]
     assert any(f"beyond the catalogue of {n_items} items" in w for w in result.metrics["warnings"])
     assert result.recommendations.groupby("user").size().max() <= n_items
+
+
+def test_a_cold_items_run_has_both_target_slices(cold_run):
+    import json
+
+    import pandas as pd
+
+    metrics = json.loads((cold_run / "metrics.json").read_text())
+    assert metrics["split"] == "cold-items" and metrics["split_params"]["cold_frac"] == 0.3
+    assert list(metrics)[:2] == ["overall", "slices"]
+    slices = metrics["slices"]
+    assert set(slices) == {"cold_target", "warm_target"}
+    cold, warm = slices["cold_target"], slices["warm_target"]
+    assert cold["events"] == metrics["split_params"]["cold_test_events"] > 0
+    assert cold["events"] + warm["events"] == metrics["split_sizes"]["test"]
+    assert cold["users"] + warm["users"] == metrics["evaluated_users"]  # one test item each
+    assert {key for key in cold if "@" in key} <= set(metrics["overall"])  # every metric, every k
+    assert cold["hit@10"] == 0.0 < warm["hit@10"]  # popularity never ranks an unseen item
+    # the other outputs are as for any run
+    per_user = pd.read_csv(cold_run / "per_user.csv")
+    assert len(per_user) == metrics["evaluated_users"]
+    assert not any(c.startswith(("cold", "warm")) for c in per_user.columns)
+
+
+def test_a_run_without_cold_targets_has_no_slices(tmp_path):
+    """Every item is trained on: metrics.json is exactly as before (no slices key)."""
+    import pandas as pd
+
+    rows = [(f"u{u}", f"i{(u + t) % 6}", t) for u in range(10) for t in range(5)]
+    log = tmp_path / "log.csv"
+    pd.DataFrame(rows, columns=["user", "item", "timestamp"]).to_csv(log, index=False)
+    config = {"data": {"interactions": str(log)}, "model": {"name": "pop"}}
+    result = equirec.run(config, write=False)
+    assert "slices" not in result.metrics
+    split = result.split
+    assert set(split.test.interactions["item"]) <= set(split.train.interactions["item"])
+
+
+def test_the_split_of_a_cold_items_run_is_read_back(cold_run):
+    import json
+
+    from equirec.workflows.rundir import open_run
+
+    run = open_run(cold_run)
+    assert run.config.split.method == "cold-items" and run.config.split.cold_frac == 0.3
+    metrics = json.loads((cold_run / "metrics.json").read_text())
+    assert run.split.params == metrics["split_params"]
+    assert len(run.split.train) == metrics["split_sizes"]["train"]

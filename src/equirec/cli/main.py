@@ -13,13 +13,14 @@ from equirec.cli.tables import (
     audit_summary,
     methods_table,
     rerank_summary,
+    slice_lines,
     summary_table,
     sweep_table,
 )
 from equirec.errors import EquirecError
 
 if TYPE_CHECKING:
-    from equirec.workflows.config import RunConfig
+    from equirec.workflows.config import RunConfig, SplitConfig
 
 __all__ = ["config_from_args", "main"]
 
@@ -123,6 +124,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         config.model = {"name": args.model}  # the file's parameters were for another model
     if args.split:
         config.split.method = args.split
+    if args.cold_frac is not None:
+        config.split = _cold_frac(config.split, args.cold_frac)
     if args.seed is not None:
         config.seed = args.seed
     if args.min_rating is not None:
@@ -154,6 +157,18 @@ _PLAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("keep_k", "evaluation", "keep_k"),
 )
 """``run`` flags copied as they are: (argparse name, config section, key)."""
+
+
+def _cold_frac(split: SplitConfig, value: float) -> SplitConfig:
+    """The ``[split]`` section with ``--cold-frac`` applied, validated (range, method)."""
+    from equirec.params import validate
+
+    if split.method != "cold-items":
+        raise EquirecError(
+            f"--cold-frac applies to --split cold-items only; the split method is {split.method!r}"
+        )
+    data = {**split.model_dump(), "cold_frac": value}
+    return validate(type(split), data, where="command line --cold-frac", noun="key")
 
 
 def _separators(items: Sequence[str]) -> dict[str, str]:
@@ -223,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = config_from_args(args)
             result = run(config, overwrite=args.overwrite)
             console.print(summary_table(result.metrics, ks=config.evaluation.ks))
+            for line in slice_lines(result.metrics, ks=config.evaluation.ks):
+                console.print(line)
             console.print(
                 f"trained in {result.metrics['train_seconds']:.1f} s; "
                 f"{result.metrics['evaluated_users']} test users; results in {result.out}"

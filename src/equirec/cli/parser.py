@@ -60,7 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--user-core", type=int, help="drop users with fewer interactions (k-core)")
     run.add_argument("--item-core", type=int, help="drop items with fewer interactions (k-core)")
     run.add_argument("--model", help="model name (see `equirec models`)")
-    run.add_argument("--split", choices=["loo", "temporal", "random"], help="split method")
+    run.add_argument(
+        "--split",
+        choices=["loo", "temporal", "random", "cold-items"],
+        help="split method (cold-items: leave-one-out, the newest items never trained on)",
+    )
+    run.add_argument(
+        "--cold-frac",
+        type=float,
+        help="share of the items that are cold under --split cold-items (default 0.2)",
+    )
     run.add_argument("--seed", type=int, help="one seed for everything (default 0)")
     run.add_argument("--epochs", type=int, help="maximum training epochs (iterative models)")
     run.add_argument("--min-rating", type=float, help="keep interactions rated at least this")

@@ -16,6 +16,7 @@ __all__ = [
     "fmt",
     "methods_table",
     "rerank_summary",
+    "slice_lines",
     "summary_table",
     "sweep_table",
 ]
@@ -138,6 +139,18 @@ def summary_table(metrics: dict[str, Any], *, ks: Sequence[int]) -> Table:
 
 
 ACCURACY_ORDER = ["ndcg", "recall", "hit", "mrr", "map", "precision"]
+
+
+def slice_lines(metrics: dict[str, Any], *, ks: Sequence[int]) -> list[str]:
+    """One line per slice of the test events (``metrics["slices"]``): NDCG at 10 (or the
+    largest k below it, else the smallest), events and users; none without slices."""
+    below = [k for k in ks if k <= 10]
+    k = max(below) if below else min(ks)
+    return [
+        f"{name.replace('_', '-')} events: ndcg@{k} {fmt(values.get(f'ndcg@{k}'))} over "
+        f"{values['events']:,} test event(s) of {values['users']:,} user(s)"
+        for name, values in metrics.get("slices", {}).items()
+    ]
 
 
 def methods_table(name: str | None) -> Table:

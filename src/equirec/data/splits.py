@@ -1,4 +1,5 @@
-"""Splitting a dataset into train / validation / test parts: leave-one-out, temporal, random.
+"""Splitting a dataset into train / validation / test parts: leave-one-out, temporal, random,
+cold items.
 
 Every part is a :meth:`Dataset.subset` of the input, so all parts share its user and item
 vocabularies (items absent from train stay in the catalogue), and splits are deterministic: the
@@ -8,7 +9,7 @@ same dataset and seed always give the same parts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -24,7 +25,7 @@ class Split:
         train: Interactions the model learns from.
         valid: Held-out interactions for early stopping and tuning (may be empty).
         test: Held-out interactions for the final evaluation.
-        name: Split method name (``loo``, ``temporal``, ``random``).
+        name: Split method name (``loo``, ``temporal``, ``random``, ``cold-items``).
         params: The split's parameters (seed, fractions...), recorded with results.
     """
 
@@ -35,13 +36,15 @@ class Split:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-SplitMethod = Literal["loo", "temporal", "random"]
+SplitMethod = Literal["loo", "temporal", "random", "cold-items"]
+SPLIT_METHODS: tuple[str, ...] = get_args(SplitMethod)
 
 LOO_MIN_INTERACTIONS = 3
 """Users with fewer interactions keep them all in train under ``loo`` (no valid / test item)."""
 
 DEFAULT_VALID_FRAC = 0.1
 DEFAULT_TEST_FRAC = 0.1
+DEFAULT_COLD_FRAC = 0.2
 
 
 def split_dataset(
@@ -51,6 +54,7 @@ def split_dataset(
     seed: int = 0,
     valid_frac: float | None = None,
     test_frac: float | None = None,
+    cold_frac: float | None = None,
 ) -> Split:
     """Split interactions into train, validation and test parts.
 
@@ -72,32 +76,59 @@ def split_dataset(
       test and ``floor(valid_frac * n)`` to validation, raised to 1 each (test first) while at
       least 1 interaction stays in train (as RecBole does), so a user with 2 interactions has
       1 train and 1 test, and one with 1 interaction has it in train.
+    * ``"cold-items"`` (new items never trained on): the items with interactions are ranked by
+      the time of their first interaction (equal times by item index) and the newest
+      ``cold_frac`` share of them (rounded, at least one) is *cold*: a time cut, the first
+      interaction of the oldest cold item (``params["cold_from"]``), with items first seen at
+      that very time divided by item index. The held-out parts are those of ``"loo"``; then
+      every train and validation interaction with a cold item is dropped (counted in
+      ``params["dropped_cold_train"]`` / ``params["dropped_cold_valid"]``), so no cold item is
+      ever trained on, while test keeps every evaluated user's last interaction, cold or warm.
+      Cold items stay in the catalogue, so their test events are ranked against all items.
+      ``params`` also records ``cold_items``, ``cold_share`` (their share of all interactions)
+      and ``cold_test_events``. ``valid_frac`` / ``test_frac`` do not apply.
 
     Args:
         dataset: The dataset to split.
-        method: ``"loo"``, ``"temporal"`` or ``"random"``.
+        method: ``"loo"``, ``"temporal"``, ``"random"`` or ``"cold-items"``.
         seed: Random seed (only ``"random"`` uses it).
         valid_frac: Validation share for ``temporal`` / ``random`` (default 0.1; 0 for none).
         test_frac: Test share for ``temporal`` / ``random`` (default 0.1).
+        cold_frac: Share of the items that are cold under ``cold-items`` (default 0.2; strictly
+            between 0 and 1).
 
     Returns:
         The :class:`Split`, with the method's parameters in ``params``.
 
     Raises:
-        ConfigError: Unknown method, fractions out of range or given to ``loo``.
-        DataError: The dataset is empty, or the temporal train part would be empty.
+        ConfigError: Unknown method, fractions out of range or given to a method they do not
+            apply to.
+        DataError: The dataset is empty, the temporal train part would be empty, or under
+            ``cold-items`` the timestamps do not order the items or no warm item would remain.
     """
-    if method not in ("loo", "temporal", "random"):
-        raise ConfigError(f"unknown split method {method!r}; choose 'loo', 'temporal' or 'random'")
+    if method not in SPLIT_METHODS:
+        raise ConfigError(
+            f"unknown split method {method!r}; choose one of {', '.join(map(repr, SPLIT_METHODS))}"
+        )
+    if cold_frac is not None and method != "cold-items":
+        raise ConfigError(f"cold_frac applies to split method 'cold-items' only, not {method!r}")
     if len(dataset) == 0:
         raise DataError(f"dataset {dataset.name!r} has no interactions to split")
+    if method in ("loo", "cold-items") and (valid_frac is not None or test_frac is not None):
+        raise ConfigError(
+            f"split method {method!r} holds out one interaction per user; valid_frac / "
+            "test_frac apply to 'temporal' and 'random' only"
+        )
     if method == "loo":
-        if valid_frac is not None or test_frac is not None:
-            raise ConfigError(
-                "split method 'loo' holds out one interaction per user; valid_frac / test_frac "
-                "apply to 'temporal' and 'random' only"
-            )
         part, params = _leave_one_out(dataset)
+    elif method == "cold-items":
+        frac = DEFAULT_COLD_FRAC if cold_frac is None else float(cold_frac)
+        if not 0 < frac < 1:
+            raise ConfigError(
+                f"cold_frac must be strictly between 0 and 1 (the share of items that are "
+                f"cold), got cold_frac={cold_frac}"
+            )
+        part, params = _cold_items(dataset, cold_frac=frac)
     else:
         valid = DEFAULT_VALID_FRAC if valid_frac is None else float(valid_frac)
         test = DEFAULT_TEST_FRAC if test_frac is None else float(test_frac)
@@ -130,6 +161,50 @@ def _leave_one_out(dataset: Dataset) -> tuple[np.ndarray, dict[str, Any]]:
     return part, {
         "min_interactions": LOO_MIN_INTERACTIONS,
         "short_users_train_only": short,
+    }
+
+
+def _cold_items(dataset: Dataset, *, cold_frac: float) -> tuple[np.ndarray, dict[str, Any]]:
+    """Leave-one-out parts with the newest items' train and validation rows dropped."""
+    df = dataset.interactions
+    items = df["item_idx"].to_numpy()
+    ts = df["timestamp"].to_numpy()
+    # Rows are in chronological order (stable), so an item's first row is its first interaction.
+    active, first_row = np.unique(items, return_index=True)
+    first_ts = ts[first_row]
+    order = np.lexsort((active, first_ts))  # oldest first; equal times by item index
+    n_cold = max(1, round(cold_frac * len(active)))
+    if n_cold >= len(active):
+        raise DataError(
+            f"cold-items split of {dataset.name!r}: cold_frac={cold_frac} of its "
+            f"{len(active)} item(s) with interactions makes every item cold, so no warm item "
+            "would remain to train on; lower cold_frac"
+        )
+    cut = first_ts[order[len(active) - n_cold]]
+    if first_ts[order[0]] == cut:
+        raise DataError(
+            f"cold-items split of {dataset.name!r}: no item is first seen before the cut-off "
+            f"time {_scalar(cut)!r} of the newest {n_cold} item(s) (the timestamps do not order "
+            "the items: too many share one time); give the log real timestamps, lower cold_frac "
+            "or use method='loo'"
+        )
+    # The first row is on a warm item (first seen before the cut) and always stays in train.
+    cold = np.zeros(dataset.n_items, dtype=bool)
+    cold[active[order[len(active) - n_cold :]]] = True
+    part, params = _leave_one_out(dataset)
+    on_cold = cold[items]
+    dropped_train = on_cold & (part == _TRAIN)
+    dropped_valid = on_cold & (part == _VALID)
+    part[dropped_train | dropped_valid] = _DROPPED
+    return part, {
+        "cold_frac": cold_frac,
+        "cold_from": _scalar(cut),
+        "cold_items": int(n_cold),
+        "cold_share": float(on_cold.mean()),
+        "cold_test_events": int((on_cold & (part == _TEST)).sum()),
+        "dropped_cold_train": int(dropped_train.sum()),
+        "dropped_cold_valid": int(dropped_valid.sum()),
+        **params,
     }
 
 

@@ -16,9 +16,12 @@ from equirec.evaluation.metrics import (
     relevant_matrix,
 )
 from equirec.evaluation.sampled import sampled_metrics, sampled_ranks
+from equirec.evaluation.slices import COLD_TARGET, WARM_TARGET, slice_metrics, target_slices
 
 __all__ = [
     "ACCURACY_METRICS",
+    "COLD_TARGET",
+    "WARM_TARGET",
     "EvaluationResult",
     "accuracy_metrics",
     "catalogue_metrics",
@@ -32,4 +35,6 @@ __all__ = [
     "relevant_matrix",
     "sampled_metrics",
     "sampled_ranks",
+    "slice_metrics",
+    "target_slices",
 ]

@@ -9,7 +9,7 @@ evaluated. Sampled evaluation exists only as an explicit, warned opt-in.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ from equirec.errors import EquirecError
 from equirec.evaluation.beyond import catalogue_metrics, popularity_metrics
 from equirec.evaluation.metrics import ranking_metrics, relevant_matrix
 from equirec.evaluation.sampled import sampled_metrics, sampled_ranks
+from equirec.evaluation.slices import slice_metrics
 from equirec.models.base import Recommender
 
 FULL_RANKING = "full ranking"
@@ -44,12 +45,17 @@ class EvaluationResult:
             ``protocol``, ``sampled_negatives``, ``seed``, ``novelty_smoothing``, ``popularity``,
             ``evaluated_users`` and ``unreachable_relevant`` (test items the user had already
             seen: excluded from the ranking, so always misses).
+        slices: Metrics by slice of the test events (see
+            :func:`~equirec.evaluation.slices.slice_metrics`): slice name -> ``events``,
+            ``users`` and the mean of every accuracy metric; empty unless ``item_slices`` was
+            given.
     """
 
     overall: dict[str, float]
     per_user: pd.DataFrame
     recommendations: pd.DataFrame
     params: dict[str, Any] = field(default_factory=dict)
+    slices: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def evaluate(
@@ -66,6 +72,7 @@ def evaluate(
     batch_size: int = 256,
     sampled_negatives: int | None = None,
     seed: int = 0,
+    item_slices: Mapping[str, np.ndarray] | None = None,
 ) -> EvaluationResult:
     """Rank the whole catalogue for every user with test interactions and score the lists.
 
@@ -97,6 +104,9 @@ def evaluate(
             Not comparable with full-ranking numbers (Krichene & Rendle, KDD 2020): a warning
             says so, and no lists or beyond-accuracy metrics are produced.
         seed: Seeds the negative sampling.
+        item_slices: Slices of the test events by their item (name -> boolean mask over the
+            catalogue, e.g. :func:`~equirec.evaluation.slices.target_slices`), each scored on
+            the same lists into :attr:`EvaluationResult.slices` (full ranking only).
 
     Returns:
         An :class:`EvaluationResult`.
@@ -124,6 +134,8 @@ def evaluate(
         raise EquirecError(f"keep_k ({keep_k}) must be at least the largest k ({cutoffs[-1]})")
     if sampled_negatives is not None and sampled_negatives < 1:
         raise EquirecError(f"sampled_negatives must be positive, got {sampled_negatives}")
+    if sampled_negatives is not None and item_slices:
+        raise EquirecError("item_slices are scored on full rankings; not with sampled_negatives")
     pop = _popularity(model, popularity)
     if novelty_smoothing < 0:
         raise EquirecError(f"novelty_smoothing must be non-negative, got {novelty_smoothing}")
@@ -170,11 +182,17 @@ def evaluate(
     per_user, overall = score_lists(
         lists, relevant=relevant, popularity=pop, ks=cutoffs, novelty_smoothing=novelty_smoothing
     )
+    slices = {}
+    if item_slices:
+        slices = slice_metrics(
+            lists.items, relevant=relevant, users=lists.users, slices=item_slices, ks=cutoffs
+        )
     return EvaluationResult(
         overall=overall,
         per_user=per_user,
         recommendations=lists.to_frame(),
         params=params,
+        slices=slices,
     )
 
 

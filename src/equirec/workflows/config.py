@@ -106,12 +106,15 @@ class PreprocessConfig(_Section):
 class SplitConfig(_Section):
     """How interactions are divided into train, validation and test."""
 
-    method: Literal["loo", "temporal", "random"] = "loo"
-    """``loo`` (leave-one-out), ``temporal`` (global time) or ``random`` (per-user holdout)."""
+    method: Literal["loo", "temporal", "random", "cold-items"] = "loo"
+    """``loo`` (leave-one-out), ``temporal`` (global time), ``random`` (per-user holdout) or
+    ``cold-items`` (leave-one-out with the newest items never trained on)."""
     valid_frac: float = Field(0.1, ge=0, lt=1)
     """Validation share for ``temporal`` and ``random``."""
     test_frac: float = Field(0.1, gt=0, lt=1)
     """Test share for ``temporal`` and ``random``."""
+    cold_frac: float = Field(0.2, gt=0, lt=1)
+    """Share of the items (the newest by first interaction) that are cold under ``cold-items``."""
 
 
 class EvaluationConfig(_Section):

@@ -32,6 +32,7 @@ import pandas as pd
 from equirec.data.lists import RankedLists
 from equirec.errors import DataError
 from equirec.evaluation.evaluator import score_lists
+from equirec.evaluation.slices import slice_metrics, target_slices
 from equirec.io import check_new
 from equirec.mitigation.registry import default_fairness
 from equirec.mitigation.rerank.base import candidates_from_frame
@@ -472,6 +473,12 @@ def rerank_run(
         "evaluated_users": len(per_user),
         "exclude_seen": True,
     }
+    masks = target_slices(train=run.split.train.history(), test=relevant)
+    if masks:  # test items never trained on: their metrics apart, next to the overall ones
+        by_slice = slice_metrics(
+            lists.items, relevant=relevant, users=lists.users, slices=masks, ks=ks
+        )
+        metrics = {"overall": overall, "slices": by_slice, **metrics}
     if write:
         saved = json.loads((run.path / "config.json").read_text())["config"]
         write_run(

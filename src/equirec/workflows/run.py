@@ -4,6 +4,11 @@ A ``[mitigation]`` section of the config is applied between the split and traini
 :mod:`equirec.mitigation.apply`): it changes the training part only, or attaches a loss term to
 the model; evaluation always reads the split's original interactions. The folder is written by
 :mod:`equirec.workflows.rundir`.
+
+When some test event's item has no interaction in the split's training part (always under the
+``cold-items`` split, sometimes under ``temporal`` or ``random``), ``metrics.json`` also holds
+``slices``: the metrics of the ``cold_target`` and ``warm_target`` events apart
+(:mod:`equirec.evaluation.slices`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from equirec.data.dataset import Dataset
 from equirec.data.known import KnownData
 from equirec.data.splits import Split
 from equirec.errors import ConfigError
-from equirec.evaluation import EvaluationResult, evaluate
+from equirec.evaluation import EvaluationResult, evaluate, target_slices
 from equirec.io import check_new, jsonable
 from equirec.mitigation.apply import AppliedMitigation, apply_training_mitigation
 from equirec.models.base import Recommender
@@ -122,6 +127,8 @@ def run(
     known = KnownData.from_split(split, history=config.evaluation.history)
     e = config.evaluation
     t1 = time.perf_counter()
+    # Cold-target events (items without a training interaction of the split) scored apart.
+    slices = target_slices(train=split.train.history(), test=split.test.history())
     result: EvaluationResult = evaluate(
         model,
         test=split.test,
@@ -132,12 +139,15 @@ def run(
         batch_size=e.batch_size,
         popularity=known.popularity,
         popularity_source=known.popularity_source,
+        item_slices=slices,
     )
     eval_seconds = time.perf_counter() - t1
     log.info("evaluated %d test users in %.1f s", len(result.per_user), eval_seconds)
 
     metrics: dict[str, Any] = {
         "overall": result.overall,
+        # Only when some test item was never trained on: the same metrics on either side.
+        **({"slices": result.slices} if result.slices else {}),
         "dataset": dataset.stats(),
         "model": model.name,
         "model_params": jsonable(model.get_params(deep=False)),

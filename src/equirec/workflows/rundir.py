@@ -92,7 +92,9 @@ def make_split(dataset: Dataset, config: RunConfig) -> Split:
 
     s = config.split
     options: dict[str, Any] = {}
-    if s.method != "loo":
+    if s.method == "cold-items":
+        options = {"cold_frac": s.cold_frac}
+    elif s.method != "loo":
         options = {"valid_frac": s.valid_frac, "test_frac": s.test_frac}
     return split_dataset(dataset, method=s.method, seed=config.seed, **options)
 
