@@ -28,6 +28,10 @@ BUILT_IN: dict[str, tuple[str, str]] = {
         "equirec.models.bpr",
         "Bayesian Personalised Ranking matrix factorisation (Rendle et al., UAI 2009).",
     ),
+    "contentknn": (
+        "equirec.models.contentknn",
+        "Rank items by the cosine similarity of their content to the user's last items.",
+    ),
     "ease": (
         "equirec.models.ease",
         'EASE^R (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019).',
