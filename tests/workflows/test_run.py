@@ -144,3 +144,19 @@ def test_the_split_of_a_cold_items_run_is_read_back(cold_run):
     metrics = json.loads((cold_run / "metrics.json").read_text())
     assert run.split.params == metrics["split_params"]
     assert len(run.split.train) == metrics["split_sizes"]["train"]
+
+
+def test_coldstart_writes_the_curve_of_a_saved_run(tmp_path, capsys):
+    import pandas as pd
+
+    from equirec.cli import main
+
+    out = tmp_path / "ease"
+    args = ["run", "--dataset", "synthetic", "--model", "ease", "--out", str(out), "-q"]
+    assert main(args) == 0
+    assert main(["coldstart", str(out), "--lengths", "1", "3", "-q"]) == 0
+    curve = pd.read_csv(out / "cold_users.csv")
+    assert curve["length"].tolist() == [1, 3] and (curve["model"] == "ease").all()
+    assert curve["users"].nunique() == 1 and curve["ndcg@10"].between(0, 1).all()
+    assert "hit@10" in capsys.readouterr().out
+    assert main(["coldstart", str(out), "--lengths", "0", "-q"]) == 2

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from equirec.cli.parser import build_parser
 from equirec.cli.tables import (
     audit_summary,
+    curve_table,
     methods_table,
     rerank_summary,
     slice_lines,
@@ -248,6 +249,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from equirec.workflows.audit import audit_run
 
                 audit_summary(console, audit_run(result.out), result.out)
+        elif args.command == "coldstart":
+            from equirec.workflows.coldstart import cold_user_curve
+
+            curve = cold_user_curve(args.run_dir, lengths=args.lengths, ks=args.ks)
+            console.print(curve_table(curve, ks=args.ks))
         elif args.command == "audit":
             from equirec.workflows.audit import audit_options, audit_run
 

@@ -93,6 +93,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--audit", action="store_true", help="also audit fairness (audit.json, audit.html)"
     )
 
+    cold = sub.add_parser(
+        "coldstart",
+        help="a run's model by how many known items it is given (cold users): cold_users.csv",
+        description="Rank every test user from only the last N items of what the run knew (for "
+        "each N), score the test items, and write the metrics per N into cold_users.csv in the "
+        "run folder. The same users (those with at least the longest N known items) are "
+        "evaluated at every length.",
+    )
+    cold.add_argument("run_dir", help="a folder written by `equirec run` (with a saved model)")
+    cold.add_argument(
+        "--lengths",
+        type=int,
+        nargs="+",
+        default=[1, 2, 3, 5, 10, 20],
+        help="history lengths (default 1 2 3 5 10 20)",
+    )
+    cold.add_argument("--ks", type=int, nargs="+", default=[10], help="cut-offs (default 10)")
+    _log_flags(cold)
+
     aud = sub.add_parser(
         "audit", help="fairness audit of a run folder: writes audit.json and audit.html into it"
     )

@@ -153,6 +153,25 @@ def slice_lines(metrics: dict[str, Any], *, ks: Sequence[int]) -> list[str]:
     ]
 
 
+def curve_table(curve: Any, *, ks: Sequence[int]) -> Table:
+    """The cold-user curve: NDCG and hit rate per known history length."""
+    from rich.table import Table
+
+    first = curve.iloc[0]
+    table = Table(
+        title=f"{first['model']}: ranked from the last N known items only "
+        f"({int(first['users']):,} test users at every N)"
+    )
+    table.add_column("N", justify="right")
+    for k in ks:
+        table.add_column(f"ndcg@{k}", justify="right")
+        table.add_column(f"hit@{k}", justify="right")
+    for values in curve.to_dict("records"):
+        cells = [fmt(values[f"{m}@{k}"]) for k in ks for m in ("ndcg", "hit")]
+        table.add_row(str(values["length"]), *cells)
+    return table
+
+
 def methods_table(name: str | None) -> Table:
     """Every method with its stage, or one method's parameters (from the registry)."""
     from rich.table import Table
