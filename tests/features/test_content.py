@@ -65,7 +65,7 @@ def test_bad_attributes_are_named():
         {"title": [None, ""], "year": ["1990", "soon"]}, index=pd.Index(["i1", "i2"], name="item")
     )
     data = _data(items, {"title": "text", "year": "numeric"})
-    with pytest.raises(ConfigError, match="unknown item attribute 'genre'.*'title': 'text'"):
+    with pytest.raises(ConfigError, match=r"unknown item attribute 'genre'.*'title': 'text'"):
         item_content(data, ["genre"])
     with pytest.raises(DataError, match="'title' is empty: no item has text"):
         item_content(data, ["title"], text_encoder=FakeEncoder())

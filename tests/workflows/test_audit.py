@@ -135,3 +135,16 @@ def test_item_exposure_csv_has_every_catalogue_item(run_dir, tmp_path):
     )
     genres = table["genres"].dropna()
     assert len(genres) and all(isinstance(g, str) for g in genres)
+
+
+def test_a_cold_start_run_is_audited_by_known_and_new_items(cold_run, tmp_path):
+    folder = tmp_path / "cold"
+    shutil.copytree(cold_run, folder)
+    assert main(["audit", str(folder), "--n-boot", "50", "-q"]) == 0
+    report = json.loads((folder / "audit.json").read_text())
+    cold = report["items"]["groups"]["cold_start"]["by_group"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    n_new = metrics["split_params"]["cold_items"]
+    assert cold["new"]["n_items"] == n_new and cold["known"]["n_items"] > 0
+    # popularity ranks by known interactions: the new items, which have none, are not shown
+    assert cold["new"]["exposure_share"] < cold["known"]["exposure_share"]

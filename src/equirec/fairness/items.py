@@ -59,6 +59,10 @@ TOP_ITEMS = 10
 NEVER_EXAMPLES = 5
 """Never-recommended items named (the most popular of them) in ``items.exposed``."""
 
+COLD_START = "cold_start"
+"""The item grouping of a cold-start test: ``known`` items (with an interaction known before the
+lists) and ``new`` ones (without, e.g. the cold items of ``--split cold-items``)."""
+
 TITLE = "title"
 """The item attribute that names an item, when the dataset has it (MovieLens: the title)."""
 
@@ -71,10 +75,17 @@ def item_groups(
     multi: str,
     numeric_bands: int = 4,
 ) -> list[ItemGroups]:
-    """``popularity`` (head/tail) plus the item attributes' groups (default: categorical, multi)."""
+    """``popularity`` (head/tail), ``cold_start`` (known/new) where held-out items include
+    some never known before the lists, plus the item attributes' groups (default: categorical,
+    multi)."""
     kinds = data.item_attribute_kinds
     pop_codes = np.where(head_mask, 0, 1).astype(np.int64)
     out = [item_groups_from_labels(Groups("popularity", pop_codes, ("head", "tail")))]
+    new = data.popularity == 0
+    if new.any() and data.relevant[:, np.flatnonzero(new)].nnz:
+        # A cold-start test: items without a known interaction are wanted by some test users.
+        codes = new.astype(np.int64)
+        out.append(item_groups_from_labels(Groups(COLD_START, codes, ("known", "new"))))
     names = (
         [a for a, kind in kinds.items() if kind in ("categorical", "multi")]
         if attributes is None

@@ -178,7 +178,9 @@ class TextEncoder:
     def _model(self) -> Any:
         if self._encoder is None:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
+            transformers_logging.disable_progress_bar()  # equirec reports its own progress
             log.info("loading the text encoder %s", self.folder)
             self._encoder = SentenceTransformer(
                 str(self.folder), device=self.device, local_files_only=True

