@@ -34,13 +34,19 @@ MODELS: dict[str, dict[str, Any]] = {
         **SASREC,
         "content_attributes": CONTENT,
         "fusion": "add",
+        "id_dropout": 0.1,
+    },
+    "sasrec-content-d03": {
+        **SASREC,
+        "content_attributes": CONTENT,
+        "fusion": "add",
         "id_dropout": 0.3,
     },
     "contentknn": {"name": "contentknn", "content_attributes": CONTENT},
     "ease": {"name": "ease"},
     "pop": {"name": "pop"},
 }
-SEEDED = {"sasrec-id", "sasrec-content"}
+SEEDED = {"sasrec-id", "sasrec-content", "sasrec-content-d03"}
 """Models whose result depends on the seed (the split does not: it is leave-one-out)."""
 CURVE = ("sasrec-id", "sasrec-content", "ease", "pop")
 

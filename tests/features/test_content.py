@@ -78,3 +78,20 @@ def test_bad_attributes_are_named():
     no_items = Dataset(interactions=pd.DataFrame({"user": ["u"], "item": ["i"], "timestamp": [0]}))
     with pytest.raises(ConfigError, match="no item attributes"):
         item_content(no_items, ["title"])
+
+
+def test_user_features_are_encoded_like_item_content():
+    from equirec.features.content import user_content
+
+    log = pd.DataFrame({"user": ["a", "b", "c"], "item": ["i", "i", "i"], "timestamp": 0})
+    users = pd.DataFrame(
+        {"gender": ["F", "M", None], "age": [20.0, 40.0, 30.0]},
+        index=pd.Index(["a", "b", "c"], name="user"),
+    )
+    data = Dataset(interactions=log, user_attributes=users)
+    got = user_content(data, ["gender", "age"])
+    np.testing.assert_array_equal(got.matrix[:, :2], [[1, 0], [0, 1], [0, 0]])
+    np.testing.assert_allclose(got.matrix[:, 2], [-1.2247449, 1.2247449, 0.0], rtol=1e-6)
+    assert "1 of 3 users have no gender" in got.warnings[0]
+    with pytest.raises(ConfigError, match="unknown user attribute 'occupation'"):
+        user_content(data, ["occupation"])

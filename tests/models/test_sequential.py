@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from equirec.data.dataset import Dataset
+from equirec.data.history import History
 from equirec.errors import ConfigError
 from equirec.models import Recommender
 from equirec.models.sequential import BERT4Rec, SASRec, content_features
@@ -301,3 +302,51 @@ def test_a_text_attribute_goes_through_the_packaged_encoder(tmp_path, monkeypatc
     model.save(tmp_path / "m")
     loaded = Recommender.load(tmp_path / "m")  # the embeddings travel in the weights
     pd.testing.assert_frame_equal(loaded.recommend(k=3), model.recommend(k=3))
+
+
+def test_user_features_enter_the_representation_and_are_saved(tmp_path, caplog):
+    import logging
+
+    d = _cycles(n_users=20)
+    users = pd.DataFrame(
+        {"gender": ["F" if n % 2 else "M" for n in range(20)], "age": np.arange(20.0)},
+        index=pd.Index([f"u{n}" for n in range(20)], name="user"),
+    )
+    d = Dataset(
+        interactions=d.interactions[["user", "item", "timestamp"]],
+        item_attributes=d.item_attributes,
+        user_attributes=users,
+        item_ids=d.item_ids,
+        user_ids=d.user_ids,
+    )
+    with caplog.at_level(logging.WARNING):
+        model = SASRec(epochs=3, seed=0, user_attributes=["gender", "age"], **SMALL).fit(d)
+    assert "sees the user attribute(s) gender, age as features" in caplog.text
+    assert model.user_dim_ == 3 and model.module_.user_proj is not None
+    # two users with the same items but other attributes get other representations
+    same = np.array([d.user_ids.get_loc("u0"), d.user_ids.get_loc("u1")])
+    twin = History.from_arrays(
+        users=np.repeat(same, 4),
+        items=np.tile(d.history().sequence(int(same[0]))[:4], 2),
+        n_users=d.n_users,
+        n_items=d.n_items,
+    )
+    reps = model.user_representations(same, twin)
+    assert not torch.allclose(reps[0], reps[1])
+    plain = SASRec(epochs=3, seed=0, **SMALL).fit(d).user_representations(same, twin)
+    torch.testing.assert_close(plain[0], plain[1])
+    # a user beyond the vocabulary (a new session) gets no features: the encoder's state alone
+    beyond = History.from_arrays(
+        users=np.full(4, d.n_users),
+        items=twin.sequence(int(same[0])),
+        n_users=d.n_users + 1,
+        n_items=d.n_items,
+    )
+    alone = model.user_representations(np.array([d.n_users]), beyond)
+    tokens = model._inputs(np.array([d.n_users]), beyond)
+    torch.testing.assert_close(alone[0], model.module_(tokens, last_only=True)[0].detach())
+    model.save(tmp_path / "m")
+    loaded = Recommender.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(loaded.recommend(k=5), model.recommend(k=5))
+    with pytest.raises(ConfigError, match="unknown user attribute 'occupation'"):
+        SASRec(epochs=1, user_attributes=["occupation"], **SMALL).fit(d)

@@ -31,7 +31,7 @@ from equirec.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Block", "ContentFeatures", "item_content"]
+__all__ = ["Block", "ContentFeatures", "attribute_matrix", "item_content", "user_content"]
 
 
 @dataclass(frozen=True)
@@ -78,19 +78,57 @@ def item_content(
         DataError: A text or numeric attribute with no value at all, or numeric values that
             are not numbers.
     """
+    return attribute_matrix(
+        dataset.item_attributes,
+        dataset.item_attribute_kinds,
+        attributes,
+        what="item",
+        text_encoder=text_encoder,
+    )
+
+
+def user_content(dataset: Dataset, attributes: Sequence[str]) -> ContentFeatures:
+    """The feature matrix of user ``attributes`` (gender, age...) for every user of ``dataset``,
+    encoded as :func:`item_content` encodes items (a user without a value gets zeros and a
+    missing indicator).
+
+    Raises:
+        ConfigError: See :func:`item_content`.
+        DataError: See :func:`item_content`.
+    """
+    return attribute_matrix(
+        dataset.user_attributes, dataset.user_attribute_kinds, attributes, what="user"
+    )
+
+
+def attribute_matrix(
+    table: pd.DataFrame | None,
+    kinds: dict[str, Any],
+    attributes: Sequence[str],
+    *,
+    what: str,
+    text_encoder: Any = None,
+) -> ContentFeatures:
+    """The blocks of ``attributes`` of an attribute ``table`` (one row per user or item).
+
+    Args:
+        table: Rows in vocabulary order, or ``None`` when the data has no such table.
+        kinds: Every column's kind.
+        attributes: The columns to encode, in block order.
+        what: ``"item"`` or ``"user"``, for the messages.
+        text_encoder: What encodes ``text`` columns.
+    """
     if not attributes:
-        raise ConfigError("content features: name at least one item attribute")
+        raise ConfigError(f"{what} features: name at least one {what} attribute")
     doubled = sorted({a for a in attributes if list(attributes).count(a) > 1})
     if doubled:
-        raise ConfigError(f"content features: attribute(s) {doubled} given more than once")
-    table = dataset.item_attributes
-    kinds = dataset.item_attribute_kinds
+        raise ConfigError(f"{what} features: attribute(s) {doubled} given more than once")
     unknown = [a for a in attributes if table is None or a not in kinds]
     if unknown:
-        known = {a: k for a, k in kinds.items()} if table is not None else {}
+        known = dict(kinds) if table is not None else {}
         raise ConfigError(
-            f"unknown item attribute {unknown[0]!r} for content features; the data has "
-            f"{known or 'no item attributes'}"
+            f"unknown {what} attribute {unknown[0]!r} for {what} features; the data has "
+            f"{known or f'no {what} attributes'}"
         )
     assert table is not None
     blocks, columns, warnings = [], [], []
@@ -100,14 +138,14 @@ def item_content(
         if kind in ("categorical", "multi"):
             matrix, missing = _hot(values, multi=kind == "multi")
         elif kind == "numeric":
-            matrix, missing = _numeric(values, attribute)
+            matrix, missing = _numeric(values, attribute, what)
         elif kind == "text":
-            matrix, missing = _text(values, attribute, text_encoder)
+            matrix, missing = _text(values, attribute, text_encoder, what)
         else:  # pragma: no cover - every AttributeKind is handled
-            raise ConfigError(f"item attribute {attribute!r} has an unsupported kind {kind!r}")
+            raise ConfigError(f"{what} attribute {attribute!r} has an unsupported kind {kind!r}")
         if missing:
             warnings.append(
-                f"{missing} of {len(values)} items have no {attribute}: their {attribute} "
+                f"{missing} of {len(values)} {what}s have no {attribute}: their {attribute} "
                 "columns are zero, with a missing indicator"
             )
         blocks.append(Block(attribute=attribute, kind=kind, width=matrix.shape[1], missing=missing))
@@ -139,18 +177,18 @@ def _hot(values: pd.Series, *, multi: bool) -> tuple[np.ndarray, int]:
     return block, sum(not row for row in rows)
 
 
-def _numeric(values: pd.Series, attribute: str) -> tuple[np.ndarray, int]:
+def _numeric(values: pd.Series, attribute: str, what: str) -> tuple[np.ndarray, int]:
     numbers = pd.to_numeric(values, errors="coerce")
     bad = values.notna() & numbers.isna()
     if bad.any():
         first = values[bad].iloc[0]
         raise DataError(
-            f"item attribute {attribute!r}: {int(bad.sum())} value(s) are not numbers, e.g. "
-            f"{first!r} (item {values[bad].index[0]!r}); clean the column or declare it text"
+            f"{what} attribute {attribute!r}: {int(bad.sum())} value(s) are not numbers, e.g. "
+            f"{first!r} ({what} {values[bad].index[0]!r}); clean the column or declare it text"
         )
     present = numbers.notna().to_numpy()
     if not present.any():
-        raise DataError(f"item attribute {attribute!r} has no value for any item")
+        raise DataError(f"{what} attribute {attribute!r} has no value for any {what}")
     x = numbers.to_numpy(dtype=np.float64)
     mean, std = x[present].mean(), x[present].std()
     z = np.where(present, (x - mean) / (std if std > 0 else 1.0), 0.0)
@@ -159,13 +197,13 @@ def _numeric(values: pd.Series, attribute: str) -> tuple[np.ndarray, int]:
     return np.stack(cols, axis=1).astype(np.float32), missing
 
 
-def _text(values: pd.Series, attribute: str, encoder: Any) -> tuple[np.ndarray, int]:
+def _text(values: pd.Series, attribute: str, encoder: Any, what: str) -> tuple[np.ndarray, int]:
     texts = [None if _absent(v) else str(v).strip() for v in values]
     present = np.array([bool(t) for t in texts])
     if not present.any():
         raise DataError(
-            f"item attribute {attribute!r} is empty: no item has text to encode; leave it out "
-            "of the content attributes"
+            f"{what} attribute {attribute!r} is empty: no {what} has text to encode; leave it "
+            "out of the features"
         )
     if encoder is None:
         from equirec.features.text import TextEncoder

@@ -121,7 +121,7 @@ class TextEncoder:
         *,
         model: str | Path = DEFAULT_MODEL,
         cache_dir: str | Path | None = None,
-        batch_size: int = 64,
+        batch_size: int = 128,
         device: str = "cpu",
     ) -> None:
         self.folder = resolve_model(model)

@@ -6,6 +6,7 @@ The estimators here own vocabularies, devices, batching and training; the networ
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from torch import nn
 from equirec.data.dataset import Dataset
 from equirec.data.history import History
 from equirec.errors import ConfigError
-from equirec.features.content import item_content
+from equirec.features.content import item_content, user_content
 from equirec.models.base import Recommender
 from equirec.models.registry import register
 from equirec.models.transformer import FUSIONS, SequenceTransformer
@@ -31,6 +32,8 @@ from equirec.training.trainer import (
     TrainingLog,
 )
 from equirec.training.validation import masked_ndcg
+
+log = logging.getLogger(__name__)
 
 
 class SequentialRecommender(LossTermsMixin, Recommender):
@@ -80,6 +83,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         text_model: str = "default",
         fusion: str = "add",
         id_dropout: float = 0.0,
+        user_attributes: Sequence[str] = (),
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -104,11 +108,17 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.text_model = text_model
         self.fusion = fusion
         self.id_dropout = id_dropout
+        self.user_attributes = user_attributes
         self.seed = seed
         self.device = device
 
     # -- training --------------------------------------------------------------------------------
-    def _build_module(self, n_items: int, features: torch.Tensor | None) -> SequenceTransformer:
+    def _build_module(
+        self,
+        n_items: int,
+        features: torch.Tensor | None,
+        user_features: torch.Tensor | None = None,
+    ) -> SequenceTransformer:
         return SequenceTransformer(
             n_items=n_items,
             max_len=self.max_len,
@@ -122,6 +132,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             item_features=features,
             fusion=self.fusion,
             id_dropout=float(self.id_dropout),
+            user_features=user_features,
         )
 
     def _check_params(self) -> None:
@@ -162,7 +173,17 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         torch.manual_seed(self.seed)
         features = content_features(dataset, self.content_attributes, text_model=self.text_model)
         self.content_dim_ = 0 if features is None else int(features.shape[1])
-        self.module_ = self._build_module(train.n_items, features).to(self.device_)
+        users = None
+        if self.user_attributes:
+            users = torch.from_numpy(user_content(dataset, list(self.user_attributes)).matrix)
+            log.warning(
+                "%s sees the user attribute(s) %s as features: the audit's leakage and gap "
+                "sections show what that changed",
+                self.name,
+                ", ".join(self.user_attributes),
+            )
+        self.user_dim_ = 0 if users is None else int(users.shape[1])
+        self.module_ = self._build_module(train.n_items, features, users).to(self.device_)
         unseen = np.flatnonzero(train.item_counts() == 0)
         self._train_items = None
         if features is not None and len(unseen):
@@ -243,6 +264,10 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             tokens = self._inputs(users[rows], history)
             first = int(np.argmax((tokens != 0).any(dim=0).numpy()))
             hidden = module(tokens[:, first:].to(self.device_), last_only=True)
+            index = torch.from_numpy(np.asarray(users[rows], dtype=np.int64)).to(self.device_)
+            extra = module.user_vectors(index)  # type: ignore[operator]
+            if extra is not None:
+                hidden = hidden + extra
             if out is None:
                 out = hidden.new_empty((len(users), hidden.shape[1]))
             out[torch.from_numpy(rows).to(hidden.device)] = hidden
@@ -291,17 +316,20 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         log = getattr(self, "training_log_", None)
         return {
             "content_dim": self.content_dim_,
+            "user_dim": getattr(self, "user_dim_", 0),
             "training": None if log is None else log.as_dict(),
         }
 
     def _load_extra_settings(self, extra: dict[str, Any]) -> None:
         self.content_dim_ = int(extra.get("content_dim", 0))
+        self.user_dim_ = int(extra.get("user_dim", 0))
 
     def _load_state(self, state: dict[str, torch.Tensor]) -> None:
         self.device_ = torch.device("cpu")
         self._prepared = None
         features = state.get("item_features") if self.content_dim_ else None
-        self.module_ = self._build_module(len(self.item_ids_), features)
+        users = state.get("user_features") if self.user_dim_ else None
+        self.module_ = self._build_module(len(self.item_ids_), features, users)
         self.module_.load_state_dict(state)
         self.module_.eval()
 
@@ -344,6 +372,9 @@ class _SequenceTask:
 
     def loss(self, module: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, Outputs]:
         hidden = module(batch["tokens"])
+        extra = module.user_vectors(batch["users"])  # type: ignore[operator]
+        if extra is not None:  # user features: part of every position's representation
+            hidden = hidden + extra[:, None, :]
         mask = batch["targets"] >= 0
         losses = self.model._item_loss(
             module,  # type: ignore[arg-type]
@@ -363,6 +394,8 @@ class _SequenceTask:
             outputs["item_table"] = module.output_embeddings()  # type: ignore[operator]
         if "repr_tokens" in batch:  # BERT4Rec with loss terms: the prediction-time representation
             outputs["user_repr"] = module(batch["repr_tokens"], last_only=True)
+            if extra is not None:
+                outputs["user_repr"] = outputs["user_repr"] + extra
         return losses, batch["weights"][mask], outputs
 
     def validate(self, module: nn.Module) -> float:
@@ -486,6 +519,10 @@ class SASRec(SequentialRecommender):
             (a learned per-item mix); see :class:`~equirec.models.transformer.SequenceTransformer`.
         id_dropout: Share of items whose ID embedding is dropped at each training step, so that
             the model also learns to rank from content alone (0 to 1, exclusive).
+        user_attributes: User attributes (categorical, multi-valued, numeric) whose projection
+            is added to the user's representation; off by default. A sensitive attribute used
+            here is said in a warning, and the audit's leakage and gap sections show its effect.
+            Users the model was not trained on (new sessions) get no features.
         seed: Seeds initialisation, batching, dropout and sampling.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``...
 

@@ -105,6 +105,9 @@ class SequenceTransformer(nn.Module):
         id_dropout: In training, the share of catalogue items whose ID embedding is dropped
             (zeroed) at each forward pass, so that the model also learns to rank items from
             their content alone.
+        user_features: Optional ``(n_users, G)`` user features (gender, age...); their linear
+            projection is what :meth:`user_vectors` adds to a user's hidden states (the caller
+            adds it: the encoder itself reads items only).
     """
 
     def __init__(
@@ -122,6 +125,7 @@ class SequenceTransformer(nn.Module):
         item_features: torch.Tensor | None = None,
         fusion: str = "add",
         id_dropout: float = 0.0,
+        user_features: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         if fusion not in FUSIONS:
@@ -152,6 +156,12 @@ class SequenceTransformer(nn.Module):
         else:
             self.item_features = None
             self.content_proj = None
+        self.user_proj: nn.Linear | None = None
+        if user_features is not None:
+            self.register_buffer("user_features", user_features.float(), persistent=True)
+            self.user_proj = nn.Linear(user_features.shape[1], dim, bias=False)
+        else:
+            self.user_features = None
         nn.init.normal_(self.item_emb.weight, std=dim**-0.5)
         nn.init.normal_(self.pos_emb.weight, std=0.02)
         with torch.no_grad():
@@ -177,6 +187,15 @@ class SequenceTransformer(nn.Module):
             g = torch.sigmoid(self.gate(torch.cat([ids, content], dim=1)))
             fused = g * ids + (1 - g) * content
         return torch.cat([table[:1], fused, table[n + 1 :]])
+
+    def user_vectors(self, users: torch.Tensor) -> torch.Tensor | None:
+        """``(B, D)`` projections of the users' features (zeros for indices beyond the table:
+        new users), or ``None`` without user features."""
+        if self.user_proj is None or self.user_features is None:
+            return None
+        known = users < self.user_features.shape[0]
+        rows = self.user_features[torch.where(known, users, torch.zeros_like(users))]
+        return self.user_proj(rows * known[:, None].to(rows.dtype))
 
     def forget_ids(self, items: torch.Tensor) -> None:
         """Zero the ID embeddings of ``items`` (internal indices, e.g. those training never

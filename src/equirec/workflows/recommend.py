@@ -230,21 +230,24 @@ def rank_histories(
             f"recommend: {len(unknown)} item id(s) the run does not know: {shown}"
             f"{' ...' if len(unknown) > 5 else ''}; a history can only hold catalogue items"
         )
-    row_of = {u: r for r, u in enumerate(order)}
+    # Sessions are users beyond the run's vocabulary: nothing the model learned about a known
+    # user (a vector, user features) is read for them.
+    offset = folder.dataset.n_users
+    row_of = {u: offset + r for r, u in enumerate(order)}
     history = History.from_arrays(
         users=np.array([row_of[u] for u in table["user"]], dtype=np.int64),
         items=codes.astype(np.int64),
-        n_users=len(order),
+        n_users=offset + len(order),
         n_items=len(items),
     )
     model = folder.model
-    lengths = history.lengths()
+    lengths = history.lengths()[offset:]
     scorable = lengths > 0 if model.scores_from_history else np.zeros(len(order), dtype=bool)
     out_items = np.full((len(order), min(k, len(items))), -1, dtype=np.int64)
     out_scores = np.full(out_items.shape, np.nan)
     if scorable.any():
         rows = np.flatnonzero(scorable)
-        got_items, got_scores = model.topk(rows, k=k, history=history, exclude_seen=True)
+        got_items, got_scores = model.topk(rows + offset, k=k, history=history, exclude_seen=True)
         out_items[rows] = got_items
         out_scores[rows] = np.where(got_items >= 0, got_scores, np.nan)
     notes: list[str] = []
@@ -253,7 +256,7 @@ def rank_histories(
         popularity = folder.known.popularity
         ranked = np.argsort(-popularity, kind="stable")
         for r in fallback:
-            seen = set(history.sequence(int(r)).tolist())
+            seen = set(history.sequence(offset + int(r)).tolist())
             top = [int(i) for i in ranked if int(i) not in seen][: out_items.shape[1]]
             out_items[r, : len(top)] = top
             out_scores[r, : len(top)] = popularity[top]
