@@ -9,8 +9,9 @@ import torch
 from equirec.data.dataset import Dataset
 from equirec.data.history import History
 from equirec.errors import ConfigError
+from equirec.features.content import item_content
 from equirec.models import Recommender
-from equirec.models.sequential import BERT4Rec, SASRec, content_features
+from equirec.models.sequential import BERT4Rec, SASRec
 from equirec.testing import RecommenderChecks
 
 N_ITEMS = 15
@@ -112,11 +113,11 @@ def test_interaction_weights_reach_the_loss():
 
 def test_content_features_and_bad_parameters():
     d = _cycles()
-    feats = content_features(d, ["genres"])
+    feats = item_content(d, ["genres"]).matrix
     assert feats.shape == (N_ITEMS, 2)
     assert feats.sum().item() == N_ITEMS + (N_ITEMS + 1) // 2
     with pytest.raises(ConfigError, match="unknown item attribute 'nope'"):
-        content_features(d, ["nope"])
+        item_content(d, ["nope"])
     model = SASRec(epochs=1, content_attributes=["genres"], **SMALL).fit(d)
     assert model.module_.content_proj is not None
     with pytest.raises(ConfigError, match="loss must be"):
@@ -350,3 +351,47 @@ def test_user_features_enter_the_representation_and_are_saved(tmp_path, caplog):
     pd.testing.assert_frame_equal(loaded.recommend(k=5), model.recommend(k=5))
     with pytest.raises(ConfigError, match="unknown user attribute 'occupation'"):
         SASRec(epochs=1, user_attributes=["occupation"], **SMALL).fit(d)
+
+
+def test_a_content_model_transfers_to_other_items_through_their_content(tmp_path):
+    source_data, tests, _ = _genre_walks(seed=0)
+    source = SASRec(
+        epochs=30,
+        seed=0,
+        content_attributes=["genre"],
+        fusion="content",
+        **{**SMALL, "max_len": 10},
+    ).fit(source_data)
+    source.save(tmp_path / "source")
+    # other items (other ids, other order, an extra genre label) with the same genre rule
+    data, tests, _ = _genre_walks(seed=1)
+    mapping = {i: 1000 - i for i in range(30)}
+    log = data.interactions[["user", "item", "timestamp"]].assign(
+        item=lambda f: f["item"].map(mapping)
+    )
+    vocab = pd.Index(sorted(mapping.values()), name="item")
+    genres = {1000 - i: f"g{i // 10}" for i in range(30)}
+    items = pd.DataFrame({"genre": pd.Series(genres).reindex(vocab)}, index=vocab)
+    target = Dataset(
+        interactions=log, item_attributes=items, item_ids=vocab, user_ids=data.user_ids
+    )
+    zero_shot = SASRec(
+        epochs=0, init_from=str(tmp_path / "source"), fusion="content", **{**SMALL, "max_len": 10}
+    ).fit(target)
+    assert zero_shot.training_log_ is None
+    np.testing.assert_array_equal(zero_shot.module_.item_emb.weight[1:31].detach(), 0.0)
+    top = zero_shot.topk(np.arange(target.n_users), k=1, exclude_seen=False)[0][:, 0]
+    genre_of = np.array([int(genres[i][1]) for i in vocab])
+    wanted = np.array([tests[u] for u in target.user_ids])
+    assert (genre_of[top] == wanted).mean() > 0.9  # it ranks the next genre first, untrained
+    with pytest.raises(ConfigError, match="another architecture: dim 16 there, 32 here"):
+        SASRec(
+            epochs=0,
+            init_from=str(tmp_path / "source"),
+            fusion="content",
+            **{**SMALL, "max_len": 10, "dim": 32},
+        ).fit(target)
+    with pytest.raises(ConfigError, match="no saved model there"):
+        SASRec(epochs=0, init_from=str(tmp_path), **SMALL).fit(target)
+    with pytest.raises(ConfigError, match="epochs must be >= 1"):
+        SASRec(epochs=0, **SMALL).fit(target)

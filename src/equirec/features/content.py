@@ -43,6 +43,20 @@ class Block:
     width: int
     missing: int = 0
     """Items without a value."""
+    spec: dict[str, Any] = field(default_factory=dict)
+    """How the columns were made (JSON): ``labels`` of a one-/multi-hot block, ``mean`` and
+    ``std`` of a numeric one, ``dim`` and the encoder's ``model`` fingerprint of a text one,
+    and whether it has a missing ``indicator``; ``attribute_matrix(like=...)`` makes the same
+    columns from other data."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The block as JSON (what a saved model keeps to encode other data alike)."""
+        return {"attribute": self.attribute, "kind": self.kind, "spec": self.spec}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Block:
+        """A block read back from :meth:`as_dict` (its width is recomputed when encoding)."""
+        return cls(attribute=data["attribute"], kind=data["kind"], width=0, spec=data["spec"])
 
 
 @dataclass(frozen=True)
@@ -61,7 +75,11 @@ class ContentFeatures:
 
 
 def item_content(
-    dataset: Dataset, attributes: Sequence[str], *, text_encoder: Any = None
+    dataset: Dataset,
+    attributes: Sequence[str],
+    *,
+    text_encoder: Any = None,
+    like: Sequence[Block] | None = None,
 ) -> ContentFeatures:
     """The content matrix of ``attributes`` for every item of ``dataset``.
 
@@ -71,6 +89,8 @@ def item_content(
         text_encoder: What encodes ``text`` attributes (a
             :class:`~equirec.features.text.TextEncoder`); built with the packaged default
             model when needed and not given.
+        like: Blocks to match (another dataset's, e.g. the one a model was trained on): see
+            :func:`attribute_matrix`; ``attributes`` are then theirs.
 
     Raises:
         ConfigError: No attribute, an unknown one (the known ones and their kinds are listed)
@@ -84,6 +104,7 @@ def item_content(
         attributes,
         what="item",
         text_encoder=text_encoder,
+        like=like,
     )
 
 
@@ -108,6 +129,7 @@ def attribute_matrix(
     *,
     what: str,
     text_encoder: Any = None,
+    like: Sequence[Block] | None = None,
 ) -> ContentFeatures:
     """The blocks of ``attributes`` of an attribute ``table`` (one row per user or item).
 
@@ -117,7 +139,13 @@ def attribute_matrix(
         attributes: The columns to encode, in block order.
         what: ``"item"`` or ``"user"``, for the messages.
         text_encoder: What encodes ``text`` columns.
+        like: Blocks of another dataset's features (their :attr:`Block.spec`): the same
+            columns are made here (the same labels in the same order, the same
+            standardisation, the same indicators), so that a model trained there reads this
+            data. A label the other data did not have is dropped.
     """
+    if like is not None:
+        attributes = [b.attribute for b in like]
     if not attributes:
         raise ConfigError(f"{what} features: name at least one {what} attribute")
     doubled = sorted({a for a in attributes if list(attributes).count(a) > 1})
@@ -131,24 +159,39 @@ def attribute_matrix(
             f"{known or f'no {what} attributes'}"
         )
     assert table is not None
+    specs = [None] * len(attributes) if like is None else [dict(b.spec) for b in like]
     blocks, columns, warnings = [], [], []
-    for attribute in attributes:
+    for attribute, spec in zip(attributes, specs, strict=True):
         kind = kinds[attribute]
+        if like is not None and like[attributes.index(attribute)].kind != kind:
+            raise ConfigError(
+                f"{what} attribute {attribute!r} is {kind} here but "
+                f"{like[attributes.index(attribute)].kind} in the features it should match"
+            )
         values = table[attribute]
         if kind in ("categorical", "multi"):
-            matrix, missing = _hot(values, multi=kind == "multi")
+            matrix, missing, spec = _hot(values, multi=kind == "multi", spec=spec)
         elif kind == "numeric":
-            matrix, missing = _numeric(values, attribute, what)
+            matrix, missing, spec = _numeric(values, attribute, what, spec=spec)
         elif kind == "text":
-            matrix, missing = _text(values, attribute, text_encoder, what)
+            matrix, missing, spec = _text(values, attribute, text_encoder, what, spec=spec)
         else:  # pragma: no cover - every AttributeKind is handled
             raise ConfigError(f"{what} attribute {attribute!r} has an unsupported kind {kind!r}")
         if missing:
             warnings.append(
                 f"{missing} of {len(values)} {what}s have no {attribute}: their {attribute} "
-                "columns are zero, with a missing indicator"
+                "columns are zero"
+                + (", with a missing indicator" if spec.get("indicator", True) else "")
             )
-        blocks.append(Block(attribute=attribute, kind=kind, width=matrix.shape[1], missing=missing))
+        blocks.append(
+            Block(
+                attribute=attribute,
+                kind=kind,
+                width=matrix.shape[1],
+                missing=missing,
+                spec=spec,
+            )
+        )
         columns.append(matrix)
     for text in warnings:
         log.warning(text)
@@ -163,21 +206,31 @@ def _absent(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
-def _hot(values: pd.Series, *, multi: bool) -> tuple[np.ndarray, int]:
+Encoded = tuple[np.ndarray, int, dict[str, Any]]
+
+
+def _hot(values: pd.Series, *, multi: bool, spec: dict[str, Any] | None) -> Encoded:
     if multi:
         rows = [tuple(v) if isinstance(v, tuple | list) else () for v in values]
     else:
         rows = [() if _absent(v) else (v,) for v in values]
-    labels = sorted({label for row in rows for label in row}, key=str)
+    if spec is None:
+        labels = [str(x) for x in sorted({label for row in rows for label in row}, key=str)]
+    else:
+        labels = list(spec["labels"])
     col = {label: j for j, label in enumerate(labels)}
     block = np.zeros((len(rows), len(labels)), dtype=np.float32)
     for i, row in enumerate(rows):
         for label in row:
-            block[i, col[label]] = 1.0
-    return block, sum(not row for row in rows)
+            j = col.get(str(label))
+            if j is not None:
+                block[i, j] = 1.0
+    return block, sum(not row for row in rows), {"labels": labels}
 
 
-def _numeric(values: pd.Series, attribute: str, what: str) -> tuple[np.ndarray, int]:
+def _numeric(
+    values: pd.Series, attribute: str, what: str, *, spec: dict[str, Any] | None
+) -> Encoded:
     numbers = pd.to_numeric(values, errors="coerce")
     bad = values.notna() & numbers.isna()
     if bad.any():
@@ -190,14 +243,19 @@ def _numeric(values: pd.Series, attribute: str, what: str) -> tuple[np.ndarray, 
     if not present.any():
         raise DataError(f"{what} attribute {attribute!r} has no value for any {what}")
     x = numbers.to_numpy(dtype=np.float64)
-    mean, std = x[present].mean(), x[present].std()
-    z = np.where(present, (x - mean) / (std if std > 0 else 1.0), 0.0)
     missing = int((~present).sum())
-    cols = [z] if not missing else [z, (~present).astype(np.float64)]
-    return np.stack(cols, axis=1).astype(np.float32), missing
+    if spec is None:
+        std = float(x[present].std())
+        spec = {"mean": float(x[present].mean()), "std": std if std > 0 else 1.0}
+        spec["indicator"] = bool(missing)
+    z = np.where(present, (x - spec["mean"]) / spec["std"], 0.0)
+    cols = [z, (~present).astype(np.float64)] if spec["indicator"] else [z]
+    return np.stack(cols, axis=1).astype(np.float32), missing, spec
 
 
-def _text(values: pd.Series, attribute: str, encoder: Any, what: str) -> tuple[np.ndarray, int]:
+def _text(
+    values: pd.Series, attribute: str, encoder: Any, what: str, *, spec: dict[str, Any] | None
+) -> Encoded:
     texts = [None if _absent(v) else str(v).strip() for v in values]
     present = np.array([bool(t) for t in texts])
     if not present.any():
@@ -213,6 +271,15 @@ def _text(values: pd.Series, attribute: str, encoder: Any, what: str) -> tuple[n
     out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
     out[present] = vectors
     missing = int((~present).sum())
-    if missing:
+    model = getattr(encoder, "key", None)
+    if spec is None:
+        spec = {"dim": int(vectors.shape[1]), "model": model, "indicator": bool(missing)}
+    elif spec.get("dim") != vectors.shape[1] or (spec.get("model") and spec["model"] != model):
+        raise ConfigError(
+            f"{what} attribute {attribute!r}: the features to match were encoded by another "
+            f"text model (dim {spec.get('dim')}, fingerprint {spec.get('model')}); use the same "
+            "text_model"
+        )
+    if spec["indicator"]:
         out = np.concatenate([out, (~present).astype(np.float32)[:, None]], axis=1)
-    return out, missing
+    return out, missing, spec

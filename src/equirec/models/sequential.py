@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from torch import nn
 from equirec.data.dataset import Dataset
 from equirec.data.history import History
 from equirec.errors import ConfigError
-from equirec.features.content import item_content, user_content
+from equirec.features.content import Block, item_content, user_content
 from equirec.models.base import Recommender
 from equirec.models.registry import register
 from equirec.models.transformer import FUSIONS, SequenceTransformer
@@ -84,6 +85,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         fusion: str = "add",
         id_dropout: float = 0.0,
         user_attributes: Sequence[str] = (),
+        init_from: str | None = None,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -109,6 +111,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.fusion = fusion
         self.id_dropout = id_dropout
         self.user_attributes = user_attributes
+        self.init_from = init_from
         self.seed = seed
         self.device = device
 
@@ -139,8 +142,16 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         if self.loss not in ("ce", "sampled"):
             raise ConfigError(f"{self.name}: loss must be 'ce' or 'sampled', not {self.loss!r}")
         for key in ("max_len", "dim", "layers", "heads", "epochs", "batch_size"):
-            if int(getattr(self, key)) < 1:
-                raise ConfigError(f"{self.name}: {key} must be >= 1, not {getattr(self, key)!r}")
+            least = 0 if key == "epochs" and self.init_from is not None else 1
+            if int(getattr(self, key)) < least:
+                raise ConfigError(
+                    f"{self.name}: {key} must be >= {least}, not {getattr(self, key)!r}"
+                    + (
+                        " (0 only with init_from: a transferred model used as it is)"
+                        if key == "epochs"
+                        else ""
+                    )
+                )
         for key in ("dropout", "id_dropout"):
             if not 0.0 <= float(getattr(self, key)) < 1.0:
                 raise ConfigError(
@@ -150,7 +161,11 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             raise ConfigError(
                 f"{self.name}: fusion must be one of {', '.join(FUSIONS)}, not {self.fusion!r}"
             )
-        if not self.content_attributes and (self.fusion != "add" or self.id_dropout):
+        if (
+            not self.content_attributes
+            and self.init_from is None
+            and (self.fusion != "add" or self.id_dropout)
+        ):
             raise ConfigError(
                 f"{self.name}: fusion={self.fusion!r} and id_dropout act on content features; "
                 "name the item attributes in content_attributes (e.g. genres, title)"
@@ -171,7 +186,10 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.device_ = resolve_device(self.device)
         self._prepared = None  # a refit model encodes users anew
         torch.manual_seed(self.seed)
-        features = content_features(dataset, self.content_attributes, text_model=self.text_model)
+        source = self._source()
+        content = self._content(dataset, source)
+        features = None if content is None else torch.from_numpy(content.matrix)
+        self.content_blocks_ = () if content is None else content.blocks
         self.content_dim_ = 0 if features is None else int(features.shape[1])
         users = None
         if self.user_attributes:
@@ -184,6 +202,8 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             )
         self.user_dim_ = 0 if users is None else int(users.shape[1])
         self.module_ = self._build_module(train.n_items, features, users).to(self.device_)
+        if source is not None:
+            _start_from(self.module_, source.module_)
         unseen = np.flatnonzero(train.item_counts() == 0)
         self._train_items = None
         if features is not None and len(unseen):
@@ -210,9 +230,9 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             seed=self.seed,
             description=self.name,
         )
-        self.training_log_: TrainingLog = trainer.fit(
-            self.module_, task, validate=valid is not None
-        )
+        self.training_log_: TrainingLog | None = None
+        if int(self.epochs) > 0:  # 0: a transferred model used as it is (zero-shot)
+            self.training_log_ = trainer.fit(self.module_, task, validate=valid is not None)
         self.module_.to("cpu")
         self.device_ = torch.device("cpu")
         self._train_items = None
@@ -220,6 +240,55 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             # Items training never saw have untrained ID embeddings: they are scored from their
             # content alone.
             self.module_.forget_ids(torch.from_numpy(unseen))
+
+    def _content(self, dataset: Dataset, source: SequentialRecommender | None) -> Any:
+        """The items' content features (matched to ``source``'s), or ``None``."""
+        like = None if source is None else source.content_blocks_
+        attributes = list(self.content_attributes)
+        if like is not None and attributes and attributes != [b.attribute for b in like]:
+            raise ConfigError(
+                f"{self.name}: content_attributes {attributes} differ from those of init_from "
+                f"({[b.attribute for b in like]}); leave them out to use the source's"
+            )
+        if like is None and not attributes:
+            return None
+        names = attributes if like is None else [b.attribute for b in like]
+        encoder = None
+        if any(dataset.item_attribute_kinds.get(a) == "text" for a in names):
+            from equirec.features.text import TextEncoder
+
+            encoder = TextEncoder(model=self.text_model)
+        return item_content(dataset, names, text_encoder=encoder, like=like)
+
+    def _source(self) -> SequentialRecommender | None:
+        """The saved model of ``init_from``, checked to be a like transformer with content."""
+        if self.init_from is None:
+            return None
+        path = Path(self.init_from)
+        folder = path / "model" if (path / "model" / "settings.json").is_file() else path
+        if not (folder / "settings.json").is_file():
+            raise ConfigError(
+                f"{self.name}: init_from {path}: no saved model there (a run folder with "
+                "model/, or a model folder with settings.json)"
+            )
+        source = Recommender.load(folder)
+        if not isinstance(source, SequentialRecommender) or not source.content_blocks_:
+            raise ConfigError(
+                f"{self.name}: init_from {path} holds {source.name} without content features; "
+                "transfer needs a SASRec or BERT4Rec trained with content_attributes"
+            )
+        keys = ("dim", "layers", "heads", "ffn_dim", "max_len", "fusion")
+        differ = [k for k in keys if getattr(source, k) != getattr(self, k)]
+        other = type(source) is not type(self)
+        if other or differ:
+            shown = [f"model {source.name} there, {self.name} here"] if other else []
+            shown += [
+                f"{k} {getattr(source, k)!r} there, {getattr(self, k)!r} here" for k in differ
+            ]
+            raise ConfigError(
+                f"{self.name}: init_from {path} has another architecture: {'; '.join(shown)}"
+            )
+        return source
 
     def _task(self, train: History, valid: History | None) -> _SequenceTask:
         raise NotImplementedError
@@ -316,12 +385,14 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         log = getattr(self, "training_log_", None)
         return {
             "content_dim": self.content_dim_,
+            "content_blocks": [b.as_dict() for b in getattr(self, "content_blocks_", ())],
             "user_dim": getattr(self, "user_dim_", 0),
             "training": None if log is None else log.as_dict(),
         }
 
     def _load_extra_settings(self, extra: dict[str, Any]) -> None:
         self.content_dim_ = int(extra.get("content_dim", 0))
+        self.content_blocks_ = tuple(Block.from_dict(b) for b in extra.get("content_blocks", []))
         self.user_dim_ = int(extra.get("user_dim", 0))
 
     def _load_state(self, state: dict[str, torch.Tensor]) -> None:
@@ -523,6 +594,12 @@ class SASRec(SequentialRecommender):
             is added to the user's representation; off by default. A sensitive attribute used
             here is said in a warning, and the audit's leakage and gap sections show its effect.
             Users the model was not trained on (new sessions) get no features.
+        init_from: A saved content model (a run folder or its ``model/``) of the same
+            architecture to start from: its transformer, content projection and gate are
+            copied, this data's items are encoded like its items (the same genre labels, year
+            scale and text model), and every item starts from its content alone (ID embeddings
+            at zero). With ``epochs = 0`` the model is used as it is (zero-shot transfer);
+            otherwise it is fine-tuned here.
         seed: Seeds initialisation, batching, dropout and sampling.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``...
 
@@ -572,22 +649,17 @@ class BERT4Rec(SequentialRecommender):
         return sorted({"mask_prob", *SequentialRecommender._get_param_names()})
 
 
-def content_features(
-    dataset: Dataset, attributes: Sequence[str], *, text_model: str = "default"
-) -> torch.Tensor | None:
-    """The content matrix of ``attributes`` (:func:`~equirec.features.content.item_content`:
-    categorical, multi-valued, numeric and text attributes), or ``None`` for no attribute.
+def _start_from(module: SequenceTransformer, source: SequenceTransformer) -> None:
+    """Copy ``source``'s weights into ``module`` but the catalogue's: the ID embeddings start at
+    zero (every item from its content), the extra tokens (BERT4Rec's mask) are copied."""
+    state = {
+        k: v
+        for k, v in source.state_dict().items()
+        if not k.startswith(("item_emb.", "item_features", "user_"))
+    }
+    module.load_state_dict(state, strict=False)
+    with torch.no_grad():
+        table = module.item_emb.weight
+        table[: module.n_items + 1].zero_()
+        table[module.n_items + 1 :] = source.item_emb.weight[source.n_items + 1 :]
 
-    Raises:
-        ConfigError: An unknown attribute; a text attribute without the text extra.
-        DataError: An attribute with no value at all.
-    """
-    if not attributes:
-        return None
-    encoder = None
-    if any(dataset.item_attribute_kinds.get(a) == "text" for a in attributes):
-        from equirec.features.text import TextEncoder
-
-        encoder = TextEncoder(model=text_model)
-    content = item_content(dataset, list(attributes), text_encoder=encoder)
-    return torch.from_numpy(content.matrix)
