@@ -7,8 +7,7 @@ The estimators here own vocabularies, devices, batching and training; the networ
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,18 +20,17 @@ from equirec.errors import ConfigError
 from equirec.features.content import Block, item_content, user_content
 from equirec.models.base import Recommender
 from equirec.models.registry import register
+from equirec.models.sequence_tasks import MaskedItemTask, NextItemTask, SequenceTask
+from equirec.models.transfer import source_model, start_from
 from equirec.models.transformer import FUSIONS, SequenceTransformer
 from equirec.training.device import resolve_device
 from equirec.training.losses import full_cross_entropy, sampled_cross_entropy
 from equirec.training.trainer import (
     SCHEDULES,
-    Batch,
     LossTermsMixin,
-    Outputs,
     Trainer,
     TrainingLog,
 )
-from equirec.training.validation import masked_ndcg
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +184,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.device_ = resolve_device(self.device)
         self._prepared = None  # a refit model encodes users anew
         torch.manual_seed(self.seed)
-        source = self._source()
+        source = source_model(self)
         content = self._content(dataset, source)
         features = None if content is None else torch.from_numpy(content.matrix)
         self.content_blocks_ = () if content is None else content.blocks
@@ -203,7 +201,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.user_dim_ = 0 if users is None else int(users.shape[1])
         self.module_ = self._build_module(train.n_items, features, users).to(self.device_)
         if source is not None:
-            _start_from(self.module_, source.module_)
+            start_from(self.module_, source.module_)
         unseen = np.flatnonzero(train.item_counts() == 0)
         self._train_items = None
         if features is not None and len(unseen):
@@ -260,37 +258,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             encoder = TextEncoder(model=self.text_model)
         return item_content(dataset, names, text_encoder=encoder, like=like)
 
-    def _source(self) -> SequentialRecommender | None:
-        """The saved model of ``init_from``, checked to be a like transformer with content."""
-        if self.init_from is None:
-            return None
-        path = Path(self.init_from)
-        folder = path / "model" if (path / "model" / "settings.json").is_file() else path
-        if not (folder / "settings.json").is_file():
-            raise ConfigError(
-                f"{self.name}: init_from {path}: no saved model there (a run folder with "
-                "model/, or a model folder with settings.json)"
-            )
-        source = Recommender.load(folder)
-        if not isinstance(source, SequentialRecommender) or not source.content_blocks_:
-            raise ConfigError(
-                f"{self.name}: init_from {path} holds {source.name} without content features; "
-                "transfer needs a SASRec or BERT4Rec trained with content_attributes"
-            )
-        keys = ("dim", "layers", "heads", "ffn_dim", "max_len", "fusion")
-        differ = [k for k in keys if getattr(source, k) != getattr(self, k)]
-        other = type(source) is not type(self)
-        if other or differ:
-            shown = [f"model {source.name} there, {self.name} here"] if other else []
-            shown += [
-                f"{k} {getattr(source, k)!r} there, {getattr(self, k)!r} here" for k in differ
-            ]
-            raise ConfigError(
-                f"{self.name}: init_from {path} has another architecture: {'; '.join(shown)}"
-            )
-        return source
-
-    def _task(self, train: History, valid: History | None) -> _SequenceTask:
+    def _task(self, train: History, valid: History | None) -> SequenceTask:
         raise NotImplementedError
 
     def _item_loss(
@@ -405,148 +373,6 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.module_.eval()
 
 
-class _SequenceTask:
-    """Batching, loss and validation shared by both transformer recommenders."""
-
-    def __init__(self, model: SequentialRecommender, train: History, valid: History | None) -> None:
-        self.model = model
-        self.train = train
-        self.valid = valid
-        self.device = model.device_
-        self.generator = torch.Generator(device=self.device).manual_seed(model.seed)
-        lengths = train.lengths()
-        self.users = np.flatnonzero(lengths >= self.min_length)
-        if valid is not None:
-            has_valid = valid.lengths() > 0
-            self.valid_users = np.flatnonzero(has_valid)
-
-    min_length = 2
-
-    def n_batches(self) -> int:
-        return -(-len(self.users) // self.model.batch_size)
-
-    def batches(self, rng: np.random.Generator) -> Iterator[Batch]:
-        """Batches of users of similar history length, in random order, trimmed of padding.
-
-        Grouping by length (random among equal lengths) keeps padding, hence wasted compute,
-        small; the batch order is shuffled every epoch.
-        """
-        lengths = np.minimum(self.train.lengths()[self.users], self.model.max_len + 1)
-        order = self.users[np.lexsort((rng.random(len(self.users)), lengths))]
-        bs = self.model.batch_size
-        starts = rng.permutation(np.arange(0, len(order), bs))
-        for start in starts:
-            yield self.make_batch(order[start : start + bs], rng)
-
-    def make_batch(self, users: np.ndarray, rng: np.random.Generator) -> Batch:
-        raise NotImplementedError
-
-    def loss(self, module: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, Outputs]:
-        hidden = module(batch["tokens"])
-        extra = module.user_vectors(batch["users"])  # type: ignore[operator]
-        if extra is not None:  # user features: part of every position's representation
-            hidden = hidden + extra[:, None, :]
-        mask = batch["targets"] >= 0
-        losses = self.model._item_loss(
-            module,  # type: ignore[arg-type]
-            hidden[mask],
-            batch["targets"][mask],
-            self.generator,
-        )
-        outputs = {
-            "hidden": hidden,
-            "user_repr": hidden[:, -1],
-            "target_mask": mask,
-            "losses": losses,
-        }
-        if self.model.causal:  # every position's state represents the user after that prefix
-            outputs["prefix_hidden"] = hidden
-        if self.model.loss_terms():  # content features make the table cost a projection
-            outputs["item_table"] = module.output_embeddings()  # type: ignore[operator]
-        if "repr_tokens" in batch:  # BERT4Rec with loss terms: the prediction-time representation
-            outputs["user_repr"] = module(batch["repr_tokens"], last_only=True)
-            if extra is not None:
-                outputs["user_repr"] = outputs["user_repr"] + extra
-        return losses, batch["weights"][mask], outputs
-
-    def validate(self, module: nn.Module) -> float:
-        """Mean NDCG@10 of the validation items, full ranking, training items excluded."""
-        assert self.valid is not None
-        # All users encoded at once (length-sorted over everyone), then scored in chunks.
-        hidden = self.model._last_hidden(module, self.valid_users, self.train)
-        table = module.output_embeddings()  # type: ignore[operator]
-        total = 0.0
-        for start in range(0, len(self.valid_users), 512):
-            users = self.valid_users[start : start + 512]
-            scores = (hidden[start : start + 512] @ table.T).float().cpu()
-            total += float(masked_ndcg(scores, users, self.train, self.valid, k=10).sum())
-        return total / max(1, len(self.valid_users))
-
-
-class _NextItemTask(_SequenceTask):
-    """SASRec: predict the next item at every position of the training sequence."""
-
-    def make_batch(self, users: np.ndarray, rng: np.random.Generator) -> Batch:
-        length = self.model.max_len
-        tokens = np.zeros((len(users), length), dtype=np.int64)
-        targets = np.full((len(users), length), -1, dtype=np.int64)
-        weights = np.zeros((len(users), length), dtype=np.float32)
-        for row, u in enumerate(users):
-            lo, hi = self.train.indptr[u], self.train.indptr[u + 1]
-            seq, w = self.train.items[lo:hi], self.train.weights[lo:hi]
-            inp, tgt, tw = seq[:-1][-length:], seq[1:][-length:], w[1:][-length:]
-            n = len(inp)
-            tokens[row, length - n :] = inp + 1
-            targets[row, length - n :] = tgt
-            weights[row, length - n :] = tw
-        return self._to_device(users, tokens, targets, weights)
-
-    def _to_device(
-        self, users: np.ndarray, tokens: np.ndarray, targets: np.ndarray, weights: np.ndarray
-    ) -> Batch:
-        d = self.device
-        first = int(np.argmax((tokens != 0).any(axis=0)))  # leading all-padding columns
-        tokens, targets, weights = tokens[:, first:], targets[:, first:], weights[:, first:]
-        return {
-            "users": torch.from_numpy(users).to(d),
-            "tokens": torch.from_numpy(tokens).to(d),
-            "targets": torch.from_numpy(targets).to(d),
-            "weights": torch.from_numpy(weights).to(d),
-        }
-
-
-class _MaskedItemTask(_NextItemTask):
-    """BERT4Rec: recover randomly masked items of the training sequence (Cloze task)."""
-
-    min_length = 1
-
-    def make_batch(self, users: np.ndarray, rng: np.random.Generator) -> Batch:
-        model = self.model
-        assert isinstance(model, BERT4Rec)
-        length = model.max_len
-        mask_token = self.train.n_items + 1
-        tokens = np.zeros((len(users), length), dtype=np.int64)
-        targets = np.full((len(users), length), -1, dtype=np.int64)
-        weights = np.zeros((len(users), length), dtype=np.float32)
-        for row, u in enumerate(users):
-            lo, hi = self.train.indptr[u], self.train.indptr[u + 1]
-            seq, w = self.train.items[lo:hi][-length:], self.train.weights[lo:hi][-length:]
-            n = len(seq)
-            masked = rng.random(n) < model.mask_prob
-            if not masked.any():
-                masked[rng.integers(n)] = True
-            inp = np.where(masked, mask_token, seq + 1)
-            tokens[row, length - n :] = inp
-            targets[row, length - n :] = np.where(masked, seq, -1)
-            weights[row, length - n :] = np.where(masked, w, 0.0)
-        batch = self._to_device(users, tokens, targets, weights)
-        if model.loss_terms():
-            inputs = model._inputs(users, self.train).numpy()
-            first = int(np.argmax((inputs != 0).any(axis=0)))  # leading all-padding columns
-            batch["repr_tokens"] = torch.from_numpy(inputs[:, first:]).to(self.device)
-        return batch
-
-
 @register
 class SASRec(SequentialRecommender):
     """SASRec (Kang & McAuley 2018) trained with full softmax cross-entropy (SASRec+).
@@ -610,8 +436,8 @@ class SASRec(SequentialRecommender):
     name = "sasrec"
     causal = True
 
-    def _task(self, train: History, valid: History | None) -> _SequenceTask:
-        return _NextItemTask(self, train, valid)
+    def _task(self, train: History, valid: History | None) -> SequenceTask:
+        return NextItemTask(self, train, valid)
 
 
 @register
@@ -636,8 +462,8 @@ class BERT4Rec(SequentialRecommender):
         if not 0.0 < self.mask_prob < 1.0:
             raise ConfigError(f"bert4rec: mask_prob must be in (0, 1), not {self.mask_prob!r}")
 
-    def _task(self, train: History, valid: History | None) -> _SequenceTask:
-        return _MaskedItemTask(self, train, valid)
+    def _task(self, train: History, valid: History | None) -> SequenceTask:
+        return MaskedItemTask(self, train, valid)
 
     def _inputs(self, users: np.ndarray, history: History) -> torch.Tensor:
         tokens = history.padded(users, self.max_len - 1) + 1
@@ -647,19 +473,3 @@ class BERT4Rec(SequentialRecommender):
     @classmethod
     def _get_param_names(cls) -> list[str]:
         return sorted({"mask_prob", *SequentialRecommender._get_param_names()})
-
-
-def _start_from(module: SequenceTransformer, source: SequenceTransformer) -> None:
-    """Copy ``source``'s weights into ``module`` but the catalogue's: the ID embeddings start at
-    zero (every item from its content), the extra tokens (BERT4Rec's mask) are copied."""
-    state = {
-        k: v
-        for k, v in source.state_dict().items()
-        if not k.startswith(("item_emb.", "item_features", "user_"))
-    }
-    module.load_state_dict(state, strict=False)
-    with torch.no_grad():
-        table = module.item_emb.weight
-        table[: module.n_items + 1].zero_()
-        table[module.n_items + 1 :] = source.item_emb.weight[source.n_items + 1 :]
-
