@@ -80,7 +80,7 @@ def one(dataset: str, model: str, seed: int, root: Path, cold_frac: float) -> di
         "split": {k: metrics["split_params"].get(k) for k in ("cold_items", "cold_test_events")},
     }
     if seed == 0 and model in CURVE:
-        curve = cold_user_curve(out)
+        curve = cold_user_curve(out).curve
         row["cold_users"] = curve[["length", "users", "ndcg@10"]].to_dict("records")
     print(
         f"{dataset} {model} seed {seed}: all {row['all']['ndcg@10']:.4f}, cold "
@@ -133,7 +133,8 @@ def write(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
         "date": datetime.now().isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}",
-        "command": "benchmarks/cold_start.py " + " ".join(
+        "command": "benchmarks/cold_start.py "
+        + " ".join(
             f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
             for k, v in vars(args).items()
         ),

@@ -160,3 +160,22 @@ def test_coldstart_writes_the_curve_of_a_saved_run(tmp_path, capsys):
     assert curve["users"].nunique() == 1 and curve["ndcg@10"].between(0, 1).all()
     assert "hit@10" in capsys.readouterr().out
     assert main(["coldstart", str(out), "--lengths", "0", "-q"]) == 2
+
+
+def test_coldstart_tests_the_gap_between_user_groups_at_every_length(tmp_path, capsys):
+    import pandas as pd
+
+    from equirec.cli import main
+
+    folder = tmp_path / "ease"
+    args = ["run", "--dataset", "synthetic", "--model", "ease", "--out", str(folder), "-q"]
+    assert main(args) == 0
+    code = main(["coldstart", str(folder), "--lengths", "1", "5", "--attributes", "group", "-q"])
+    assert code == 0
+    gaps = pd.read_csv(folder / "cold_users_gaps.csv")
+    assert gaps["length"].tolist() == [1, 5] and (gaps["attribute"] == "group").all()
+    assert ((gaps["low"] <= gaps["gap"]) & (gaps["gap"] <= gaps["high"])).all()
+    assert gaps["p_value"].between(0, 1).all()
+    assert {c for c in gaps.columns if c.startswith("mean[")}  # each group's mean
+    assert "group gap in ndcg@10" in capsys.readouterr().out
+    assert main(["coldstart", str(folder), "--attributes", "nope", "-q"]) == 2

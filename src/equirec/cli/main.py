@@ -252,8 +252,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "coldstart":
             from equirec.workflows.coldstart import cold_user_curve
 
-            curve = cold_user_curve(args.run_dir, lengths=args.lengths, ks=args.ks)
-            console.print(curve_table(curve, ks=args.ks))
+            cold = cold_user_curve(
+                args.run_dir, lengths=args.lengths, ks=args.ks, attributes=args.attributes
+            )
+            console.print(curve_table(cold.curve, ks=args.ks))
+            for row in cold.gaps.to_dict("records"):
+                interval = f"[{row['low']:.4f}, {row['high']:.4f}]"
+                console.print(
+                    f"N = {row['length']}: {row['attribute']} gap in {row['metric']} "
+                    f"{row['gap']:.4f} {interval}, p = {row['p_value']:.3f}",
+                    markup=False,
+                )
         elif args.command == "audit":
             from equirec.workflows.audit import audit_options, audit_run
 

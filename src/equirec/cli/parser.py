@@ -110,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="history lengths (default 1 2 3 5 10 20)",
     )
     cold.add_argument("--ks", type=int, nargs="+", default=[10], help="cut-offs (default 10)")
+    cold.add_argument(
+        "--attributes",
+        nargs="+",
+        default=[],
+        help="categorical user attributes whose groups are compared at every length "
+        "(the audit's gap test and intervals): cold_users_gaps.csv",
+    )
     _log_flags(cold)
 
     aud = sub.add_parser(

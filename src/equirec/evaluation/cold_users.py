@@ -21,7 +21,7 @@ from equirec.errors import ConfigError
 from equirec.evaluation.metrics import ranking_metrics
 from equirec.models.base import Recommender
 
-__all__ = ["HISTORY_LENGTHS", "history_length_curve", "truncated"]
+__all__ = ["HISTORY_LENGTHS", "history_length_curve", "history_length_metrics", "truncated"]
 
 HISTORY_LENGTHS = (1, 2, 3, 5, 10, 20)
 
@@ -39,7 +39,7 @@ def truncated(history: History, users: np.ndarray, length: int) -> History:
     )
 
 
-def history_length_curve(
+def history_length_metrics(
     model: Recommender,
     *,
     known: History,
@@ -47,7 +47,7 @@ def history_length_curve(
     lengths: Sequence[int] = HISTORY_LENGTHS,
     ks: Sequence[int] = (10,),
 ) -> pd.DataFrame:
-    """Metrics of ``model`` by the number of known items it is given, per length.
+    """Per-user metrics of ``model`` ranking from the last ``n`` known items, for every ``n``.
 
     Args:
         model: A fitted model that ranks from a given history (``scores_from_history``).
@@ -57,8 +57,8 @@ def history_length_curve(
         ks: Cut-offs of the metrics.
 
     Returns:
-        One row per length: ``length``, ``users`` (the same at every length), then the mean of
-        every metric of :func:`~equirec.evaluation.metrics.accuracy_metrics`.
+        One row per length and user: ``length``, ``user`` (internal index), then every metric
+        of :func:`~equirec.evaluation.metrics.accuracy_metrics`. The same users at every length.
 
     Raises:
         ConfigError: A model that cannot rank from a given history, bad lengths, or no test
@@ -78,11 +78,31 @@ def history_length_curve(
         raise ConfigError(
             f"no test user has {longest} known items; evaluate shorter lengths than {longest}"
         )
-    rows = []
+    frames = []
     for n in lengths:
         given = truncated(known, users, n)
         items, _ = model.topk(users, k=max(ks), history=given, exclude_seen=True)
         metrics = ranking_metrics(items, relevant=test, users=users, ks=ks)
-        means = metrics.drop(columns="user").mean().to_dict()
-        rows.append({"length": n, "users": len(users), **means})
-    return pd.DataFrame(rows)
+        metrics.insert(0, "length", n)
+        frames.append(metrics)
+    return pd.concat(frames, ignore_index=True)
+
+
+def history_length_curve(
+    model: Recommender,
+    *,
+    known: History,
+    test: History,
+    lengths: Sequence[int] = HISTORY_LENGTHS,
+    ks: Sequence[int] = (10,),
+) -> pd.DataFrame:
+    """The mean of :func:`history_length_metrics` per length.
+
+    Returns:
+        One row per length: ``length``, ``users`` (the same at every length), then the mean of
+        every metric.
+    """
+    per_user = history_length_metrics(model, known=known, test=test, lengths=lengths, ks=ks)
+    curve = per_user.drop(columns="user").groupby("length", sort=True).mean().reset_index()
+    curve.insert(1, "users", per_user.groupby("length")["user"].size().to_numpy())
+    return curve
