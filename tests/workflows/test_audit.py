@@ -148,3 +148,8 @@ def test_a_cold_start_run_is_audited_by_known_and_new_items(cold_run, tmp_path):
     assert cold["new"]["n_items"] == n_new and cold["known"]["n_items"] > 0
     # popularity ranks by known interactions: the new items, which have none, are not shown
     assert cold["new"]["exposure_share"] < cold["known"]["exposure_share"]
+    # ... within every provider, against their share of its items and of what users wanted
+    within = report["items"]["groups"]["cold_start"]["by_attribute"]["provider"]
+    assert within and all(0 <= g["new_item_share"] <= 1 for g in within.values())
+    assert all(g["new_exposure_share"] <= g["new_item_share"] for g in within.values())
+    assert any(g["new_wanted_share"] > 0 for g in within.values())

@@ -110,6 +110,28 @@ def item_groups(
     return out
 
 
+def new_items_within(
+    groups: ItemGroups, *, new: np.ndarray, exposure: np.ndarray, wanted: np.ndarray
+) -> dict[str, dict[str, float | None]]:
+    """Per group of an item attribute (a genre, a provider): the share of the group's
+    exposure that goes to new items, against their share of its items and of what test users
+    wanted from it (held-out interactions)."""
+    m = groups.membership
+    newm = m * new[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        exposure_share = (exposure @ newm) / (exposure @ m)
+        item_share = newm.sum(axis=0) / m.sum(axis=0)
+        wanted_share = (wanted @ newm) / (wanted @ m)
+    return {
+        label: {
+            "new_exposure_share": _num(exposure_share[g]),
+            "new_item_share": _num(item_share[g]),
+            "new_wanted_share": _num(wanted_share[g]),
+        }
+        for g, label in enumerate(groups.labels)
+    }
+
+
 def group_exposure_report(
     lists: np.ndarray,
     groups: ItemGroups,
@@ -236,7 +258,8 @@ def item_side(
     tail = ~head_mask
     bias = popularity_bias(lists, popularity=data.popularity, tail=tail, k=k)
     groups_report: dict[str, Any] = {}
-    for groups in item_groups(data, attributes=item_attributes, head_mask=head_mask, multi=multi):
+    all_groups = item_groups(data, attributes=item_attributes, head_mask=head_mask, multi=multi)
+    for groups in all_groups:
         groups_report[groups.name] = group_exposure_report(
             lists,
             groups,
@@ -250,6 +273,14 @@ def item_side(
             n_permutations=n_permutations,
             rng=rng,
         )
+    if COLD_START in groups_report:
+        new = data.popularity == 0
+        wanted = np.asarray(relevant.sum(axis=0)).ravel()
+        groups_report[COLD_START]["by_attribute"] = {
+            g.name: new_items_within(g, new=new, exposure=exposure, wanted=wanted)
+            for g in all_groups
+            if g.name not in ("popularity", COLD_START)
+        }
     pop = groups_report["popularity"]
     x, y = lorenz_curve(exposure)
     deciles = exposure_by_popularity_decile(exposure, data.popularity)

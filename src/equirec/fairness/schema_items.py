@@ -122,6 +122,20 @@ class ItemGroupExposure(Fixed):
     reo_probability: float | None
 
 
+class NewItemsWithin(Fixed):
+    """New items (without a known interaction) within one group of another item attribute.
+
+    Attributes:
+        new_exposure_share: Share of the group's exposure that goes to its new items.
+        new_item_share: Share of the group's items that are new.
+        new_wanted_share: Share of the group's held-out interactions that are on new items.
+    """
+
+    new_exposure_share: float | None
+    new_item_share: float | None
+    new_wanted_share: float | None
+
+
 class ItemAttributeExposure(Fixed):
     """Exposure of the groups of one item attribute (``popularity``: head and tail).
 
@@ -136,6 +150,7 @@ class ItemAttributeExposure(Fixed):
         n_permutations: Permutations run, adaptively (``None``: not tested).
         p_adjusted: Holm-adjusted p-value (tested entries only).
         significant: ``p_adjusted < 1 − confidence`` (tested entries only).
+        by_attribute: ``cold_start`` only: attribute -> group -> the new items within it.
     """
 
     by_group: dict[str, ItemGroupExposure]
@@ -148,6 +163,7 @@ class ItemAttributeExposure(Fixed):
     n_permutations: int | None
     p_adjusted: float | None = None
     significant: bool | None = None
+    by_attribute: dict[str, dict[str, NewItemsWithin]] | None = None
 
 
 class ExposureTotal(Fixed):
