@@ -396,7 +396,8 @@ def item_exposure_table(
         ``exposure`` (position-weighted, summed over the lists), ``exposure_share`` (of all
         exposure; NaN without any), ``lists`` (lists whose top ``k`` hold it),
         ``known_interactions`` (its popularity: interactions in the history the lists were made
-        from), ``popularity_group`` (``head`` or ``tail``), then one column per attribute.
+        from), ``popularity_group`` (``head`` or ``tail``), then one column per attribute
+        (``cold_start``: ``known`` or ``new``).
     """
     lists = data.lists[:, :k]
     exposure = item_exposure(
@@ -414,6 +415,9 @@ def item_exposure_table(
     out["known_interactions"] = data.popularity
     out["popularity_group"] = np.where(head_mask, "head", "tail")
     for name in attributes:
+        if name == COLD_START:  # the grouping of a cold-start test: known or new items
+            out[name] = np.where(data.popularity == 0, "new", "known")
+            continue
         if name in ("popularity", TITLE) or name not in data.item_attributes.columns:
             continue
         column = data.item_attributes[name]
