@@ -79,6 +79,7 @@ def item_content(
     attributes: Sequence[str],
     *,
     text_encoder: Any = None,
+    text_model: str = "default",
     like: Sequence[Block] | None = None,
 ) -> ContentFeatures:
     """The content matrix of ``attributes`` for every item of ``dataset``.
@@ -87,8 +88,10 @@ def item_content(
         dataset: The data (its item attributes and their kinds).
         attributes: Item attribute names, in block order.
         text_encoder: What encodes ``text`` attributes (a
-            :class:`~equirec.features.text.TextEncoder`); built with the packaged default
-            model when needed and not given.
+            :class:`~equirec.features.text.TextEncoder`); built from ``text_model`` when needed
+            and not given.
+        text_model: The sentence-transformers model of that encoder (``"default"``: the
+            packaged all-MiniLM-L6-v2, or a local folder).
         like: Blocks to match (another dataset's, e.g. the one a model was trained on): see
             :func:`attribute_matrix`; ``attributes`` are then theirs.
 
@@ -104,6 +107,7 @@ def item_content(
         attributes,
         what="item",
         text_encoder=text_encoder,
+        text_model=text_model,
         like=like,
     )
 
@@ -129,6 +133,7 @@ def attribute_matrix(
     *,
     what: str,
     text_encoder: Any = None,
+    text_model: str = "default",
     like: Sequence[Block] | None = None,
 ) -> ContentFeatures:
     """The blocks of ``attributes`` of an attribute ``table`` (one row per user or item).
@@ -138,7 +143,10 @@ def attribute_matrix(
         kinds: Every column's kind.
         attributes: The columns to encode, in block order.
         what: ``"item"`` or ``"user"``, for the messages.
-        text_encoder: What encodes ``text`` columns.
+        text_encoder: What encodes ``text`` columns (default: a
+            :class:`~equirec.features.text.TextEncoder` of ``text_model``, built once when a
+            column is text).
+        text_model: See :func:`item_content`.
         like: Blocks of another dataset's features (their :attr:`Block.spec`): the same
             columns are made here (the same labels in the same order, the same
             standardisation, the same indicators), so that a model trained there reads this
@@ -159,14 +167,18 @@ def attribute_matrix(
             f"{known or f'no {what} attributes'}"
         )
     assert table is not None
-    specs = [None] * len(attributes) if like is None else [dict(b.spec) for b in like]
+    if text_encoder is None and any(kinds[a] == "text" for a in attributes):
+        from equirec.features.text import TextEncoder
+
+        text_encoder = TextEncoder(model=text_model)
     blocks, columns, warnings = [], [], []
-    for attribute, spec in zip(attributes, specs, strict=True):
+    for n, attribute in enumerate(attributes):
         kind = kinds[attribute]
-        if like is not None and like[attributes.index(attribute)].kind != kind:
+        spec = None if like is None else dict(like[n].spec)
+        if like is not None and like[n].kind != kind:
             raise ConfigError(
-                f"{what} attribute {attribute!r} is {kind} here but "
-                f"{like[attributes.index(attribute)].kind} in the features it should match"
+                f"{what} attribute {attribute!r} is {kind} here but {like[n].kind} in the "
+                "features it should match"
             )
         values = table[attribute]
         if kind in ("categorical", "multi"):
@@ -263,10 +275,6 @@ def _text(
             f"{what} attribute {attribute!r} is empty: no {what} has text to encode; leave it "
             "out of the features"
         )
-    if encoder is None:
-        from equirec.features.text import TextEncoder
-
-        encoder = TextEncoder()
     vectors = encoder.encode([t for t in texts if t])
     out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
     out[present] = vectors

@@ -70,12 +70,8 @@ class ContentKNN(Recommender):
                 "contentknn needs item attributes to compare (titles, genres...); the data has "
                 "none: load item attributes (--item-attributes) or choose another model"
             )
-        encoder = None
-        if any(kinds.get(a) == "text" for a in attributes):
-            from equirec.features.text import TextEncoder
-
-            encoder = TextEncoder(model=self.text_model)
-        self.content_ = _unit_blocks(item_content(dataset, attributes, text_encoder=encoder))
+        content = item_content(dataset, attributes, text_model=self.text_model)
+        self.content_ = _unit_blocks(content)
 
     def _score(self, users: np.ndarray, history: History) -> torch.Tensor:
         content = self.content_

@@ -202,12 +202,13 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.module_ = self._build_module(train.n_items, features, users).to(self.device_)
         if source is not None:
             start_from(self.module_, source.module_)
-        unseen = np.flatnonzero(train.item_counts() == 0)
+        counts = train.item_counts()
+        unseen = np.flatnonzero(counts == 0)
         self._train_items = None
         if features is not None and len(unseen):
             # Items without a training interaction (not out yet, in a time split) are neither
             # targets nor negatives: the model must not learn that their content is unwanted.
-            seen = np.flatnonzero(train.item_counts() > 0)
+            seen = np.flatnonzero(counts > 0)
             position = np.full(train.n_items, -1, dtype=np.int64)
             position[seen] = np.arange(len(seen))
             self._train_items = (
@@ -250,13 +251,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             )
         if like is None and not attributes:
             return None
-        names = attributes if like is None else [b.attribute for b in like]
-        encoder = None
-        if any(dataset.item_attribute_kinds.get(a) == "text" for a in names):
-            from equirec.features.text import TextEncoder
-
-            encoder = TextEncoder(model=self.text_model)
-        return item_content(dataset, names, text_encoder=encoder, like=like)
+        return item_content(dataset, attributes, text_model=self.text_model, like=like)
 
     def _task(self, train: History, valid: History | None) -> SequenceTask:
         raise NotImplementedError
