@@ -21,7 +21,13 @@ from equirec.errors import ConfigError
 from equirec.evaluation.metrics import ranking_metrics
 from equirec.models.base import Recommender
 
-__all__ = ["HISTORY_LENGTHS", "history_length_curve", "history_length_metrics", "truncated"]
+__all__ = [
+    "HISTORY_LENGTHS",
+    "history_length_curve",
+    "history_length_metrics",
+    "mean_by_length",
+    "truncated",
+]
 
 HISTORY_LENGTHS = (1, 2, 3, 5, 10, 20)
 
@@ -102,7 +108,13 @@ def history_length_curve(
         One row per length: ``length``, ``users`` (the same at every length), then the mean of
         every metric.
     """
-    per_user = history_length_metrics(model, known=known, test=test, lengths=lengths, ks=ks)
+    return mean_by_length(
+        history_length_metrics(model, known=known, test=test, lengths=lengths, ks=ks)
+    )
+
+
+def mean_by_length(per_user: pd.DataFrame) -> pd.DataFrame:
+    """:func:`history_length_metrics` averaged per length: ``length``, ``users``, the means."""
     curve = per_user.drop(columns="user").groupby("length", sort=True).mean().reset_index()
     curve.insert(1, "users", per_user.groupby("length")["user"].size().to_numpy())
     return curve

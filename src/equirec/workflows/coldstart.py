@@ -20,7 +20,11 @@ import numpy as np
 import pandas as pd
 
 from equirec.errors import ConfigError
-from equirec.evaluation.cold_users import HISTORY_LENGTHS, history_length_metrics
+from equirec.evaluation.cold_users import (
+    HISTORY_LENGTHS,
+    history_length_metrics,
+    mean_by_length,
+)
 from equirec.fairness.gaps import gap_test
 from equirec.fairness.groups import categorical_groups
 from equirec.io import atomic_write_text
@@ -84,8 +88,7 @@ def cold_user_curve(
         lengths=lengths,
         ks=ks,
     )
-    curve = per_user.drop(columns="user").groupby("length", sort=True).mean().reset_index()
-    curve.insert(1, "users", per_user.groupby("length")["user"].size().to_numpy())
+    curve = mean_by_length(per_user)
     curve.insert(0, "model", folder.model.name)
     gaps = _gaps(folder, per_user, attributes, metric=f"ndcg@{min(ks)}")
     if write:
