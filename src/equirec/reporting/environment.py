@@ -20,7 +20,14 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-__all__ = ["Section", "environment", "render_page", "render_sections", "wbr_underscores"]
+__all__ = [
+    "Section",
+    "environment",
+    "render_page",
+    "render_sections",
+    "template_environment",
+    "wbr_underscores",
+]
 
 
 def wbr_underscores(text: Any) -> Markup:
@@ -31,17 +38,24 @@ def wbr_underscores(text: Any) -> Markup:
     return Markup("_<wbr>").join(escape(str(text)).split("_"))
 
 
-@cache
-def environment() -> Environment:
-    """The (shared) Jinja2 environment of the report templates."""
-    env = Environment(
-        loader=PackageLoader("equirec", "reporting/templates"),
+def template_environment(folder: str) -> Environment:
+    """A Jinja2 environment of the package's templates in ``folder`` (e.g.
+    ``"reporting/templates"``), as every equirec page renders them: autoescaped, undefined
+    names errors, block tags trimmed."""
+    return Environment(
+        loader=PackageLoader("equirec", folder),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+@cache
+def environment() -> Environment:
+    """The (shared) Jinja2 environment of the report templates."""
+    env = template_environment("reporting/templates")
     env.filters["wbr_underscores"] = wbr_underscores
     return env
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment
 from pydantic_core import PydanticUndefined
 
 from equirec.mitigation.registry import RERANKERS
+from equirec.reporting.environment import template_environment
 
 __all__ = ["PAGE_POLICIES", "PageParam", "PagePolicy", "page_policies", "render_page"]
 
@@ -82,14 +83,7 @@ def page_policies() -> tuple[PagePolicy, ...]:
 
 @cache
 def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("equirec", "serve/templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    return template_environment("serve/templates")
 
 
 def render_page(*, run: str, model: str, users: int, items: int, max_k: int) -> str:
