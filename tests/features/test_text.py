@@ -66,3 +66,19 @@ def test_a_folder_that_is_not_a_model_and_a_missing_one_are_named(tmp_path):
 def test_a_text_that_is_not_a_string_is_named(tmp_path):
     with pytest.raises(ConfigError, match="text 1: expected a string, got float"):
         TextEncoder(cache_dir=tmp_path).encode(["Heat", 3.5])  # type: ignore[list-item]
+
+
+def test_the_cache_key_follows_the_model_files(tmp_path):
+    from equirec.features.text import fingerprint
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder in (a, b):
+        folder.mkdir()
+        (folder / "modules.json").write_text("[]")
+        (folder / "weights.bin").write_bytes(bytes(3 << 20))  # large: sampled, size counted
+    assert fingerprint(a) == fingerprint(b)  # the same files, wherever they are
+    (b / "weights.bin").write_bytes(bytes(3 << 20)[:-1] + b"\x01")  # its last byte differs
+    assert fingerprint(a) != fingerprint(b)
+    (b / "weights.bin").write_bytes(bytes(3 << 20))
+    (b / "modules.json").write_text('[{"idx": 0}]')
+    assert fingerprint(a) != fingerprint(b)
