@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -28,25 +29,26 @@ from equirec.workflows.run import run
 
 SASREC = {"name": "sasrec", "epochs": 60, "min_epochs": 10, "patience": 5}
 CONTENT = ["title", "genres", "year"]
+
+
+def content_sasrec(fusion: str, id_dropout: float) -> dict[str, Any]:
+    """SASRec with the content attributes fused by ``fusion`` and the given ID dropout."""
+    return {**SASREC, "content_attributes": CONTENT, "fusion": fusion, "id_dropout": id_dropout}
+
+
 MODELS: dict[str, dict[str, Any]] = {
     "sasrec-id": SASREC,
-    "sasrec-content": {
-        **SASREC,
-        "content_attributes": CONTENT,
-        "fusion": "add",
-        "id_dropout": 0.1,
-    },
-    "sasrec-content-d03": {
-        **SASREC,
-        "content_attributes": CONTENT,
-        "fusion": "add",
-        "id_dropout": 0.3,
-    },
+    "sasrec-content": content_sasrec("add", 0.1),
+    "sasrec-content-d015": content_sasrec("add", 0.15),
+    "sasrec-content-d02": content_sasrec("add", 0.2),
+    "sasrec-content-d03": content_sasrec("add", 0.3),
+    "sasrec-gate-d01": content_sasrec("gate", 0.1),
+    "sasrec-gate-d02": content_sasrec("gate", 0.2),
     "contentknn": {"name": "contentknn", "content_attributes": CONTENT},
     "ease": {"name": "ease"},
     "pop": {"name": "pop"},
 }
-SEEDED = {"sasrec-id", "sasrec-content", "sasrec-content-d03"}
+SEEDED = {name for name in MODELS if name.startswith("sasrec")}
 """Models whose result depends on the seed (the split does not: it is leave-one-out)."""
 CURVE = ("sasrec-id", "sasrec-content", "ease", "pop")
 
@@ -91,23 +93,28 @@ def one(dataset: str, model: str, seed: int, root: Path, cold_frac: float) -> di
     return row
 
 
+def mean_std(values: list[float]) -> dict[str, Any]:
+    """Mean, standard deviation over seeds (0 for one) and the values."""
+    array = np.array(values, dtype=float)
+    return {
+        "mean": float(array.mean()),
+        "std": float(array.std(ddof=1)) if len(array) > 1 else 0.0,
+        "values": array.tolist(),
+    }
+
+
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+    """NDCG@10 of every slice per dataset and model, over seeds."""
+    values: dict[str, dict[str, Any]] = {}
     for row in rows:
-        key = f"{row['dataset']}/{row['model']}"
-        entry = out.setdefault(key, {"seeds": []})
+        entry = values.setdefault(f"{row['dataset']}/{row['model']}", {"seeds": []})
         entry["seeds"].append(row["seed"])
         for part in ("all", "cold_target", "warm_target"):
             entry.setdefault(part, []).append(row[part]["ndcg@10"])
-    for entry in out.values():
-        for part in ("all", "cold_target", "warm_target"):
-            values = np.array(entry[part], dtype=float)
-            entry[part] = {
-                "mean": float(values.mean()),
-                "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-                "values": values.tolist(),
-            }
-    return out
+    return {
+        key: {k: v if k == "seeds" else mean_std(v) for k, v in entry.items()}
+        for key, entry in values.items()
+    }
 
 
 def main() -> None:
@@ -124,25 +131,40 @@ def main() -> None:
         for model in args.models:
             for seed in args.seeds if model in SEEDED else args.seeds[:1]:
                 rows.append(one(dataset, model, seed, args.runs, args.cold_frac))
-                write(args, rows)
+                write_result(
+                    args,
+                    rows,
+                    protocol="cold-items split (leave-one-out; the newest cold_frac of items by "
+                    "first interaction never trained on), full ranking, training + validation "
+                    "items excluded",
+                    models=MODELS,
+                    summary=summary(rows),
+                )
     print(json.dumps(summary(rows), indent=1))
 
 
-def write(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
+def write_result(
+    args: argparse.Namespace,
+    rows: list[dict[str, Any]],
+    *,
+    protocol: str,
+    models: dict[str, Any],
+    summary: dict[str, Any],
+) -> None:
+    """Write the rows so far, with the command, machine and date, atomically to ``args.out``."""
     result = {
         "date": datetime.now().isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}",
-        "command": "benchmarks/cold_start.py "
+        "command": f"benchmarks/{Path(sys.argv[0]).name} "
         + " ".join(
             f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
             for k, v in vars(args).items()
         ),
-        "protocol": "cold-items split (leave-one-out; the newest cold_frac of items by first "
-        "interaction never trained on), full ranking, training + validation items excluded",
-        "models": MODELS,
+        "protocol": protocol,
+        "models": models,
         "rows": rows,
-        "summary": summary(rows),
+        "summary": summary,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")

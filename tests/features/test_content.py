@@ -95,3 +95,28 @@ def test_user_features_are_encoded_like_item_content():
     assert "1 of 3 users have no gender" in got.warnings[0]
     with pytest.raises(ConfigError, match="unknown user attribute 'occupation'"):
         user_content(data, ["occupation"])
+
+
+def test_other_data_is_encoded_like_the_source_and_unknown_labels_are_named():
+    source = _data(
+        pd.DataFrame(
+            {"genres": [("Children",), ("Drama",)], "year": [1990.0, 2010.0]},
+            index=pd.Index(["s1", "s2"], name="item"),
+        ),
+        {"year": "numeric"},
+    )
+    fitted = item_content(source, ["genres", "year"])
+    target = _data(
+        pd.DataFrame(
+            {"genres": [("Children's", "Drama"), ("Children's",), ("Noir",)], "year": [2000.0] * 3},
+            index=pd.Index(["t1", "t2", "t3"], name="item"),
+        ),
+        {"year": "numeric"},
+    )
+    got = item_content(target, ["ignored"], like=fitted.blocks)
+    assert [b.attribute for b in got.blocks] == ["genres", "year"]  # the source's blocks
+    np.testing.assert_array_equal(got.matrix[:, :2], [[0, 1], [0, 0], [0, 0]])  # its columns
+    np.testing.assert_allclose(got.matrix[:, 2], 0.0, atol=1e-6)  # its mean 2000 and scale
+    (warning,) = got.warnings
+    assert "2 genres label(s) here are unknown" in warning
+    assert "\"Children's\" (2 rows), 'Noir' (1 rows)" in warning

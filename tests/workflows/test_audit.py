@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from equirec.cli import main
+from equirec.reporting.formatting import fmt_pct
 
 
 def test_audit_command_writes_json_and_html(run_dir, capsys):
@@ -153,3 +154,9 @@ def test_a_cold_start_run_is_audited_by_known_and_new_items(cold_run, tmp_path):
     assert within and all(0 <= g["new_item_share"] <= 1 for g in within.values())
     assert all(g["new_exposure_share"] <= g["new_item_share"] for g in within.values())
     assert any(g["new_wanted_share"] > 0 for g in within.values())
+    # the page shows the same table, a row per provider
+    page = (folder / "audit.html").read_text()
+    table = page.split("New items within each provider</h4>")[1].split("</table>")[0]
+    assert table.count("<tr>") == len(within) + 1  # header + one per provider
+    for name, g in within.items():
+        assert f"<td>{name}</td><td>{fmt_pct(g['new_item_share'])}</td>" in table

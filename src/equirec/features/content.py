@@ -182,6 +182,9 @@ def attribute_matrix(
             )
         values = table[attribute]
         if kind in ("categorical", "multi"):
+            if spec is not None:
+                unmatched = _unmatched_labels(values, attribute, multi=kind == "multi", spec=spec)
+                warnings.extend([unmatched] if unmatched else [])
             matrix, missing, spec = _hot(values, multi=kind == "multi", spec=spec)
         elif kind == "numeric":
             matrix, missing, spec = _numeric(values, attribute, what, spec=spec)
@@ -221,11 +224,36 @@ def _absent(value: Any) -> bool:
 Encoded = tuple[np.ndarray, int, dict[str, Any]]
 
 
-def _hot(values: pd.Series, *, multi: bool, spec: dict[str, Any] | None) -> Encoded:
+def _label_rows(values: pd.Series, *, multi: bool) -> list[tuple[Any, ...]]:
+    """Each row's labels (none where the value is missing)."""
     if multi:
-        rows = [tuple(v) if isinstance(v, tuple | list) else () for v in values]
-    else:
-        rows = [() if _absent(v) else (v,) for v in values]
+        return [tuple(v) if isinstance(v, tuple | list) else () for v in values]
+    return [() if _absent(v) else (v,) for v in values]
+
+
+def _unmatched_labels(
+    values: pd.Series, attribute: str, *, multi: bool, spec: dict[str, Any]
+) -> str | None:
+    """A warning naming the labels of ``values`` that the features to match lack (they get no
+    column, so they are ignored), or ``None`` when every label is known."""
+    known = set(spec["labels"])
+    counts: dict[str, int] = {}
+    for row in _label_rows(values, multi=multi):
+        for label in row:
+            if str(label) not in known:
+                counts[str(label)] = counts.get(str(label), 0) + 1
+    if not counts:
+        return None
+    shown = ", ".join(f"{label!r} ({n} rows)" for label, n in sorted(counts.items())[:5])
+    more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+    return (
+        f"{len(counts)} {attribute} label(s) here are unknown to the features to match "
+        f"(the model's training data), so they are ignored: {shown}{more}"
+    )
+
+
+def _hot(values: pd.Series, *, multi: bool, spec: dict[str, Any] | None) -> Encoded:
+    rows = _label_rows(values, multi=multi)
     if spec is None:
         labels = [str(x) for x in sorted({label for row in rows for label in row}, key=str)]
     else:

@@ -36,6 +36,7 @@ __all__ = [
     "ItemGroup",
     "ItemsView",
     "ListsView",
+    "WithinTable",
     "items_view",
     "lists_view",
 ]
@@ -83,6 +84,16 @@ class ItemGroup:
     anchor: str
     figure: Figure | None
     stats: StatsLine | None
+    within: Sequence[WithinTable] = ()
+
+
+@dataclass(frozen=True)
+class WithinTable:
+    """New items within the groups of another attribute (the ``cold_start`` grouping)."""
+
+    attribute: str
+    head: Sequence[str]
+    rows: Sequence[Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -338,7 +349,35 @@ def _item_group(ctx: AuditContext, attr: str, entry: Mapping[str, Any], index: i
         p_text=p_text(entry),
         significant=significant(entry, ctx.alpha),
     )
-    return ItemGroup(name=attr, anchor=anchor, figure=Figure(svg, caption=caption), stats=stats)
+    return ItemGroup(
+        name=attr,
+        anchor=anchor,
+        figure=Figure(svg, caption=caption),
+        stats=stats,
+        within=_within(as_map(entry.get("by_attribute"))),
+    )
+
+
+_WITHIN_HEAD = ("group", "new items", "exposure to new items", "held-out interactions on new items")
+
+
+def _within(by_attribute: Mapping[str, Any]) -> list[WithinTable]:
+    """One table per attribute: each group's share of new items, of exposure going to them,
+    and of held-out interactions on them (``cold_start``'s ``by_attribute``)."""
+    tables = []
+    for attr, groups in by_attribute.items():
+        rows = [
+            [
+                str(g),
+                fmt_pct(v.get("new_item_share")),
+                fmt_pct(v.get("new_exposure_share")),
+                fmt_pct(v.get("new_wanted_share")),
+            ]
+            for g, v in ((g, as_map(v)) for g, v in as_map(groups).items())
+        ]
+        if rows:
+            tables.append(WithinTable(attribute=str(attr), head=_WITHIN_HEAD, rows=rows))
+    return tables
 
 
 # -- lists ----------------------------------------------------------------------------------
