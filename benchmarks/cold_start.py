@@ -50,7 +50,7 @@ MODELS: dict[str, dict[str, Any]] = {
 }
 SEEDED = {name for name in MODELS if name.startswith("sasrec")}
 """Models whose result depends on the seed (the split does not: it is leave-one-out)."""
-CURVE = ("sasrec-id", "sasrec-content", "ease", "pop")
+CURVE = ("sasrec-id", "sasrec-content", "sasrec-content-d02", "sasrec-gate-d01", "ease", "pop")
 
 DATA = {
     "ml-100k": {"dataset": "ml-100k", "data_dir": "../shared/datasets/ml-100k"},
@@ -58,14 +58,19 @@ DATA = {
 }
 
 
-def one(dataset: str, model: str, seed: int, root: Path, cold_frac: float) -> dict[str, Any]:
+def one(
+    dataset: str, model: str, seed: int, root: Path, cold_frac: float, max_len: int | None
+) -> dict[str, Any]:
     out = root / dataset / f"{model}-seed{seed}"
+    params = dict(MODELS[model])
+    if max_len is not None and params["name"] == "sasrec":
+        params["max_len"] = max_len
     config = {
         "seed": seed,
         "out": str(out),
         "data": DATA[dataset],
         "split": {"method": "cold-items", "cold_frac": cold_frac},
-        "model": MODELS[model],
+        "model": params,
     }
     t0 = time.perf_counter()
     result = run(config, overwrite=True)
@@ -123,6 +128,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cold-frac", type=float, default=0.2)
+    parser.add_argument("--max-len", type=int, help="SASRec's max_len (default: its own)")
     parser.add_argument("--runs", type=Path, default=Path(".bench/runs/cold"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/cold_start.json"))
     args = parser.parse_args()
@@ -130,7 +136,7 @@ def main() -> None:
     for dataset in args.datasets:
         for model in args.models:
             for seed in args.seeds if model in SEEDED else args.seeds[:1]:
-                rows.append(one(dataset, model, seed, args.runs, args.cold_frac))
+                rows.append(one(dataset, model, seed, args.runs, args.cold_frac, args.max_len))
                 write_result(
                     args,
                     rows,

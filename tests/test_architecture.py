@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "features": 2,
     "models": 3,
     "evaluation": 4,
+    "explain": 4,
     "fairness": 5,
     "mitigation": 6,
     "reporting": 7,

@@ -8,6 +8,7 @@ cheaply to a sparse user x item matrix or to padded sequences.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +60,18 @@ class History:
         indptr = np.zeros(n_users + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         return cls(indptr=indptr, items=items[order], weights=w[order], n_items=int(n_items))
+
+    @classmethod
+    def from_sequences(cls, sequences: Sequence[np.ndarray], *, n_items: int) -> History:
+        """One user per sequence of internal item indices (each chronological), in order."""
+        lengths = [len(seq) for seq in sequences]
+        items = [np.asarray(seq, dtype=np.int64) for seq in sequences]
+        return cls.from_arrays(
+            users=np.repeat(np.arange(len(sequences), dtype=np.int64), lengths),
+            items=np.concatenate(items) if items else np.zeros(0, dtype=np.int64),
+            n_users=len(sequences),
+            n_items=n_items,
+        )
 
     @property
     def n_users(self) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -164,6 +164,32 @@ class Recommender(BaseEstimator, ABC):
         if not out:
             return torch.empty((0, self.n_items))
         return torch.cat(out)
+
+    def score_histories(
+        self, histories: Sequence[np.ndarray], *, user: int | None = None, batch_size: int = 256
+    ) -> torch.Tensor:
+        """Scores of every item for each given history, as if it were the user's: ``(V, n_items)``.
+
+        What explanations re-score: a user's history with some items removed. Only models that
+        score from the history (``scores_from_history``) support it.
+
+        Args:
+            histories: Internal item indices, each chronological.
+            user: The known user (internal index) these histories belong to, for what a model
+                learned about them besides their history (user features); ``None``: a new user.
+            batch_size: Histories scored at once.
+
+        Raises:
+            ConfigError: The model scores a user by a learned vector, not from their history.
+        """
+        self._check_fitted()
+        if not self.scores_from_history:
+            raise ConfigError(
+                f"{self.name} scores a user by their learned vector, not from their history: "
+                "changing the history cannot change its scores"
+            )
+        history = History.from_sequences(histories, n_items=self.n_items)
+        return self.score_users(np.arange(len(histories)), history=history, batch_size=batch_size)
 
     def topk(
         self,

@@ -54,6 +54,19 @@ class Block(nn.Module):
         )
         self.dropout = Dropout(dropout)
 
+    def last_attention(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        """The attention weights of the last position over every key, mean over heads:
+        ``(B, L)`` (what :meth:`forward` computes, exposed to explain a prediction)."""
+        b, length, d = x.shape
+        q, k, _ = (
+            self.qkv(self.norm1(x))
+            .view(b, length, 3, self.heads, d // self.heads)
+            .permute(2, 0, 3, 1, 4)
+        )
+        logits = (q[:, :, -1:] @ k.transpose(-1, -2)) / math.sqrt(d // self.heads)
+        logits = logits.masked_fill(~allowed[:, :, -1:], -torch.inf)
+        return torch.softmax(logits, dim=-1).mean(dim=1)[:, 0]
+
     def forward(
         self, x: torch.Tensor, allowed: torch.Tensor, *, last_only: bool = False
     ) -> torch.Tensor:
@@ -207,11 +220,22 @@ class SequenceTransformer(nn.Module):
         """Embeddings that score catalogue items (tied with the input): ``(n_items, D)``."""
         return self.item_table()[1 : self.n_items + 1]
 
-    def forward(self, tokens: torch.Tensor, *, last_only: bool = False) -> torch.Tensor:
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        *,
+        last_only: bool = False,
+        item_vectors: torch.Tensor | None = None,
+        attention: bool = False,
+    ) -> torch.Tensor:
         """Encode ``tokens`` ``(B, L)`` (0 = padding) into hidden states ``(B, L, D)``.
 
         ``last_only``: only the last position's hidden state, ``(B, D)`` — what scoring needs;
         the last block then computes one query per sequence instead of ``L``.
+        ``item_vectors``: ``(B, L, D)`` used in place of the tokens' item embeddings (the
+        tokens still say which positions are real), e.g. scaled towards zero by integrated
+        gradients. ``attention``: return the last block's attention weights of the last
+        position instead, ``(B, L)``.
         """
         _, length = tokens.shape
         if length > self.pos_emb.num_embeddings:
@@ -222,7 +246,9 @@ class SequenceTransformer(nn.Module):
         # trimmed of its leading padding is encoded exactly as the full-length one.
         start = self.pos_emb.num_embeddings - length
         positions = torch.arange(start, start + length, device=tokens.device)
-        x = F.embedding(tokens, self.item_table(), padding_idx=0) * math.sqrt(self.dim)
+        if item_vectors is None:
+            item_vectors = F.embedding(tokens, self.item_table(), padding_idx=0)
+        x = item_vectors * math.sqrt(self.dim)
         x = self.emb_dropout(x + self.pos_emb(positions)[None])
         real = tokens != 0
         allowed = real[:, None, None, :]  # keys that are real items
@@ -237,6 +263,9 @@ class SequenceTransformer(nn.Module):
         allowed = allowed | torch.eye(length, dtype=torch.bool, device=tokens.device)[None, None]
         last = len(self.blocks) - 1
         for i, block in enumerate(self.blocks):
+            assert isinstance(block, Block)
+            if attention and i == last:
+                return block.last_attention(x, allowed)
             x = block(x, allowed, last_only=last_only and i == last)
         x = self.final_norm(x)
         return x[:, -1] if last_only else x

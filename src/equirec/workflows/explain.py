@@ -1,0 +1,302 @@
+"""Why an item is in a user's list: a saved run's recommendation explained.
+
+``equirec explain RUN_DIR --user ID`` (and :func:`explain`) explains the user's first
+recommendation, or ``--item``, as the run ranked it: the saved model, the run's known history
+(training, then validation), the same items excluded. The explanation names past items by
+title and says it in words; see :mod:`equirec.explain` for the methods.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from equirec.errors import ConfigError
+from equirec.explain.explanation import METHODS, ItemExplanation, default_method, explain_item
+from equirec.explain.words import describe
+from equirec.workflows.rundir import RunFolder, open_run
+
+__all__ = ["Explainer", "Explanation", "explain"]
+
+CONTENT_KINDS = ("categorical", "multi")
+"""Attribute kinds whose shared labels an explanation names."""
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One recommendation explained, in original ids.
+
+    Attributes:
+        user: The user's id.
+        item: The explained item's id.
+        title: Its title (``None`` without titles).
+        rank: Its 1-based rank in the user's list.
+        k: The list length.
+        model: The model's name.
+        method: The method used.
+        text: The explanation in words.
+        reasons: The past items named: ``item``, ``title``, ``position`` (0 = oldest of the
+            history), ``effect`` and ``removed`` (in the counterfactual set).
+        valid: Whether removing the counterfactual set takes the item out of the list
+            (``None`` for attributions).
+        rank_after: The item's 1-based rank without the counterfactual set.
+    """
+
+    user: Any
+    item: Any
+    title: str | None
+    rank: int
+    k: int
+    model: str
+    method: str
+    text: str
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    valid: bool | None = None
+    rank_after: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (ids as the data spells them)."""
+        return {
+            "user": _plain(self.user),
+            "item": _plain(self.item),
+            "title": self.title,
+            "rank": self.rank,
+            "k": self.k,
+            "model": self.model,
+            "method": self.method,
+            "valid": self.valid,
+            "rank_after": self.rank_after,
+            "text": self.text,
+            "reasons": [{**r, "item": _plain(r["item"])} for r in self.reasons],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per past item named, with the explained item's columns repeated."""
+        head = {k: v for k, v in self.to_dict().items() if k not in ("reasons", "text")}
+        rows = [{**head, **{f"reason_{k}": v for k, v in r.items()}} for r in self.reasons]
+        return pd.DataFrame(rows or [head])
+
+
+class Explainer:
+    """Explanations of one run folder's lists (the run opened once, for many requests).
+
+    Args:
+        run: A run folder (or its path) with a saved model.
+    """
+
+    def __init__(self, run: RunFolder | str | Path) -> None:
+        self.folder = run if isinstance(run, RunFolder) else open_run(run)
+        self.model = self.folder.model
+        dataset = self.folder.dataset
+        self._titles = _column(dataset.item_attributes, "title", dataset.n_items)
+        self._labels = self._content_labels()
+        self.verb = "watched" if _is_movies(dataset.name) else "interacted with"
+
+    def explain(
+        self,
+        *,
+        user: Any,
+        item: Any = None,
+        k: int = 10,
+        method: str | None = None,
+        top: int = 5,
+        max_size: int = 10,
+        beam: int = 4,
+        pool: int = 20,
+        steps: int = 32,
+    ) -> Explanation:
+        """See :func:`explain`."""
+        folder, model = self.folder, self.model
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ConfigError(f"explain: k must be a positive integer (the list length), not {k!r}")
+        method = default_method(model) if method is None else method
+        if method not in METHODS:
+            raise ConfigError(f"explain: unknown method {method!r}; choose one of {METHODS}")
+        (u,), unknown = folder.positions([user], what="user")
+        if unknown:
+            raise ConfigError(
+                f"explain: unknown user {user!r}: the run {folder.path} has no such user id"
+            )
+        listed, _ = folder.model.topk(
+            np.array([u]),
+            k=k,
+            history=folder.known.history,
+            exclude=folder.known.exclude,
+            exclude_seen=True,
+        )
+        listed = listed[0][listed[0] >= 0]
+        if item is None:
+            target = int(listed[0])
+        else:
+            (target,), unknown = folder.positions([item], what="item")
+            if unknown:
+                raise ConfigError(f"explain: unknown item {item!r}: not in the run's catalogue")
+            if target not in set(listed.tolist()):
+                ids = folder.dataset.item_ids
+                shown = ", ".join(str(_plain(ids[i])) for i in listed)
+                raise ConfigError(
+                    f"explain: item {item!r} is not in user {user!r}'s top {k} ({shown}); "
+                    "explain an item of the list, or raise --k"
+                )
+        history = folder.known.history.sequence(int(u))
+        excluded = np.unique(
+            np.concatenate([history, *(p.sequence(int(u)) for p in folder.known.exclude)])
+        )
+        found = explain_item(
+            model,
+            history,
+            target,
+            k=k,
+            excluded=excluded,
+            method=method,
+            user=int(u),
+            top=top,
+            max_size=max_size,
+            beam=beam,
+            pool=pool,
+            steps=steps,
+        )
+        return self._result(user, found, history)
+
+    def _result(self, user: Any, found: ItemExplanation, history: np.ndarray) -> Explanation:
+        ids = self.folder.dataset.item_ids
+        popularity = None
+        if found.popular:
+            n = int(self.folder.known.popularity[found.item])
+            popularity = f"{n:,} known interactions"
+        text = describe(
+            found,
+            name=self._name,
+            shared=self._shared,
+            verb=self.verb,
+            model=self.model.name,
+            popularity=popularity,
+        )
+        cf = found.counterfactual
+        return Explanation(
+            user=user,
+            item=ids[found.item],
+            title=self._titles[found.item],
+            rank=found.rank + 1,
+            k=found.k,
+            model=self.model.name,
+            method=found.method,
+            text=text,
+            reasons=[
+                {
+                    "item": ids[r.item],
+                    "title": self._titles[r.item],
+                    "position": r.position,
+                    "effect": r.effect,
+                    "removed": r.removed,
+                }
+                for r in found.reasons
+            ],
+            valid=None if cf is None else cf.valid,
+            rank_after=None if cf is None else cf.rank_after + 1,
+        )
+
+    def _name(self, item: int) -> str:
+        title = self._titles[item]
+        return title if title else f"item {_plain(self.folder.dataset.item_ids[item])}"
+
+    def _content_labels(self) -> list[list[set[str]]]:
+        """Per categorical or multi-valued content attribute the model uses, each item's labels."""
+        attributes = getattr(self.model, "content_attributes", ()) or ()
+        dataset = self.folder.dataset
+        table, kinds = dataset.item_attributes, dataset.item_attribute_kinds
+        out = []
+        for attribute in attributes:
+            if table is None or kinds.get(attribute) not in CONTENT_KINDS:
+                continue
+            values = table[attribute].tolist()
+            out.append([_labels(v) for v in values])
+        return out
+
+    def _shared(self, item: int, others: Sequence[int]) -> list[str]:
+        """The item's content labels found among ``others``', most shared first."""
+        counts: dict[str, int] = {}
+        for labels in self._labels:
+            for label in sorted(labels[item]):
+                n = sum(label in labels[o] for o in others)
+                if n:
+                    counts[label] = n
+        return sorted(counts, key=lambda label: -counts[label])
+
+
+def explain(
+    run: RunFolder | str | Path,
+    *,
+    user: Any,
+    item: Any = None,
+    k: int = 10,
+    method: str | None = None,
+    top: int = 5,
+    max_size: int = 10,
+    beam: int = 4,
+    pool: int = 20,
+    steps: int = 32,
+) -> Explanation:
+    """Explain why a run's model put an item in a user's top ``k``.
+
+    Args:
+        run: A run folder (or its path) with a saved model.
+        user: The user's id.
+        item: An item of the user's list (default: the first).
+        k: The list length.
+        method: ``counterfactual`` (the fewest past items whose removal takes the item out
+            of the top ``k``; the default for models that score from the history), ``loo``,
+            ``ig``, ``attention`` (sequence models) or ``model`` (a baseline's own weights: the
+            default for BPR and popularity); see :mod:`equirec.explain`.
+        top: Past items an attribution names.
+        max_size: The largest counterfactual set tried.
+        beam: Removal sets the counterfactual search keeps per size.
+        pool: Past items the search adds from (those whose single removal matters most).
+        steps: Integral steps of ``ig``.
+
+    Raises:
+        ConfigError: An unknown user or method, an item not in the list, or a method the model
+            does not support.
+    """
+    return Explainer(run).explain(
+        user=user,
+        item=item,
+        k=k,
+        method=method,
+        top=top,
+        max_size=max_size,
+        beam=beam,
+        pool=pool,
+        steps=steps,
+    )
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _is_movies(name: str) -> bool:
+    return name.lower().startswith(("ml-", "movielens"))
+
+
+def _labels(value: Any) -> set[str]:
+    if isinstance(value, tuple | list):
+        return {str(v) for v in value}
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return set()
+    return {str(value)}
+
+
+def _column(table: pd.DataFrame | None, name: str, n: int) -> list[str | None]:
+    if table is None or name not in table.columns:
+        return [None] * n
+    return [v if isinstance(v, str) and v else None for v in table[name].tolist()]
