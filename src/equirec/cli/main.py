@@ -263,6 +263,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{row['gap']:.4f} {interval}, p = {row['p_value']:.3f}",
                     markup=False,
                 )
+        elif args.command == "explain":
+            from equirec.workflows.explain import explain, explanation_text
+
+            found = explain(
+                args.run_dir,
+                user=args.user,
+                item=args.item,
+                k=args.k,
+                method=args.method,
+                top=args.top,
+                max_size=args.max_size,
+            )
+            text = explanation_text(found, args.format)
+            if args.out:
+                from pathlib import Path
+
+                from equirec.io import atomic_write_text, check_new
+
+                check_new(Path(args.out), overwrite=args.overwrite)
+                atomic_write_text(Path(args.out), text)
+            else:
+                sys.stdout.write(text)
         elif args.command == "audit":
             from equirec.workflows.audit import audit_options, audit_run
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from equirec.explain.methods import METHODS
 from equirec.mitigation.registry import RERANKERS, TRAINING_METHODS
 
 __all__ = ["build_parser"]
@@ -153,6 +154,33 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--out", help="FILE.csv, FILE.jsonl or FILE.parquet (default: stdout)")
     rec.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     _log_flags(rec)
+
+    exp = sub.add_parser(
+        "explain",
+        help="why a run's model recommended an item to a user, in words and numbers",
+        description="Explain a user's first recommendation (or --item) as the run ranked it. "
+        "counterfactual (default for SASRec, BERT4Rec, EASE, item-kNN, content-kNN): the fewest "
+        "past items whose removal takes the item out of the top k, checked by re-scoring; loo: "
+        "each past item's leave-one-out effect; ig: integrated gradients (sequence models, "
+        "pip install 'equirec[explain]'); attention: the last block's attention (a comparison, "
+        "not a faithful attribution); model: a baseline's own weights (EASE, item-kNN, "
+        "content-kNN), BPR's nearest past items, popularity.",
+    )
+    exp.add_argument("run_dir", help="a folder written by `equirec run` (with a saved model)")
+    exp.add_argument("--user", required=True, metavar="ID", help="the user's id")
+    exp.add_argument("--item", metavar="ID", help="an item of the user's list (default: the first)")
+    exp.add_argument("--k", type=int, default=10, help="list length (default 10)")
+    exp.add_argument("--method", choices=METHODS, help="default: counterfactual, or model")
+    exp.add_argument("--top", type=int, default=5, help="past items an attribution names")
+    exp.add_argument(
+        "--max-size", type=int, default=10, help="largest counterfactual set tried (default 10)"
+    )
+    exp.add_argument(
+        "--format", choices=("text", "json", "csv"), default="text", help="output (default text)"
+    )
+    exp.add_argument("--out", help="write to this file instead of standard output")
+    exp.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    _log_flags(exp)
 
     srv = sub.add_parser(
         "serve",

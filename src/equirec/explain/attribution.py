@@ -26,15 +26,14 @@ import torch
 
 from equirec.errors import ConfigError
 from equirec.explain.counterfactual import leave_one_out
+from equirec.explain.methods import ATTRIBUTIONS
 
 if TYPE_CHECKING:
     from equirec.models.base import Recommender
     from equirec.models.sequential import SequentialRecommender
 
-__all__ = ["ATTRIBUTIONS", "attribute", "own_weights"]
+__all__ = ["attribute", "own_weights"]
 
-ATTRIBUTIONS = ("loo", "ig", "attention", "model")
-"""The attribution methods, in the order the documentation lists them."""
 
 SEQUENCE_ONLY = ("ig", "attention")
 

@@ -133,14 +133,10 @@ def counterfactual(
     beams: list[tuple[int, ...]] = [(int(p),) for p in order[:beam]]
     best_set, best_row, best_rank = beams[0], singles[order[0]], int(rank[order[0]])
     for _size in range(2, min(max_size, len(history)) + 1):
-        grown = sorted(
-            {tuple(sorted((*s, p))) for s in beams for p in candidates if p not in s}
-        )
+        grown = sorted({tuple(sorted((*s, p))) for s in beams for p in candidates if p not in s})
         if not grown:
             break
-        sets_scores = np.asarray(
-            scorer([_without(history, s) for s in grown]), dtype=np.float64
-        )
+        sets_scores = np.asarray(scorer([_without(history, s) for s in grown]), dtype=np.float64)
         scored += len(grown)
         margin = margins(sets_scores, item, excluded, k=k)
         rank = ranks(sets_scores, item, excluded)

@@ -13,17 +13,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from equirec.errors import ConfigError
-from equirec.explain.attribution import ATTRIBUTIONS, attribute
+from equirec.explain.attribution import attribute
 from equirec.explain.counterfactual import Counterfactual, counterfactual
+from equirec.explain.methods import METHODS
 from equirec.explain.ranking import ranks
 
 if TYPE_CHECKING:
     from equirec.models.base import Recommender
 
-__all__ = ["METHODS", "ItemExplanation", "Reason", "default_method", "explain_item"]
-
-METHODS = ("counterfactual", *ATTRIBUTIONS)
-"""Every explanation method: the counterfactual search, then the attributions."""
+__all__ = ["ItemExplanation", "Reason", "default_method", "explain_item"]
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 
 from equirec.errors import ConfigError
-from equirec.explain.explanation import METHODS, ItemExplanation, default_method, explain_item
+from equirec.explain.explanation import ItemExplanation, default_method, explain_item
+from equirec.explain.methods import METHODS
 from equirec.explain.words import describe
 from equirec.workflows.rundir import RunFolder, open_run
 
-__all__ = ["Explainer", "Explanation", "explain"]
+__all__ = ["Explainer", "Explanation", "explain", "explanation_text"]
 
 CONTENT_KINDS = ("categorical", "multi")
 """Attribute kinds whose shared labels an explanation names."""
@@ -144,7 +145,7 @@ class Explainer:
                 ids = folder.dataset.item_ids
                 shown = ", ".join(str(_plain(ids[i])) for i in listed)
                 raise ConfigError(
-                    f"explain: item {item!r} is not in user {user!r}'s top {k} ({shown}); "
+                    f"explain: item {item!r} is not in the top {k} of user {user!r} ({shown}); "
                     "explain an item of the list, or raise --k"
                 )
         history = folder.known.history.sequence(int(u))
@@ -278,6 +279,31 @@ def explain(
         pool=pool,
         steps=steps,
     )
+
+
+def explanation_text(explanation: Explanation, fmt: str) -> str:
+    """``explanation`` as ``text`` (the sentence and the items named), ``json`` or ``csv``.
+
+    Raises:
+        ConfigError: Another format.
+    """
+    if fmt == "json":
+        return explanation.to_json() + "\n"
+    if fmt == "csv":
+        return str(explanation.to_frame().to_csv(index=False))
+    if fmt != "text":
+        raise ConfigError(f"explain: format must be text, json or csv, not {fmt!r}")
+    head = explanation.title or f"item {_plain(explanation.item)}"
+    lines = [
+        f"#{explanation.rank} for user {_plain(explanation.user)}: {head} "
+        f"({explanation.model}, {explanation.method})",
+        explanation.text,
+    ]
+    for r in explanation.reasons:
+        name = r["title"] or f"item {_plain(r['item'])}"
+        mark = " (removed)" if r["removed"] else ""
+        lines.append(f"  {r['effect']:+.4f}  {name}{mark}")
+    return "\n".join(lines) + "\n"
 
 
 def _plain(value: Any) -> Any:
