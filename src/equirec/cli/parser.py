@@ -185,8 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     srv = sub.add_parser(
         "serve",
         help="serve a run's recommendations over HTTP (needs the serve extra)",
-        description="Serve a saved run over HTTP (FastAPI + uvicorn): POST /recommend, GET "
-        "/items/ID, GET /health, GET /run, docs at /docs. The run is loaded once at start-up. "
+        description="Serve a saved run over HTTP (FastAPI + uvicorn): POST /recommend, POST "
+        "/explain, GET /items/ID, GET /users, GET /users/ID/history, GET /health, GET /run, "
+        "docs at /docs, a page at /. The run is loaded once at start-up. "
         "It binds to 127.0.0.1: put a reverse proxy with TLS, authentication and rate limits "
         "in front of it before exposing it. Install with pip install 'equirec[serve]'.",
     )

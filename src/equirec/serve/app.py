@@ -1,18 +1,22 @@
 """The FastAPI application: :func:`create_app` over a :class:`~equirec.serve.service.RunService`.
 
-Endpoints: ``POST /recommend``, ``GET /items/{item_id}``, ``GET /users`` (some known user
-ids), ``GET /users/{user_id}/history``, ``GET /health``, ``GET /run``, FastAPI's documentation
+Endpoints: ``POST /recommend``, ``POST /explain`` (why an item is in a known user's list,
+worked out in a thread of its own), ``GET /items/{item_id}``, ``GET /users`` (some known user ids),
+``GET /users/{user_id}/history``, ``GET /health``, ``GET /run``, FastAPI's documentation
 (``/docs``, ``/openapi.json``) and a page at ``GET /`` (:mod:`equirec.serve.page`, its assets
-under ``/static``). Bad requests are answered with a 4xx
-whose ``detail`` names the field or id: 422 for a missing, unknown or wrong-typed field (and ``k``
-beyond the catalogue, an unknown policy or parameter), 404 for an unknown user or item, 413 for
-a body over the limit. Nothing a client sends should give a 500.
+under ``/static``). Bad requests are answered with a 4xx whose ``detail`` names the field or id:
+422 for a missing, unknown or wrong-typed field (and ``k`` beyond the catalogue, an unknown
+policy, parameter or explanation method, an item to explain that is not in the list), 404 for
+an unknown user or item, 413 for a body over the limit. Nothing a client sends should give a
+500.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,8 @@ from equirec.serve.batching import Batcher
 from equirec.serve.page import render_page
 from equirec.serve.policy import read_policy
 from equirec.serve.schemas import (
+    ExplainRequest,
+    ExplainResponse,
     Health,
     ItemInfo,
     RecommendRequest,
@@ -75,7 +81,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "the body is larger than the limit"},
     422: {
         "description": "a missing, unknown or wrong-typed field, k beyond the catalogue, an "
-        "unknown policy or parameter (named)"
+        "unknown policy or parameter (named); for /explain also an unknown method, one the "
+        "model does not support, an item not in the user's list"
     },
 }
 
@@ -140,6 +147,11 @@ def create_app(
         service.recommend_many, max_batch=max_batch
     )
     app.state.batcher = batcher
+    # Explanations take seconds of CPU: worked out in a thread of their own, one at a time,
+    # while the event loop goes on answering (and the default thread pool, which runs the
+    # look-ups, is never filled by explanations waiting their turn).
+    explaining = ThreadPoolExecutor(max_workers=1, thread_name_prefix="equirec-explain")
+    app.state.explaining = explaining
 
     @app.post("/recommend", response_model=RecommendResponse, responses=_ERRORS)
     async def post_recommend(request: RecommendRequest) -> Response:
@@ -149,6 +161,13 @@ def create_app(
             raise answer
         # Built and checked by the service already: serialised once, not validated again.
         return Response(answer.model_dump_json(), media_type="application/json")
+
+    @app.post("/explain", response_model=ExplainResponse, responses=_ERRORS)
+    async def post_explain(request: ExplainRequest) -> ExplainResponse:
+        """Why an item is in a known user's top ``k`` (default: the first), in words and the
+        past items behind it, as ``equirec explain`` says it."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(explaining, service.explain, request)
 
     @app.get("/items/{item_id:path}", responses={404: _ERRORS[404]})
     def get_item(item_id: str) -> ItemInfo:

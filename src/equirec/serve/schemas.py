@@ -9,11 +9,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt, StrictStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+    model_validator,
+)
+
+from equirec.explain.methods import METHODS
 
 __all__ = [
+    "MAX_EXPLAINED",
     "MAX_HISTORY",
     "AuditInfo",
+    "ExplainRequest",
+    "ExplainResponse",
     "Finding",
     "Health",
     "ItemInfo",
@@ -21,6 +36,7 @@ __all__ = [
     "ModelInfo",
     "Policy",
     "RankedItem",
+    "Reason",
     "RecommendRequest",
     "RecommendResponse",
     "RunInfo",
@@ -32,8 +48,26 @@ __all__ = [
 MAX_HISTORY = 10_000
 """Items one history may hold (the body limit bounds it too)."""
 
+MAX_EXPLAINED = 50
+"""The most past items an explanation names (``top``) or removes (``max_size``)."""
+
 Id = Annotated[StrictStr, Field(min_length=1, max_length=256)] | StrictInt
 """A user or item id as sent: text or an integer."""
+
+
+def _known_method(value: str) -> str:
+    if value not in METHODS:
+        choices = ", ".join(METHODS)
+        raise ValueError(f"unknown explanation method {value!r}; choose one of {choices}")
+    return value
+
+
+ExplainMethod = Annotated[
+    StrictStr,
+    AfterValidator(_known_method),
+    WithJsonSchema({"type": "string", "enum": list(METHODS)}),
+]
+"""An explanation method of :data:`equirec.explain.methods.METHODS`."""
 
 
 class _Strict(BaseModel):
@@ -104,6 +138,61 @@ class RecommendResponse(_Strict):
     items: list[RankedItem]
     policy: Policy | None
     notes: list[str] = Field(description="plain-language notes (a fallback, an unmet guarantee)")
+
+
+class ExplainRequest(_Strict):
+    """Which recommendation of a known user to explain, and how."""
+
+    user: Id = Field(description="a user id the run knows")
+    item: Id | None = Field(
+        default=None, description="an item of the user's top `k` (default: the first)"
+    )
+    k: StrictInt = Field(default=10, gt=0, description="list length (at most the catalogue)")
+    method: ExplainMethod | None = Field(
+        default=None,
+        description="counterfactual (the fewest past items whose removal takes the item out of "
+        "the list), loo, ig or attention (sequence models), model (a baseline's own weights); "
+        "default: counterfactual for models that score from the history, model for the rest",
+    )
+    top: StrictInt = Field(
+        default=5, ge=1, le=MAX_EXPLAINED, description="past items an attribution names"
+    )
+    max_size: StrictInt = Field(
+        default=10, ge=1, le=MAX_EXPLAINED, description="the largest counterfactual set tried"
+    )
+
+
+class Reason(_Strict):
+    """A past item an explanation names."""
+
+    item: StrictStr | StrictInt
+    title: str | None = Field(description="its title, null when the data has none")
+    position: int = Field(description="its place in the user's history (0 = oldest)")
+    effect: float = Field(
+        description="its attribution (counterfactual: the score its removal alone takes away)"
+    )
+    removed: bool = Field(description="whether it is in the counterfactual set")
+
+
+class ExplainResponse(_Strict):
+    """Why an item is in a user's list: in words, and the past items behind it."""
+
+    user: StrictStr | StrictInt = Field(description="the user asked for")
+    item: StrictStr | StrictInt = Field(description="the item explained")
+    title: str | None = Field(description="its title, null when the data has none")
+    rank: int = Field(description="its 1-based rank in the user's list")
+    k: int = Field(description="the list length")
+    model: str
+    method: str = Field(description="the method used")
+    valid: bool | None = Field(
+        description="whether removing the counterfactual set takes the item out of the list "
+        "(null for attributions)"
+    )
+    rank_after: int | None = Field(
+        description="its 1-based rank without the counterfactual set (null for attributions)"
+    )
+    text: str = Field(description="the explanation in words")
+    reasons: list[Reason]
 
 
 class ItemInfo(_Strict):

@@ -5,9 +5,11 @@
 :func:`~equirec.workflows.recommend.rank_known` and
 :func:`~equirec.workflows.recommend.rank_histories`, the code path of ``equirec recommend``
 (without its frame). The known users are encoded once at start-up
-(:meth:`~equirec.models.base.Recommender.prepare`). A request
-it cannot answer raises :class:`RequestError` with the HTTP status and a message naming the field
-or id; the application (:mod:`equirec.serve.app`) turns it into the response.
+(:meth:`~equirec.models.base.Recommender.prepare`). Explanations go through
+:class:`~equirec.workflows.explain.Explainer`, the code path of ``equirec explain``, built on the
+first one from the same open run. A request it cannot answer raises :class:`RequestError` with
+the HTTP status and a message naming the field or id; the application (:mod:`equirec.serve.app`)
+turns it into the response.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import math
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,8 @@ from equirec.io import jsonable
 from equirec.mitigation.rerank.build import joint_steps
 from equirec.serve.schemas import (
     AuditInfo,
+    ExplainRequest,
+    ExplainResponse,
     Finding,
     Health,
     ItemInfo,
@@ -45,6 +49,9 @@ from equirec.serve.schemas import (
 )
 from equirec.workflows.recommend import DEFAULT_DEPTH, rank_histories, rank_known
 from equirec.workflows.rundir import AUDIT_JSON, RunFolder, open_run
+
+if TYPE_CHECKING:
+    from equirec.workflows.explain import Explainer
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +71,11 @@ class RequestError(Exception):
 
 
 class RunService:
-    """A saved run, loaded once, answering recommendation and look-up requests.
+    """A saved run, loaded once, answering recommendation, explanation and look-up requests.
 
     Scoring holds a lock: one request at a time per process (a worker scores on its own torch
-    threads; run more workers to use more cores).
+    threads; run more workers to use more cores). Explanations hold a lock of their own, one at
+    a time, so that a long one does not hold up the lists: they only read the model.
 
     Args:
         run_dir: A folder written by ``equirec run`` with a saved model.
@@ -95,6 +103,8 @@ class RunService:
         self._item_of = {i: n for n, i in enumerate(self._items)}
         self._item_ids = [_id(i) for i in dataset.item_ids]
         self._lock = threading.Lock()
+        self._explain_lock = threading.Lock()
+        self._explainer: Explainer | None = None
         self.policy = policy
         if policy is not None:
             self._check_policy(policy)
@@ -233,10 +243,13 @@ class RunService:
 
     def _check_sizes(self, request: RecommendRequest) -> None:
         for name, value in (("k", request.k), ("depth", request.depth)):
-            if value is not None and value > self.n_items:
-                raise RequestError(
-                    422, f"{name}: {value} is larger than the catalogue ({self.n_items} items)"
-                )
+            self._check_size(name, value)
+
+    def _check_size(self, name: str, value: int | None) -> None:
+        if value is not None and value > self.n_items:
+            raise RequestError(
+                422, f"{name}: {value} is larger than the catalogue ({self.n_items} items)"
+            )
 
     def _response(
         self,
@@ -257,6 +270,48 @@ class RunService:
         ]
         applied = None if policy is None else Policy(method=policy.method, params=policy.params)
         return RecommendResponse(user=request.user, items=items, policy=applied, notes=notes)
+
+    def explain(self, request: ExplainRequest) -> ExplainResponse:
+        """Why an item is in a known user's top ``k``, as ``equirec explain`` says it.
+
+        CPU work (a counterfactual search re-scores the history many times): the application
+        runs it in a worker thread, one explanation at a time.
+
+        Raises:
+            RequestError: 404 for an unknown user or item; 422 for ``k`` beyond the catalogue,
+                an item not in the user's top ``k``, a method the model does not support (the
+                workflow's messages).
+        """
+        self._check_size("k", request.k)
+        with self._explain_lock:
+            explainer = self._explainer
+            if explainer is None:
+                from equirec.workflows.explain import Explainer
+
+                explainer = self._explainer = Explainer(self.folder)
+            try:
+                found = explainer.explain(
+                    user=request.user,
+                    item=request.item,
+                    k=request.k,
+                    method=request.method,
+                    top=request.top,
+                    max_size=request.max_size,
+                )
+            except EquirecError as err:  # the workflow names the user, item or method
+                raise RequestError(self._explain_status(request), str(err)) from None
+        return ExplainResponse.model_validate(found.to_dict())
+
+    def _explain_status(self, request: ExplainRequest) -> int:
+        """404 when the request names a user or item the run does not know, else 422.
+
+        The workflow checks the user, then the item, before anything else it refuses (``k`` is
+        checked here first, the method by the request's schema), so an unknown id is what it
+        refused.
+        """
+        unknown_user = str(request.user) not in self._user_of
+        unknown_item = request.item is not None and str(request.item) not in self._item_of
+        return 404 if unknown_user or unknown_item else 422
 
     def item(self, item_id: str) -> ItemInfo:
         """An item's attributes and known popularity.
