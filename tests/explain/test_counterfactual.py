@@ -80,3 +80,22 @@ def test_bad_search_settings_are_named(kwargs, match):
         counterfactual(score, np.array([0]), 2, excluded=np.array([0]), **settings)
     with pytest.raises(ConfigError, match="empty history"):
         counterfactual(score, np.array([], dtype=int), 2, k=1, excluded=np.array([0]))
+
+
+def test_items_beyond_the_window_are_not_rescored_and_have_no_effect():
+    calls = []
+    weights = np.zeros((7, 7))
+    weights[[3, 4], 5] = 1.0
+    base = linear(weights, np.array([0, 0, 0, 0, 0, 0, 0.5]))  # item 6 competes
+
+    def last_three(histories):  # a model that reads only the last 3 items
+        calls.append(len(histories))
+        return base([h[-3:] for h in histories])
+
+    history = np.array([0, 1, 2, 3, 4])
+    effects, scores = leave_one_out(last_three, history, 5, window=3)
+    assert calls == [4]  # the whole history and its last 3 removals
+    np.testing.assert_allclose(effects, [0, 0, 0, 1, 1])  # removing 2 pulls 1 in: no change
+    assert scores.shape == (6, 7)
+    found = counterfactual(last_three, history, 5, k=1, excluded=history, window=3)
+    assert found.valid and found.positions == (3, 4)

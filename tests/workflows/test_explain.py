@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from equirec.cli import main
-from equirec.workflows.explain import explain
+from equirec.errors import ConfigError
+from equirec.workflows.explain import explain, explain_users
 from equirec.workflows.recommend import recommend
 from equirec.workflows.run import run
 
@@ -127,3 +128,45 @@ def test_bad_requests_are_named(planted_run, tmp_path, capsys):
     shutil.rmtree(no_model / "model")
     assert main(["explain", str(no_model), "--user", user, "-q"]) == 2
     assert "no saved model" in capsys.readouterr().err
+
+
+def test_every_user_explained_with_the_gaps_between_groups(planted_run, tmp_path, capsys):
+    folder = tmp_path / "run"
+    shutil.copytree(planted_run, folder)
+    users = pd.read_csv(folder / "recommendations.csv")["user"].unique()[:12].tolist()
+    quality = explain_users(folder, users=users, k=3)
+    table = pd.read_csv(folder / "explanations.csv")
+    assert table["user"].tolist() == users and len(quality.per_user) == 12
+    assert set(table.columns) >= {"item", "method", "valid", "size", "rank_after", "seconds"}
+    # a valid explanation's item really leaves the top 3 without the items named
+    assert (table.loc[table["valid"], "rank_after"] > 3).all()
+    assert (table["size"] >= 1).all() and (table["size"] <= 10).all()
+    with pytest.raises(ConfigError, match="unknown user attribute 'gender'"):
+        explain_users(folder, users=users[:2], attributes=["gender"], write=False)
+    assert main(["explain", str(folder), "--all", "--k", "3", "--max-size", "3", "-q"]) == 0
+    assert "valid, median size" in capsys.readouterr().out
+
+
+def test_groups_of_users_are_compared_with_the_audit_test(tmp_path):
+    out = tmp_path / "ease"
+    argv = ["run", "--dataset", "synthetic", "--model", "ease", "--out", str(out), "-q"]
+    assert main(argv) == 0
+    users = pd.read_csv(out / "recommendations.csv")["user"].unique()[:40].tolist()
+    quality = explain_users(
+        out, users=users, attributes=["group"], method="counterfactual", max_size=3
+    )
+    gaps = pd.read_csv(out / "explanations_gaps.csv")
+    assert gaps["metric"].tolist() == ["valid", "size"] and (gaps["attribute"] == "group").all()
+    table = quality.per_user.assign(code=lambda t: t["user"].map(_groups(out)))
+    for metric in ("valid", "size"):
+        means = table.groupby("code")[metric].mean()
+        row = gaps[gaps["metric"] == metric].iloc[0]
+        assert row["gap"] == pytest.approx(means.max() - means.min())
+        assert row["low"] <= row["gap"] <= row["high"] and 0 < row["p_value"] <= 1
+
+
+def _groups(run_dir):
+    from equirec.workflows.rundir import open_run
+
+    attributes = open_run(run_dir).dataset.user_attributes
+    return attributes["group"].astype(str).to_dict()

@@ -12,6 +12,7 @@ from equirec.cli.parser import build_parser
 from equirec.cli.tables import (
     audit_summary,
     curve_table,
+    explanation_summary,
     methods_table,
     rerank_summary,
     slice_lines,
@@ -261,6 +262,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 console.print(
                     f"N = {row['length']}: {row['attribute']} gap in {row['metric']} "
                     f"{row['gap']:.4f} {interval}, p = {row['p_value']:.3f}",
+                    markup=False,
+                )
+        elif args.command == "explain" and args.all_users:
+            from equirec.workflows.explain import explain_users
+
+            quality = explain_users(
+                args.run_dir,
+                k=args.k,
+                method=args.method,
+                attributes=args.attributes,
+                max_size=args.max_size,
+            )
+            console.print(explanation_summary(quality.per_user), markup=False)
+            for row in quality.gaps.to_dict("records"):
+                console.print(
+                    f"{row['attribute']} gap in {row['metric']}: {row['gap']:.4f} "
+                    f"[{row['low']:.4f}, {row['high']:.4f}], p = {row['p_value']:.3f}",
                     markup=False,
                 )
         elif args.command == "explain":

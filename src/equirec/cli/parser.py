@@ -167,7 +167,22 @@ def build_parser() -> argparse.ArgumentParser:
         "content-kNN), BPR's nearest past items, popularity.",
     )
     exp.add_argument("run_dir", help="a folder written by `equirec run` (with a saved model)")
-    exp.add_argument("--user", required=True, metavar="ID", help="the user's id")
+    who = exp.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", metavar="ID", help="the user's id")
+    who.add_argument(
+        "--all",
+        action="store_true",
+        dest="all_users",
+        help="every test user's first recommendation: explanations.csv in the run folder, "
+        "with the validity and size of the explanations by --attributes group",
+    )
+    exp.add_argument(
+        "--attributes",
+        nargs="+",
+        default=[],
+        help="with --all: categorical user attributes whose groups are compared (the audit's "
+        "gap test and intervals): explanations_gaps.csv",
+    )
     exp.add_argument("--item", metavar="ID", help="an item of the user's list (default: the first)")
     exp.add_argument("--k", type=int, default=10, help="list length (default 10)")
     exp.add_argument("--method", choices=METHODS, help="default: counterfactual, or model")

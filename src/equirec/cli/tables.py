@@ -198,3 +198,17 @@ def methods_table(name: str | None) -> Table:
 
 def fmt(value: Any) -> str:
     return "" if value is None else f"{value:.4f}"
+
+
+def explanation_summary(per_user: Any) -> str:
+    """One line on many explanations: validity, set size and time per explanation."""
+    n = len(per_user)
+    seconds = per_user["seconds"]
+    line = f"{n} explanation(s) ({per_user['method'].iloc[0]}): "
+    if per_user["valid"].notna().all():
+        line += f"{per_user['valid'].astype(float).mean():.1%} valid, "
+    line += (
+        f"median size {per_user['size'].median():g}; "
+        f"{seconds.quantile(0.5) * 1000:.0f} ms p50, {seconds.quantile(0.99) * 1000:.0f} ms p99"
+    )
+    return line

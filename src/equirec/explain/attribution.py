@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from equirec.models.base import Recommender
     from equirec.models.sequential import SequentialRecommender
 
-__all__ = ["attribute", "own_weights"]
+__all__ = ["attribute", "own_weights", "reads_last"]
 
 
 SEQUENCE_ONLY = ("ig", "attention")
@@ -85,7 +85,10 @@ def attribute(
                 "changes nothing: use method 'model' (the past items nearest the recommendation)"
             )
         effects, _ = leave_one_out(
-            lambda hs: model.score_histories(hs, user=user).numpy(), history, item
+            lambda hs: model.score_histories(hs, user=user).numpy(),
+            history,
+            item,
+            window=reads_last(model),
         )
         return effects
     if method == "model":
@@ -99,6 +102,18 @@ def attribute(
     if method == "ig":
         return _integrated_gradients(model, history, item, user=user, steps=steps)
     return _attention(model, history)
+
+
+def reads_last(model: Recommender) -> int | None:
+    """How many of the latest history items the model reads (``None``: all of them)."""
+    from equirec.models.contentknn import ContentKNN
+    from equirec.models.sequential import SequentialRecommender
+
+    if isinstance(model, SequentialRecommender):
+        return int(model.max_len) - int(model.extra_tokens)
+    if isinstance(model, ContentKNN) and model.window is not None:
+        return int(model.window)
+    return None
 
 
 def _window(model: SequentialRecommender, history: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:

@@ -56,17 +56,27 @@ def _without(history: np.ndarray, removed: Sequence[int]) -> np.ndarray:
 
 
 def leave_one_out(
-    scorer: HistoryScorer, history: np.ndarray, item: int
+    scorer: HistoryScorer, history: np.ndarray, item: int, *, window: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The item's score drop when each past item alone is removed, and the re-scored lists.
+
+    Args:
+        scorer: Scores histories as the model does.
+        history: The user's history (internal item indices, chronological).
+        item: The item whose score is followed.
+        window: The model reads only the last ``window`` items (a sequence model's input):
+            removing an older one leaves what it reads unchanged, so it is not re-scored (its
+            effect is exactly 0 and its lists are the whole history's).
 
     Returns:
         ``(effects, scores)``: ``(len(history),)`` drops and ``(1 + len(history), n_items)``
         scores, the whole history's first.
     """
     history = np.asarray(history, dtype=np.int64)
-    variants = [history] + [_without(history, [p]) for p in range(len(history))]
-    scores = np.asarray(scorer(variants), dtype=np.float64)
+    start = 0 if window is None else max(len(history) - int(window), 0)
+    variants = [history] + [_without(history, [p]) for p in range(start, len(history))]
+    scored = np.asarray(scorer(variants), dtype=np.float64)
+    scores = np.concatenate([np.repeat(scored[:1], start + 1, axis=0), scored[1:]])
     return scores[0, item] - scores[1:, item], scores
 
 
@@ -80,6 +90,7 @@ def counterfactual(
     max_size: int = 10,
     beam: int = 4,
     pool: int = 20,
+    window: int | None = None,
 ) -> Counterfactual:
     """The smallest set of past items found whose removal takes ``item`` out of the top ``k``.
 
@@ -94,6 +105,7 @@ def counterfactual(
         beam: Removal sets kept from one size to the next.
         pool: Past items (those whose single removal lowers the margin most) that later steps
             add from.
+        window: The model reads only the last ``window`` items (see :func:`leave_one_out`).
 
     Raises:
         ConfigError: An empty history, or a bad ``k``, ``max_size``, ``beam`` or ``pool``.
@@ -104,9 +116,9 @@ def counterfactual(
     for name, value in (("k", k), ("max_size", max_size), ("beam", beam), ("pool", pool)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"counterfactual: {name} must be a positive integer, not {value!r}")
-    effects, scores = leave_one_out(scorer, history, item)
+    effects, scores = leave_one_out(scorer, history, item, window=window)
     rank0 = int(ranks(scores[:1], item, excluded)[0])
-    scored = len(scores)
+    scored = 1 + min(len(history), len(history) if window is None else int(window))
 
     def result(removed: tuple[int, ...], row: np.ndarray, rank: int) -> Counterfactual:
         return Counterfactual(
@@ -125,7 +137,10 @@ def counterfactual(
     rank = ranks(singles, item, excluded)
     if rank0 >= k:  # not in the list: nothing to take out
         return result((), scores[0], rank0)
-    order = np.lexsort((np.arange(len(margin)), margin))  # lowest margin first
+    # lowest margin first, among the items the model reads (older ones change nothing alone)
+    order = np.lexsort((np.arange(len(margin)), margin))
+    if window is not None:
+        order = order[order >= len(history) - int(window)]
     if rank[order[0]] >= k or len(history) == 1 or max_size == 1:
         best = int(order[0])
         return result((best,), singles[best], int(rank[best]))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from equirec.errors import ConfigError
-from equirec.explain.attribution import attribute
+from equirec.explain.attribution import attribute, reads_last
 from equirec.explain.counterfactual import Counterfactual, counterfactual
 from equirec.explain.methods import METHODS
 from equirec.explain.ranking import ranks
@@ -133,6 +133,7 @@ def explain_item(
             max_size=max_size,
             beam=beam,
             pool=pool,
+            window=reads_last(model),
         )
         reasons = tuple(
             Reason(p, int(history[p]), float(found.effects[p]), True)

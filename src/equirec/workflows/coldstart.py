@@ -16,18 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from equirec.errors import ConfigError
 from equirec.evaluation.cold_users import (
     HISTORY_LENGTHS,
     history_length_metrics,
     mean_by_length,
 )
-from equirec.fairness.gaps import gap_test
-from equirec.fairness.groups import categorical_groups
 from equirec.io import atomic_write_text
+from equirec.workflows.group_gaps import user_group_gaps
 from equirec.workflows.rundir import RunFolder, open_run
 
 log = logging.getLogger(__name__)
@@ -36,9 +33,6 @@ __all__ = ["COLD_USERS_CSV", "COLD_USERS_GAPS_CSV", "ColdUsers", "cold_user_curv
 
 COLD_USERS_CSV = "cold_users.csv"
 COLD_USERS_GAPS_CSV = "cold_users_gaps.csv"
-
-CONFIDENCE = 0.95
-PERMUTATIONS = 2000
 
 
 @dataclass(frozen=True)
@@ -90,55 +84,17 @@ def cold_user_curve(
     )
     curve = mean_by_length(per_user)
     curve.insert(0, "model", folder.model.name)
-    gaps = _gaps(folder, per_user, attributes, metric=f"ndcg@{min(ks)}")
+    gaps = user_group_gaps(
+        folder,
+        per_user,
+        attributes,
+        metrics=[f"ndcg@{min(ks)}"],
+        by="length",
+        command="coldstart",
+    )
     if write:
         path = atomic_write_text(folder.path / COLD_USERS_CSV, curve.to_csv(index=False))
         if len(gaps):
             atomic_write_text(folder.path / COLD_USERS_GAPS_CSV, gaps.to_csv(index=False))
         log.info("cold-user curve written to %s", path)
     return ColdUsers(curve=curve, gaps=gaps)
-
-
-def _gaps(
-    folder: RunFolder, per_user: pd.DataFrame, attributes: Sequence[str], *, metric: str
-) -> pd.DataFrame:
-    data = folder.dataset
-    kinds = data.user_attribute_kinds
-    rows = []
-    for attribute in attributes:
-        if data.user_attributes is None or attribute not in kinds:
-            raise ConfigError(
-                f"coldstart: unknown user attribute {attribute!r}; the data has {dict(kinds)}"
-            )
-        if kinds[attribute] != "categorical":
-            raise ConfigError(
-                f"coldstart: user attribute {attribute!r} is {kinds[attribute]}; compare "
-                "categorical attributes (e.g. gender, an age band)"
-            )
-        groups = categorical_groups(data.user_attributes[attribute], name=attribute)
-        for _, part in per_user.groupby("length", sort=True):
-            codes = groups.codes[part["user"].to_numpy()]
-            test = gap_test(
-                part[metric].to_numpy(dtype=np.float64),
-                codes,
-                n_groups=len(groups.labels),
-                confidence=CONFIDENCE,
-                n_permutations=PERMUTATIONS,
-                rng=np.random.default_rng(folder.config.seed),
-            )
-            if test is None:
-                continue
-            row = {
-                "length": int(part["length"].iloc[0]),
-                "attribute": attribute,
-                "metric": metric,
-                "gap": float(test.means.max() - test.means.min()),
-                "low": test.gap_low,
-                "high": test.gap_high,
-                "p_value": test.p_value,
-                "confidence": CONFIDENCE,
-            }
-            for code, mean in zip(test.groups, test.means, strict=True):
-                row[f"mean[{groups.labels[int(code)]}]"] = float(mean)
-            rows.append(row)
-    return pd.DataFrame(rows)

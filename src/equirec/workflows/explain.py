@@ -9,6 +9,7 @@ title and says it in words; see :mod:`equirec.explain` for the methods.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +22,23 @@ from equirec.errors import ConfigError
 from equirec.explain.explanation import ItemExplanation, default_method, explain_item
 from equirec.explain.methods import METHODS
 from equirec.explain.words import describe
+from equirec.io import atomic_write_text
+from equirec.workflows.group_gaps import user_group_gaps
 from equirec.workflows.rundir import RunFolder, open_run
 
-__all__ = ["Explainer", "Explanation", "explain", "explanation_text"]
+__all__ = [
+    "EXPLANATIONS_CSV",
+    "EXPLANATIONS_GAPS_CSV",
+    "Explainer",
+    "Explanation",
+    "ExplanationQuality",
+    "explain",
+    "explain_users",
+    "explanation_text",
+]
+
+EXPLANATIONS_CSV = "explanations.csv"
+EXPLANATIONS_GAPS_CSV = "explanations_gaps.csv"
 
 CONTENT_KINDS = ("categorical", "multi")
 """Attribute kinds whose shared labels an explanation names."""
@@ -124,9 +139,7 @@ class Explainer:
             raise ConfigError(f"explain: unknown method {method!r}; choose one of {METHODS}")
         (u,), unknown = folder.positions([user], what="user")
         if unknown:
-            raise ConfigError(
-                f"explain: unknown user {user!r}: the run {folder.path} has no such user id"
-            )
+            raise ConfigError(f"explain: unknown user {user!r}: the run has no such user id")
         listed, _ = folder.model.topk(
             np.array([u]),
             k=k,
@@ -279,6 +292,78 @@ def explain(
         pool=pool,
         steps=steps,
     )
+
+
+@dataclass(frozen=True)
+class ExplanationQuality:
+    """Every user's first recommendation explained, and who gets the worse explanations.
+
+    Attributes:
+        per_user: One row per user: ``user`` (id), ``item``, ``method``, ``valid``
+            (counterfactual: its removal takes the item out of the list), ``size`` (past items
+            named), ``rank_after``, ``history`` (known items) and ``seconds``.
+        gaps: Per attribute and metric (``valid``, ``size``): the gap between the groups'
+            means, its simultaneous interval, the permutation p-value and each group's mean
+            (the audit's test); empty without attributes.
+    """
+
+    per_user: pd.DataFrame
+    gaps: pd.DataFrame
+
+
+def explain_users(
+    run: RunFolder | str | Path,
+    *,
+    users: Sequence[Any] | None = None,
+    k: int = 10,
+    method: str | None = None,
+    attributes: Sequence[str] = (),
+    max_size: int = 10,
+    write: bool = True,
+) -> ExplanationQuality:
+    """Explain the first recommendation of many users and compare the groups of ``attributes``.
+
+    Args:
+        run: A run folder with a saved model (or an opened one).
+        users: User ids (default: the run's test users, in its order).
+        k: The list length.
+        method: As :func:`explain`.
+        attributes: Categorical user attributes whose groups are compared (validity and size).
+        max_size: The largest counterfactual set tried.
+        write: Write ``explanations.csv`` (and ``explanations_gaps.csv``) into the run folder,
+            replacing earlier ones.
+    """
+    explainer = Explainer(run)
+    folder = explainer.folder
+    if users is None:
+        users = list(pd.unique(folder.recommendations["user"]))
+    lengths = folder.known.history.lengths()[folder.positions(users, what="user")[0]]
+    rows = []
+    for n, user in enumerate(users):
+        start = time.perf_counter()
+        found = explainer.explain(user=user, k=k, method=method, max_size=max_size)
+        rows.append(
+            {
+                "user": _plain(user),
+                "item": _plain(found.item),
+                "method": found.method,
+                "valid": found.valid,
+                "size": len(found.reasons),
+                "rank_after": found.rank_after,
+                "history": int(lengths[n]),
+                "seconds": time.perf_counter() - start,
+            }
+        )
+    per_user = pd.DataFrame(rows)
+    index, _ = folder.positions(per_user["user"], what="user")
+    numeric = per_user.assign(user=index, valid=per_user["valid"].astype(float))
+    metrics = ["valid", "size"] if per_user["valid"].notna().all() else ["size"]
+    gaps = user_group_gaps(folder, numeric, attributes, metrics=metrics, command="explain")
+    if write:
+        atomic_write_text(folder.path / EXPLANATIONS_CSV, per_user.to_csv(index=False))
+        if len(gaps):
+            atomic_write_text(folder.path / EXPLANATIONS_GAPS_CSV, gaps.to_csv(index=False))
+    return ExplanationQuality(per_user=per_user, gaps=gaps)
 
 
 def explanation_text(explanation: Explanation, fmt: str) -> str:
