@@ -29,6 +29,7 @@ from equirec.workflows.rundir import RunFolder, open_run
 __all__ = [
     "EXPLANATIONS_CSV",
     "EXPLANATIONS_GAPS_CSV",
+    "Case",
     "Explainer",
     "Explanation",
     "ExplanationQuality",
@@ -102,6 +103,23 @@ class Explanation:
         return pd.DataFrame(rows or [head])
 
 
+@dataclass(frozen=True)
+class Case:
+    """One recommendation to explain, in internal indices.
+
+    Attributes:
+        user: The user.
+        item: The recommended item.
+        history: The user's known history (training, then validation), chronological.
+        excluded: Items left out of the user's ranking (the history's and the run's others).
+    """
+
+    user: int
+    item: int
+    history: np.ndarray
+    excluded: np.ndarray
+
+
 class Explainer:
     """Explanations of one run folder's lists (the run opened once, for many requests).
 
@@ -131,16 +149,40 @@ class Explainer:
         steps: int = 32,
     ) -> Explanation:
         """See :func:`explain`."""
-        folder, model = self.folder, self.model
+        model = self.model
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ConfigError(f"explain: k must be a positive integer (the list length), not {k!r}")
         method = default_method(model) if method is None else method
         if method not in METHODS:
             raise ConfigError(f"explain: unknown method {method!r}; choose one of {METHODS}")
+        case = self.case(user=user, item=item, k=k)
+        found = explain_item(
+            model,
+            case.history,
+            case.item,
+            k=k,
+            excluded=case.excluded,
+            method=method,
+            user=case.user,
+            top=top,
+            max_size=max_size,
+            beam=beam,
+            pool=pool,
+            steps=steps,
+        )
+        return self._result(user, found)
+
+    def case(self, *, user: Any, item: Any = None, k: int = 10) -> Case:
+        """What explaining ``item`` (default: the first) of ``user``'s top ``k`` starts from.
+
+        Raises:
+            ConfigError: An unknown user or item, or an item not in the list.
+        """
+        folder = self.folder
         (u,), unknown = folder.positions([user], what="user")
         if unknown:
             raise ConfigError(f"explain: unknown user {user!r}: the run has no such user id")
-        listed, _ = folder.model.topk(
+        listed, _ = self.model.topk(
             np.array([u]),
             k=k,
             history=folder.known.history,
@@ -165,23 +207,9 @@ class Explainer:
         excluded = np.unique(
             np.concatenate([history, *(p.sequence(int(u)) for p in folder.known.exclude)])
         )
-        found = explain_item(
-            model,
-            history,
-            target,
-            k=k,
-            excluded=excluded,
-            method=method,
-            user=int(u),
-            top=top,
-            max_size=max_size,
-            beam=beam,
-            pool=pool,
-            steps=steps,
-        )
-        return self._result(user, found, history)
+        return Case(user=int(u), item=target, history=history, excluded=excluded)
 
-    def _result(self, user: Any, found: ItemExplanation, history: np.ndarray) -> Explanation:
+    def _result(self, user: Any, found: ItemExplanation) -> Explanation:
         ids = self.folder.dataset.item_ids
         popularity = None
         if found.popular:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from equirec.errors import ConfigError
 from equirec.fairness.gaps import gap_test
-from equirec.fairness.groups import categorical_groups
+from equirec.fairness.groups import categorical_groups, quantile_groups
 from equirec.workflows.rundir import RunFolder
 
 __all__ = ["CONFIDENCE", "PERMUTATIONS", "user_group_gaps"]
@@ -38,13 +38,14 @@ def user_group_gaps(
     Args:
         folder: The run (its user attributes and seed).
         per_user: A ``user`` column (internal indices) and the ``metrics`` columns.
-        attributes: Categorical user attributes.
+        attributes: Categorical user attributes, or numeric ones (cut into the audit's
+            quantile bands).
         metrics: Columns compared.
         by: A column whose values are compared separately (e.g. ``length``).
         command: The command named in errors.
 
     Raises:
-        ConfigError: An unknown or non-categorical attribute.
+        ConfigError: An unknown or multi-valued attribute.
     """
     data = folder.dataset
     kinds = data.user_attribute_kinds
@@ -55,12 +56,16 @@ def user_group_gaps(
             raise ConfigError(
                 f"{command}: unknown user attribute {attribute!r}; the data has {dict(kinds)}"
             )
-        if kinds[attribute] != "categorical":
+        values = data.user_attributes[attribute]
+        if kinds[attribute] == "categorical":
+            groups = categorical_groups(values, name=attribute)
+        elif kinds[attribute] == "numeric":  # quantile bands, as the audit makes them
+            groups = quantile_groups(values.to_numpy(dtype=np.float64), name=attribute)
+        else:
             raise ConfigError(
                 f"{command}: user attribute {attribute!r} is {kinds[attribute]}; compare "
-                "categorical attributes (e.g. gender, an age band)"
+                "categorical or numeric attributes (e.g. gender, age)"
             )
-        groups = categorical_groups(data.user_attributes[attribute], name=attribute)
         for value, part in parts:
             codes = groups.codes[part["user"].to_numpy()]
             for metric in metrics:
