@@ -20,13 +20,13 @@ from equirec.errors import ConfigError
 from equirec.features.content import Block, item_content, user_content
 from equirec.models.base import Recommender
 from equirec.models.registry import register
+from equirec.models.sequence_params import check_params
 from equirec.models.sequence_tasks import MaskedItemTask, NextItemTask, SequenceTask
 from equirec.models.transfer import source_model, start_from
-from equirec.models.transformer import FUSIONS, SequenceTransformer
+from equirec.models.transformer import SequenceTransformer
 from equirec.training.device import resolve_device
 from equirec.training.losses import full_cross_entropy, sampled_cross_entropy
 from equirec.training.trainer import (
-    SCHEDULES,
     LossTermsMixin,
     Trainer,
     TrainingLog,
@@ -137,47 +137,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         )
 
     def _check_params(self) -> None:
-        if self.loss not in ("ce", "sampled"):
-            raise ConfigError(f"{self.name}: loss must be 'ce' or 'sampled', not {self.loss!r}")
-        for key in ("max_len", "dim", "layers", "heads", "epochs", "batch_size"):
-            least = 0 if key == "epochs" and self.init_from is not None else 1
-            if int(getattr(self, key)) < least:
-                raise ConfigError(
-                    f"{self.name}: {key} must be >= {least}, not {getattr(self, key)!r}"
-                    + (
-                        " (0 only with init_from: a transferred model used as it is)"
-                        if key == "epochs"
-                        else ""
-                    )
-                )
-        for key in ("dropout", "id_dropout"):
-            if not 0.0 <= float(getattr(self, key)) < 1.0:
-                raise ConfigError(
-                    f"{self.name}: {key} must be in [0, 1), not {getattr(self, key)!r}"
-                )
-        if self.fusion not in FUSIONS:
-            raise ConfigError(
-                f"{self.name}: fusion must be one of {', '.join(FUSIONS)}, not {self.fusion!r}"
-            )
-        if (
-            not self.content_attributes
-            and self.init_from is None
-            and (self.fusion != "add" or self.id_dropout)
-        ):
-            raise ConfigError(
-                f"{self.name}: fusion={self.fusion!r} and id_dropout act on content features; "
-                "name the item attributes in content_attributes (e.g. genres, title)"
-            )
-        if self.lr_schedule not in SCHEDULES:
-            raise ConfigError(
-                f"{self.name}: lr_schedule must be one of {', '.join(SCHEDULES)}, "
-                f"not {self.lr_schedule!r}"
-            )
-        if not 0.0 <= float(self.warmup_epochs) <= int(self.epochs):
-            raise ConfigError(
-                f"{self.name}: warmup_epochs must be between 0 and epochs ({self.epochs}), "
-                f"not {self.warmup_epochs!r}"
-            )
+        check_params(self)
 
     def _fit(self, train: History, *, valid: History | None, dataset: Dataset) -> None:
         self._check_params()

@@ -1,0 +1,57 @@
+"""The checks of a sequence model's parameters (SASRec, BERT4Rec), made when it is fitted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from equirec.errors import ConfigError
+from equirec.models.transformer import FUSIONS
+from equirec.training.trainer import SCHEDULES
+
+if TYPE_CHECKING:
+    from equirec.models.sequential import SequentialRecommender
+
+__all__ = ["check_params"]
+
+
+def check_params(model: SequentialRecommender) -> None:
+    """Reject bad parameters of a sequence model, naming the key, the value and what is valid."""
+    if model.loss not in ("ce", "sampled"):
+        raise ConfigError(f"{model.name}: loss must be 'ce' or 'sampled', not {model.loss!r}")
+    for key in ("max_len", "dim", "layers", "heads", "epochs", "batch_size"):
+        least = 0 if key == "epochs" and model.init_from is not None else 1
+        if int(getattr(model, key)) < least:
+            raise ConfigError(
+                f"{model.name}: {key} must be >= {least}, not {getattr(model, key)!r}"
+                + (
+                    " (0 only with init_from: a transferred model used as it is)"
+                    if key == "epochs"
+                    else ""
+                )
+            )
+    for key in ("dropout", "id_dropout"):
+        if not 0.0 <= float(getattr(model, key)) < 1.0:
+            raise ConfigError(f"{model.name}: {key} must be in [0, 1), not {getattr(model, key)!r}")
+    if model.fusion not in FUSIONS:
+        raise ConfigError(
+            f"{model.name}: fusion must be one of {', '.join(FUSIONS)}, not {model.fusion!r}"
+        )
+    if (
+        not model.content_attributes
+        and model.init_from is None
+        and (model.fusion != "add" or model.id_dropout)
+    ):
+        raise ConfigError(
+            f"{model.name}: fusion={model.fusion!r} and id_dropout act on content features; "
+            "name the item attributes in content_attributes (e.g. genres, title)"
+        )
+    if model.lr_schedule not in SCHEDULES:
+        raise ConfigError(
+            f"{model.name}: lr_schedule must be one of {', '.join(SCHEDULES)}, "
+            f"not {model.lr_schedule!r}"
+        )
+    if not 0.0 <= float(model.warmup_epochs) <= int(model.epochs):
+        raise ConfigError(
+            f"{model.name}: warmup_epochs must be between 0 and epochs ({model.epochs}), "
+            f"not {model.warmup_epochs!r}"
+        )
