@@ -80,6 +80,7 @@ def one_run(
     ]
     curves: dict[str, list[Any]] = {name: [] for name in ORDERS}
     seconds: dict[str, list[float]] = {name: [] for name in ORDERS}
+    top: dict[str, list[list[int]]] = {name: [] for name in ORDERS}
     for user in chosen:
         case = explainer.case(user=user, k=K)
         history = case.history
@@ -96,6 +97,7 @@ def one_run(
                 values = attribute(model, history, case.item, method=name, user=case.user)
                 order = order_by(values)
             seconds[name].append(time.perf_counter() - t)
+            top[name].append(sorted(int(history[p]) for p in order[:5]))
             curve = deletion_curve(
                 score, history, case.item, order, excluded=case.excluded, steps=steps
             )
@@ -105,6 +107,13 @@ def one_run(
         for name in ORDERS
     }
     result["sample"] = len(chosen)
+    result["explained"] = {
+        "users": [str(u) for u in table["user"]],
+        "items": [str(i) for i in table["item"]],
+        "counterfactual": [str(r) for r in table["reasons"]],
+        "sample_users": [str(u) for u in chosen],
+        "top5": top,
+    }
     print(
         "  deletion area (share in top 10 over 1..10 removals): "
         + ", ".join(f"{n} {result['deletion'][n]['area'][0]:.3f}" for n in ORDERS),
@@ -113,8 +122,53 @@ def one_run(
     return result
 
 
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+def stability(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean Jaccard overlap of the items named for the same user and item by two seeds' models
+    (users whose first recommendation is the same item in both), per pair of seeds."""
+    out: dict[str, Any] = {}
+    for i in range(len(rows)):
+        for j in range(i + 1, len(rows)):
+            a, b = rows[i]["explained"], rows[j]["explained"]
+            item_a = dict(zip(a["users"], a["items"], strict=True))
+            item_b = dict(zip(b["users"], b["items"], strict=True))
+            same = [u for u in item_a if item_b.get(u) == item_a[u]]
+            sets_a = dict(zip(a["users"], a["counterfactual"], strict=True))
+            sets_b = dict(zip(b["users"], b["counterfactual"], strict=True))
+            pair = {
+                "same_item_users": len(same),
+                "counterfactual": float(
+                    np.mean([jaccard(set(sets_a[u].split()), set(sets_b[u].split())) for u in same])
+                )
+                if same
+                else None,
+            }
+            for name in ORDERS[:-1]:  # not random
+                top_a = dict(zip(a["sample_users"], a["top5"][name], strict=True))
+                top_b = dict(zip(b["sample_users"], b["top5"][name], strict=True))
+                shared = [u for u in top_a if u in same and u in top_b]
+                pair[f"top5_{name}"] = (
+                    float(
+                        np.mean(
+                            [
+                                jaccard(set(map(str, top_a[u])), set(map(str, top_b[u])))
+                                for u in shared
+                            ]
+                        )
+                    )
+                    if shared
+                    else None
+                )
+            out[f"{i}-{j}"] = pair
+    return out
+
+
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {
+        "stability": stability(rows),
         "validity": mean_std([r["validity"] for r in rows]),
         "size_median": mean_std([r["size_median"] for r in rows]),
         "counterfactual_p50_ms": mean_std([r["counterfactual_latency"]["p50_ms"] for r in rows]),

@@ -329,7 +329,8 @@ class ExplanationQuality:
     Attributes:
         per_user: One row per user: ``user`` (id), ``item``, ``method``, ``valid``
             (counterfactual: its removal takes the item out of the list), ``size`` (past items
-            named), ``rank_after``, ``history`` (known items) and ``seconds``.
+            named), ``reasons`` (their ids, space-separated), ``rank_after``, ``history``
+            (known items) and ``seconds``.
         gaps: Per attribute and metric (``valid``, ``size``): the gap between the groups'
             means, its simultaneous interval, the permutation p-value and each group's mean
             (the audit's test); empty without attributes.
@@ -377,6 +378,7 @@ def explain_users(
                 "method": found.method,
                 "valid": found.valid,
                 "size": len(found.reasons),
+                "reasons": " ".join(str(_plain(r["item"])) for r in found.reasons),
                 "rank_after": found.rank_after,
                 "history": int(lengths[n]),
                 "seconds": time.perf_counter() - start,
