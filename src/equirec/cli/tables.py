@@ -202,6 +202,8 @@ def fmt(value: Any) -> str:
 
 def explanation_summary(per_user: Any) -> str:
     """One line on many explanations: validity, set size and time per explanation."""
+    skipped = int(per_user["method"].isna().sum())
+    per_user = per_user[per_user["method"].notna()]
     n = len(per_user)
     seconds = per_user["seconds"]
     line = f"{n} explanation(s) ({per_user['method'].iloc[0]}): "
@@ -211,4 +213,6 @@ def explanation_summary(per_user: Any) -> str:
         f"median size {per_user['size'].median():g}; "
         f"{seconds.quantile(0.5) * 1000:.0f} ms p50, {seconds.quantile(0.99) * 1000:.0f} ms p99"
     )
+    if skipped:
+        line += f"; {skipped} user(s) not explained (the note column of explanations.csv says why)"
     return line

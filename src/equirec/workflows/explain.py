@@ -190,6 +190,8 @@ class Explainer:
             exclude_seen=True,
         )
         listed = listed[0][listed[0] >= 0]
+        if not len(listed):
+            raise ConfigError(f"explain: user {user!r} has an empty list: every item is known")
         if item is None:
             target = int(listed[0])
         else:
@@ -330,7 +332,7 @@ class ExplanationQuality:
         per_user: One row per user: ``user`` (id), ``item``, ``method``, ``valid``
             (counterfactual: its removal takes the item out of the list), ``size`` (past items
             named), ``reasons`` (their ids, space-separated), ``rank_after``, ``history``
-            (known items) and ``seconds``.
+            (known items), ``seconds``; ``note`` says why a user could not be explained.
         gaps: Per attribute and metric (``valid``, ``size``): the gap between the groups'
             means, its simultaneous interval, the permutation p-value and each group's mean
             (the audit's test); empty without attributes.
@@ -370,7 +372,11 @@ def explain_users(
     rows = []
     for n, user in enumerate(users):
         start = time.perf_counter()
-        found = explainer.explain(user=user, k=k, method=method, max_size=max_size)
+        try:
+            found = explainer.explain(user=user, k=k, method=method, max_size=max_size)
+        except ConfigError as exc:  # this user only (e.g. an empty list): said, not fatal
+            rows.append({"user": _plain(user), "history": int(lengths[n]), "note": str(exc)})
+            continue
         rows.append(
             {
                 "user": _plain(user),
@@ -385,9 +391,10 @@ def explain_users(
             }
         )
     per_user = pd.DataFrame(rows)
-    index, _ = folder.positions(per_user["user"], what="user")
-    numeric = per_user.assign(user=index, valid=per_user["valid"].astype(float))
-    metrics = ["valid", "size"] if per_user["valid"].notna().all() else ["size"]
+    explained = per_user[per_user["method"].notna()] if "method" in per_user else per_user
+    index, _ = folder.positions(explained["user"], what="user")
+    numeric = explained.assign(user=index, valid=explained["valid"].astype(float))
+    metrics = ["valid", "size"] if explained["valid"].notna().all() else ["size"]
     gaps = user_group_gaps(folder, numeric, attributes, metrics=metrics, command="explain")
     if write:
         atomic_write_text(folder.path / EXPLANATIONS_CSV, per_user.to_csv(index=False))
