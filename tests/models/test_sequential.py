@@ -323,6 +323,7 @@ def test_user_features_enter_the_representation_and_are_saved(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         model = SASRec(epochs=3, seed=0, user_attributes=["gender", "age"], **SMALL).fit(d)
     assert "sees the user attribute(s) gender, age as features" in caplog.text
+    assert any("sees the user attribute(s) gender, age" in w for w in model.warnings_)  # kept
     assert model.user_dim_ == 3 and model.module_.user_proj is not None
     # two users with the same items but other attributes get other representations
     same = np.array([d.user_ids.get_loc("u0"), d.user_ids.get_loc("u1")])
@@ -384,6 +385,21 @@ def test_a_content_model_transfers_to_other_items_through_their_content(tmp_path
     genre_of = np.array([int(genres[i][1]) for i in vocab])
     wanted = np.array([tests[u] for u in target.user_ids])
     assert (genre_of[top] == wanted).mean() > 0.9  # it ranks the next genre first, untrained
+    assert zero_shot.warnings_ == []
+    # a label the source never saw is dropped, and the model says so
+    renamed = Dataset(
+        interactions=log,
+        item_attributes=items.replace({"genre": {"g2": "g9"}}),
+        item_ids=vocab,
+        user_ids=data.user_ids,
+    )
+    relabelled = SASRec(
+        epochs=0, init_from=str(tmp_path / "source"), fusion="content", **{**SMALL, "max_len": 10}
+    ).fit(renamed)
+    assert relabelled.warnings_ == [
+        "1 genre label(s) here are unknown to the features to match (the model's training "
+        "data), so they are ignored: 'g9' (10 rows)"
+    ]
     with pytest.raises(ConfigError, match="another architecture: dim 16 there, 32 here"):
         SASRec(
             epochs=0,

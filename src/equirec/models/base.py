@@ -48,6 +48,9 @@ class Recommender(BaseEstimator, ABC):
     override ``_state`` / ``_load_state`` to save learned tensors.
 
     Attributes:
+        warnings_: What fitting found probably not meant (missing content values, labels a
+            transferred model does not know, a sensitive attribute used as a feature): logged,
+            and recorded with a run's results.
         scores_from_history: Whether ``_score`` ranks a user from the given history alone, so
             that users the model was not trained on (a new user, a session) can be scored from
             their items; ``False`` for models with a learned vector per training user (BPR).
@@ -107,6 +110,7 @@ class Recommender(BaseEstimator, ABC):
         self.user_ids_ = dataset.user_ids
         self.item_ids_ = dataset.item_ids
         self.history_ = dataset.history()
+        self.warnings_: list[str] = []
         self._fit(self.history_, valid=None if valid is None else valid.history(), dataset=dataset)
         return self
 

@@ -71,6 +71,7 @@ class ContentKNN(Recommender):
                 "none: load item attributes (--item-attributes) or choose another model"
             )
         content = item_content(dataset, attributes, text_model=self.text_model)
+        self.warnings_ += list(content.warnings)
         self.content_ = _unit_blocks(content)
 
     def _score(self, users: np.ndarray, history: History) -> torch.Tensor:

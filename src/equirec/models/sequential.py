@@ -146,18 +146,20 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         torch.manual_seed(self.seed)
         source = source_model(self)
         content = self._content(dataset, source)
+        self.warnings_ += [] if content is None else list(content.warnings)
         features = None if content is None else torch.from_numpy(content.matrix)
         self.content_blocks_ = () if content is None else content.blocks
         self.content_dim_ = 0 if features is None else int(features.shape[1])
         users = None
         if self.user_attributes:
-            users = torch.from_numpy(user_content(dataset, list(self.user_attributes)).matrix)
-            log.warning(
-                "%s sees the user attribute(s) %s as features: the audit's leakage and gap "
-                "sections show what that changed",
-                self.name,
-                ", ".join(self.user_attributes),
+            encoded = user_content(dataset, list(self.user_attributes))
+            users = torch.from_numpy(encoded.matrix)
+            text = (
+                f"{self.name} sees the user attribute(s) {', '.join(self.user_attributes)} as "
+                "features: the audit's leakage and gap sections show what that changed"
             )
+            log.warning(text)
+            self.warnings_ += [*encoded.warnings, text]
         self.user_dim_ = 0 if users is None else int(users.shape[1])
         self.module_ = self._build_module(train.n_items, features, users).to(self.device_)
         if source is not None:

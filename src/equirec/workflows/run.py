@@ -173,7 +173,7 @@ def run(
         ),
         "mitigation": None if applied is None else jsonable(applied.record()),
         "started": started.isoformat(timespec="seconds"),
-        "warnings": _warnings(dataset, result, config),
+        "warnings": _warnings(dataset, result, config) + list(getattr(model, "warnings_", [])),
     }
     # The saved model knows what the run knew before the test, so that re-using it from Python
     # (Recommender.load(...).recommend(...)) ranks as the run did and never re-recommends a
