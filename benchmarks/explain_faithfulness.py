@@ -62,6 +62,20 @@ def one_run(
         "size_mean": float(table["size"].mean()),
         "size_share": {str(n): float((table["size"] == n).mean()) for n in range(1, 11)},
         "counterfactual_latency": percentiles(table["seconds"]),
+        "validity_by_max_size": {
+            str(n): float((valid & (table["size"] <= n)).mean()) for n in (1, 2, 3, 5, 10)
+        },
+        "validity_by_history": {
+            band: float(valid[mask].mean()) if mask.any() else None
+            for band, mask in (
+                ("<= 50 (all read)", table["history"] <= 50),
+                ("51-100", (table["history"] > 50) & (table["history"] <= 100)),
+                ("> 100", table["history"] > 100),
+            )
+        },
+        "per_user": {
+            key: table[key].tolist() for key in ("valid", "size", "history", "rank_after")
+        },
         "gaps": quality.gaps.to_dict("records"),
         "counterfactual_seconds": time.perf_counter() - t0,
     }
