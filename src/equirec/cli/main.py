@@ -246,6 +246,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"trained in {result.metrics['train_seconds']:.1f} s; "
                 f"{result.metrics['evaluated_users']} test users; results in {result.out}"
             )
+            spent = (result.metrics.get("training") or {}).get("privacy")
+            if spent:
+                console.print(
+                    f"private training (user level): ε = {spent['epsilon']:.3g} at δ = "
+                    f"{spent['delta']:.3g}; noise σ = {spent['noise_multiplier']:.3g}, clipping "
+                    f"{spent['max_grad_norm']}, sampling rate {spent['sample_rate']:.3g}, "
+                    f"{spent['steps']} steps",
+                    markup=False,
+                )
             if args.audit and result.out is not None:
                 from equirec.workflows.audit import audit_run
 

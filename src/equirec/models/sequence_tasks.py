@@ -43,6 +43,20 @@ class SequenceTask:
 
     min_length = 2
 
+    @property
+    def units(self) -> np.ndarray:
+        """The privacy units of private training: the users with a training sequence."""
+        return self.users
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.model.batch_size)
+
+    def unit_positions(self) -> float:
+        """Mean number of predicted positions per user (each user's next items in the window)."""
+        lengths = self.train.lengths()[self.users]
+        return float(np.minimum(lengths - 1, self.model.max_len).mean())
+
     def n_batches(self) -> int:
         return -(-len(self.users) // self.model.batch_size)
 
@@ -140,6 +154,11 @@ class MaskedItemTask(NextItemTask):
     """BERT4Rec: recover randomly masked items of the training sequence (Cloze task)."""
 
     min_length = 1
+
+    def unit_positions(self) -> float:
+        """Expected masked positions per user (at least one per sequence)."""
+        lengths = np.minimum(self.train.lengths()[self.users], self.model.max_len)
+        return float(np.maximum(1.0, self.model.mask_prob * lengths).mean())
 
     def make_batch(self, users: np.ndarray, rng: np.random.Generator) -> Batch:
         from equirec.models.sequential import BERT4Rec

@@ -20,7 +20,7 @@ from equirec.errors import ConfigError
 from equirec.features.content import Block, item_content, user_content
 from equirec.models.base import Recommender
 from equirec.models.registry import register
-from equirec.models.sequence_params import check_params
+from equirec.models.sequence_params import check_params, private_settings
 from equirec.models.sequence_tasks import MaskedItemTask, NextItemTask, SequenceTask
 from equirec.models.transfer import source_model, start_from
 from equirec.models.transformer import SequenceTransformer
@@ -84,6 +84,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         id_dropout: float = 0.0,
         user_attributes: Sequence[str] = (),
         init_from: str | None = None,
+        privacy: dict[str, float | None] | None = None,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -110,6 +111,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.id_dropout = id_dropout
         self.user_attributes = user_attributes
         self.init_from = init_from
+        self.privacy = privacy
         self.seed = seed
         self.device = device
 
@@ -190,6 +192,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             extra_losses=self.loss_terms(),
             seed=self.seed,
             description=self.name,
+            privacy=private_settings(self.privacy, name=self.name),
         )
         self.training_log_: TrainingLog | None = None
         if int(self.epochs) > 0:  # 0: a transferred model used as it is (zero-shot)
@@ -421,6 +424,12 @@ class SASRec(SequentialRecommender):
             scale and text model), and every item starts from its content alone (ID embeddings
             at zero). With ``epochs = 0`` the model is used as it is (zero-shot transfer);
             otherwise it is fine-tuned here.
+        privacy: User-level differentially private training (DP-SGD; ``pip install
+            'equirec[privacy]'``): ``epsilon`` (a target) or ``noise_multiplier``, and
+            ``delta`` (default ``1 / (10 · users)``), ``max_grad_norm`` (1.0),
+            ``sample_rate`` (default ``batch_size / users``); see
+            :mod:`equirec.training.privacy`. Every epoch runs, without validation; the ε spent
+            is in the training log.
         seed: Seeds initialisation, batching, dropout and sampling.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``...
 

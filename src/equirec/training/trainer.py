@@ -24,7 +24,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from equirec.errors import ConfigError
 from equirec.progress import show_progress
+from equirec.training.privacy import Privacy, PrivateTraining
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +113,11 @@ class TrainingLog:
     seconds: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)
     stopped_early: bool = False
+    privacy: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "privacy": self.privacy,
             "epochs": self.epochs,
             "steps": self.steps,
             "best_epoch": self.best_epoch,
@@ -146,6 +150,11 @@ class Trainer:
             ``"linear"`` decay to 0 (see :func:`lr_factor`). A decaying schedule spends its
             budget by ``epochs``; early stopping may still end training sooner.
         warmup_epochs: Epochs (may be fractional) of linear learning-rate warm-up from 0.
+        description: Names the fit in progress bars and logs.
+        privacy: User-level DP-SGD (:mod:`equirec.training.privacy`): the task's units are
+            Poisson-sampled, each unit's gradient clipped, noise added; every epoch runs
+            (no validation, no early stopping) and the privacy spent is in the log. The task
+            must name its units (``units``, ``make_batch``, ``unit_positions``).
     """
 
     epochs: int = 200
@@ -160,6 +169,7 @@ class Trainer:
     lr_schedule: str = "constant"
     warmup_epochs: float = 0.0
     description: str = "training"
+    privacy: Privacy | None = None
 
     def __post_init__(self) -> None:
         if self.lr_schedule not in SCHEDULES:
@@ -173,6 +183,9 @@ class Trainer:
         """Train ``module`` in place; with validation, the best weights are restored at the end."""
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
+        private = self._private(task)
+        if private is not None:
+            validate = False  # choosing the model by private validation items is not covered
         params = [p for p in module.parameters() if p.requires_grad]
         device = params[0].device if params else None
         for term in self.extra_losses:
@@ -200,7 +213,8 @@ class Trainer:
         for epoch in bar:
             module.train()
             total, count = 0.0, 0
-            for batch in task.batches(rng):
+            batches: Iterator[Any] = task.batches(rng) if private is None else private.steps(rng)
+            for batch in batches:
                 if self.lr_schedule != "constant" or self.warmup_epochs > 0:
                     within = min(1.0, (count + 1) / n_batches) if n_batches else 1.0
                     factor = lr_factor(
@@ -211,14 +225,17 @@ class Trainer:
                     )
                     for group in optimizer.param_groups:
                         group["lr"] = self.lr * factor
-                losses, weights, outputs = task.loss(module, batch)
-                loss = (losses * weights).sum() / max(1, losses.numel())
-                for term in self.extra_losses:
-                    loss = loss + term(batch, outputs)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if self.grad_clip > 0:
-                    nn.utils.clip_grad_norm_(params, self.grad_clip)
+                if private is not None:
+                    loss = private.step(module, params, batch, rng)
+                else:
+                    losses, weights, outputs = task.loss(module, batch)
+                    loss = (losses * weights).sum() / max(1, losses.numel())
+                    for term in self.extra_losses:
+                        loss = loss + term(batch, outputs)
+                    loss.backward()
+                    if self.grad_clip > 0:
+                        nn.utils.clip_grad_norm_(params, self.grad_clip)
                 optimizer.step()
                 total += float(loss.detach())
                 count += 1
@@ -266,12 +283,27 @@ class Trainer:
                 result.stopped_early = True
                 break
         bar.close()
+        if private is not None:
+            result.privacy = private.spent()
         if best_state is not None:
             module.load_state_dict(best_state)
         module.eval()
         result.seconds = time.perf_counter() - start
         log.info("%s: %s", self.description, _summary(result))
         return result
+
+    def _private(self, task: TrainingTask) -> PrivateTraining | None:
+        if self.privacy is None:
+            return None
+        if self.extra_losses:
+            raise ConfigError(
+                f"{self.description}: private training takes no extra loss terms (a "
+                "mitigation's adversary or regulariser reads other users' outputs in a batch)"
+            )
+        units = getattr(task, "units", None)
+        if units is None or not hasattr(task, "make_batch"):
+            raise ConfigError(f"{self.description} cannot be trained privately")
+        return PrivateTraining(self, task, np.asarray(units), self.privacy)
 
 
 def _summary(result: TrainingLog) -> str:

@@ -1,0 +1,268 @@
+"""User-level differentially private training (DP-SGD) with the privacy spent accounted.
+
+Every privacy unit (a user: their whole training history is one example) joins each step with
+probability ``q`` (Poisson sampling). Each unit's gradient is computed on its own, by its own
+backward pass, and clipped to norm ``C``; Gaussian noise of standard deviation ``σ·C`` is added
+to their sum, which is divided by the expected batch ``q·N`` (Abadi et al. 2016). A per-unit
+backward pass is exact for every layer, tied input/output embeddings and attention included,
+where per-sample gradient hooks would miss a table used outside its module; it costs one
+backward per sampled unit. The privacy spent is Opacus' Rényi accountant for the sampled
+Gaussian mechanism (Mironov et al. 2019), converted to ``(ε, δ)``; a target ε gives ``σ``
+through Opacus' ``get_noise_multiplier``. The optimiser's update (AdamW) is post-processing.
+
+Only the units' gradients are protected: a run's early stopping on validation items of the
+same users would choose the model by private data, so private training runs every epoch and
+keeps the last weights.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from equirec.errors import ConfigError
+
+__all__ = [
+    "Privacy",
+    "PrivacyBudget",
+    "PrivateTraining",
+    "accountant",
+    "noisy_gradient",
+    "resolve_privacy",
+    "sample_units",
+    "steps_per_epoch",
+]
+
+ACCOUNTANT = "rdp"
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """User-level DP-SGD settings (exactly one of ``noise_multiplier`` and ``epsilon``).
+
+    Attributes:
+        noise_multiplier: ``σ``: the noise's standard deviation over the clipping norm.
+        epsilon: A target ``ε`` for the whole training; ``σ`` is found for it.
+        delta: ``δ`` (default ``1 / (10 N)`` for ``N`` units, below ``1 / N``).
+        max_grad_norm: The clipping norm ``C`` of each unit's gradient (``None``: no clipping,
+            which gives no guarantee unless the noise is 0: for checks only).
+        sample_rate: ``q``, each unit's chance to join a step (default: the model's batch size
+            over ``N``).
+    """
+
+    noise_multiplier: float | None = None
+    epsilon: float | None = None
+    delta: float | None = None
+    max_grad_norm: float | None = 1.0
+    sample_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class PrivacyBudget:
+    """The settings a private training runs with, all resolved."""
+
+    noise_multiplier: float
+    delta: float
+    max_grad_norm: float | None
+    sample_rate: float
+    steps: int
+    units: int
+    target_epsilon: float | None
+
+
+def resolve_privacy(
+    privacy: Privacy, *, units: int, epochs: int, batch_size: int, name: str
+) -> PrivacyBudget:
+    """Check ``privacy`` and resolve its defaults and the noise for a target ε.
+
+    Raises:
+        ConfigError: ε ≤ 0, δ outside (0, 1), both or neither of ε and σ, a bad clipping norm
+            or sampling rate (each named, with what is valid).
+    """
+    if units < 1:
+        raise ConfigError(f"{name}: private training needs at least one user to train on")
+    eps, sigma = privacy.epsilon, privacy.noise_multiplier
+    if (eps is None) == (sigma is None):
+        raise ConfigError(
+            f"{name}: private training needs exactly one of epsilon (a target) and "
+            f"noise_multiplier, not {'both' if eps is not None else 'neither'}"
+        )
+    if eps is not None and not (eps > 0 and math.isfinite(eps)):
+        raise ConfigError(f"{name}: epsilon must be a positive number, not {eps!r}")
+    if sigma is not None and not sigma >= 0:
+        raise ConfigError(f"{name}: noise_multiplier must be >= 0, not {sigma!r}")
+    delta = 1.0 / (10 * units) if privacy.delta is None else float(privacy.delta)
+    if not 0.0 < delta < 1.0:
+        raise ConfigError(
+            f"{name}: delta must be in (0, 1), not {privacy.delta!r} (choose it below 1 / "
+            f"{units} users, e.g. {1.0 / (10 * units):.2g})"
+        )
+    clip = privacy.max_grad_norm
+    if clip is not None and not clip > 0:
+        raise ConfigError(f"{name}: max_grad_norm must be > 0 (or None), not {clip!r}")
+    if clip is None and (eps is not None or (sigma or 0.0) > 0):
+        raise ConfigError(
+            f"{name}: the noise is calibrated to the clipping norm: give max_grad_norm (no "
+            "clipping is only for noise_multiplier = 0, which protects nothing)"
+        )
+    q = min(1.0, batch_size / units) if privacy.sample_rate is None else privacy.sample_rate
+    if not 0.0 < q <= 1.0:
+        raise ConfigError(f"{name}: sample_rate must be in (0, 1], not {q!r}")
+    steps = epochs * steps_per_epoch(q)
+    if eps is not None:
+        from opacus.accountants.utils import get_noise_multiplier
+
+        sigma = float(
+            get_noise_multiplier(
+                target_epsilon=eps,
+                target_delta=delta,
+                sample_rate=q,
+                steps=steps,
+                accountant=ACCOUNTANT,
+            )
+        )
+    assert sigma is not None
+    return PrivacyBudget(
+        noise_multiplier=float(sigma),
+        delta=delta,
+        max_grad_norm=clip,
+        sample_rate=q,
+        steps=steps,
+        units=units,
+        target_epsilon=eps,
+    )
+
+
+def steps_per_epoch(q: float) -> int:
+    """Steps that sample ``N`` units in expectation: ``1 / q``, rounded."""
+    return max(1, round(1.0 / q))
+
+
+def accountant() -> Any:
+    """A fresh Rényi accountant (``pip install 'equirec[privacy]'``)."""
+    try:
+        from opacus.accountants import RDPAccountant
+    except ImportError as exc:
+        raise ConfigError("private training needs Opacus: pip install 'equirec[privacy]'") from exc
+    return RDPAccountant()
+
+
+def noisy_gradient(
+    params: Sequence[torch.Tensor],
+    unit_losses: Callable[[], Iterable[torch.Tensor]],
+    budget: PrivacyBudget,
+    generator: torch.Generator,
+) -> None:
+    """Set every parameter's ``.grad`` to the private gradient of one step.
+
+    Args:
+        params: The trained parameters.
+        unit_losses: The sampled units' losses, one scalar each (computed on demand, each
+            differentiated on its own).
+        budget: The resolved settings.
+        generator: Draws the noise.
+    """
+    total = [torch.zeros_like(p) for p in params]
+    for loss in unit_losses():
+        grads = torch.autograd.grad(loss, params, allow_unused=True)
+        norm = torch.sqrt(
+            torch.stack([(g.float() ** 2).sum() for g in grads if g is not None]).sum()
+        )
+        factor = 1.0
+        if budget.max_grad_norm is not None:
+            factor = min(1.0, budget.max_grad_norm / (float(norm) + 1e-12))
+        for acc, g in zip(total, grads, strict=True):
+            if g is not None:
+                acc.add_(g, alpha=factor)
+    scale = budget.noise_multiplier * (budget.max_grad_norm or 0.0)
+    expected = budget.sample_rate * budget.units
+    for p, acc in zip(params, total, strict=True):
+        if scale > 0:
+            noise = torch.randn(acc.shape, generator=generator, device="cpu").to(acc.device)
+            acc.add_(noise, alpha=scale)
+        p.grad = acc / expected
+
+
+def sample_units(units: np.ndarray, q: float, rng: np.random.Generator) -> np.ndarray:
+    """Poisson sampling: every unit joins with probability ``q`` (the batch may be empty)."""
+    return units[rng.random(len(units)) < q]
+
+
+class PrivateTraining:
+    """One private fit: Poisson-sampled steps, each unit's clipped gradient, the accountant.
+
+    Args:
+        trainer: The :class:`~equirec.training.trainer.Trainer` (its epochs, seed, name).
+        task: The training task; its ``units`` are the privacy units (users), ``make_batch``
+            builds one unit's batch, ``unit_positions()`` is the mean number of loss terms
+            per unit, which scales each unit's summed loss as ordinary training's mean does
+            (with ``q = 1``, no clipping and no noise the two train alike), and
+            ``batch_size`` gives the default sampling rate.
+        units: The units.
+        privacy: The settings.
+    """
+
+    def __init__(self, trainer: Any, task: Any, units: np.ndarray, privacy: Privacy) -> None:
+        self.task = task
+        self.units = units
+        self.budget = resolve_privacy(
+            privacy,
+            units=len(units),
+            epochs=int(trainer.epochs),
+            batch_size=int(getattr(task, "batch_size", 1)),
+            name=trainer.description,
+        )
+        self.per_unit = float(task.unit_positions())
+        self.generator = torch.Generator().manual_seed(int(trainer.seed))
+        self.accountant = accountant()
+
+    def steps(self, rng: np.random.Generator) -> Any:
+        """One epoch's steps: the units sampled for each."""
+        for _ in range(steps_per_epoch(self.budget.sample_rate)):
+            yield sample_units(self.units, self.budget.sample_rate, rng)
+
+    def step(
+        self,
+        module: torch.nn.Module,
+        params: Sequence[torch.Tensor],
+        units: np.ndarray,
+        rng: np.random.Generator,
+    ) -> torch.Tensor:
+        """Set the private gradient of a step over ``units``; their mean loss, for the log."""
+        seen: list[float] = []
+
+        def losses() -> Any:
+            for unit in units:
+                got, weights, _ = self.task.loss(
+                    module, self.task.make_batch(np.array([unit]), rng)
+                )
+                loss = (got * weights).sum() / self.per_unit
+                seen.append(float(loss.detach()))
+                yield loss
+
+        noisy_gradient(params, losses, self.budget, self.generator)
+        self.accountant.step(
+            noise_multiplier=self.budget.noise_multiplier, sample_rate=self.budget.sample_rate
+        )
+        return torch.tensor(float(np.mean(seen)) if seen else 0.0)
+
+    def spent(self) -> dict[str, Any]:
+        """The privacy spent and the settings, for the training log and metrics.json."""
+        b = self.budget
+        return {
+            "unit": "user",
+            "epsilon": float(self.accountant.get_epsilon(delta=b.delta)),
+            "delta": b.delta,
+            "target_epsilon": b.target_epsilon,
+            "noise_multiplier": b.noise_multiplier,
+            "max_grad_norm": b.max_grad_norm,
+            "sample_rate": b.sample_rate,
+            "steps": int(sum(step[2] for step in self.accountant.history)),
+            "units": b.units,
+            "accountant": "Opacus RDP (sampled Gaussian mechanism)",
+        }
