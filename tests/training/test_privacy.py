@@ -101,7 +101,7 @@ def test_bad_privacy_parameters_of_a_model_are_named():
     data = _cycles(n_users=5)
     with pytest.raises(ConfigError, match=r"unknown privacy key\(s\) \['eps'\]"):
         SASRec(epochs=1, privacy={"eps": 1.0}, **SMALL).fit(data)
-    with pytest.raises(ConfigError, match="privacy.epsilon must be a number"):
+    with pytest.raises(ConfigError, match=r"privacy\.epsilon must be a number"):
         SASRec(epochs=1, privacy={"epsilon": "high"}, **SMALL).fit(data)
 
 
