@@ -120,3 +120,14 @@ def test_a_private_run_reports_its_epsilon(tmp_path, capsys):
     spent = json.loads((out / "metrics.json").read_text())["training"]["privacy"]
     assert spent["unit"] == "user" and spent["epsilon"] <= 8.0 and spent["steps"] == 5
     assert f"ε = {spent['epsilon']:.3g} at δ = {spent['delta']:.3g}" in capsys.readouterr().out
+
+
+def test_bpr_trains_privately_with_a_user_as_the_unit():
+    from equirec.models.bpr import BPR
+
+    data = _cycles()
+    settings = {"noise_multiplier": 1.0, "sample_rate": 0.5}
+    model = BPR(dim=8, epochs=2, batch_size=64, seed=0, privacy=settings, device="cpu").fit(data)
+    spent = model.training_log_.privacy
+    assert spent["units"] == 40 and spent["steps"] == 4 and 0 < spent["epsilon"] < float("inf")
+    assert model.training_log_.epochs == 2  # every epoch, no validation

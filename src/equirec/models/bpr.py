@@ -21,6 +21,7 @@ from equirec.errors import ConfigError
 from equirec.models.base import Recommender
 from equirec.models.registry import register
 from equirec.training.device import resolve_device
+from equirec.training.privacy import private_settings
 from equirec.training.trainer import (
     Batch,
     LossTermsMixin,
@@ -106,6 +107,8 @@ class BPR(LossTermsMixin, Recommender):
         patience: Validations without improvement before stopping (only with validation data).
         eval_every: Epochs between validations.
         min_epochs: Never stop before this many epochs.
+        privacy: User-level differentially private training, a user's triples being one
+            example: as SASRec's (:mod:`equirec.training.privacy`); every epoch runs.
         seed: Seeds initialisation (a local ``torch.Generator``) and shuffling and negative sampling
             (``numpy.random.default_rng``).
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``...
@@ -131,6 +134,7 @@ class BPR(LossTermsMixin, Recommender):
         patience: int = 5,
         eval_every: int = 1,
         min_epochs: int = 0,
+        privacy: dict[str, float | None] | None = None,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -143,6 +147,7 @@ class BPR(LossTermsMixin, Recommender):
         self.patience = patience
         self.eval_every = eval_every
         self.min_epochs = min_epochs
+        self.privacy = privacy
         self.seed = seed
         self.device = device
 
@@ -183,6 +188,7 @@ class BPR(LossTermsMixin, Recommender):
             extra_losses=self.loss_terms(),
             seed=int(self.seed),
             description=self.name,
+            privacy=private_settings(self.privacy, name=self.name),
         )
         self.training_log_: TrainingLog = trainer.fit(
             self.module_, task, validate=task.can_validate
@@ -274,20 +280,43 @@ class _BPRTask:
             negatives[todo] = rng.integers(0, self.n_items, len(todo))
         return negatives
 
+    # -- private training: a user's triples are one unit ------------------------------------------
+    @property
+    def units(self) -> np.ndarray:
+        """The privacy units: the users with training interactions."""
+        return np.unique(self.users)
+
+    @property
+    def batch_size(self) -> int:
+        """Users per step that hold, on average, ``batch_size`` triples."""
+        per_user = len(self.items) / max(1, len(self.units))
+        return max(1, round(int(self.model.batch_size) / per_user))
+
+    def unit_positions(self) -> float:
+        """Mean training triples per user."""
+        return len(self.items) / max(1, len(self.units))
+
+    def make_batch(self, units: np.ndarray, rng: np.random.Generator) -> Batch:
+        """Every training triple of ``units``, each with a fresh negative."""
+        idx = np.flatnonzero(np.isin(self.users, units))
+        return self._batch(idx, self.negatives(self.users[idx], rng))
+
+    def _batch(self, idx: np.ndarray, negatives: np.ndarray) -> Batch:
+        d = self.device
+        return {
+            "users": torch.from_numpy(self.users[idx]).to(d),
+            "items": torch.from_numpy(self.items[idx]).to(d),
+            "negatives": torch.from_numpy(negatives).to(d),
+            "weights": torch.from_numpy(self.weights[idx]).to(d),
+        }
+
     def batches(self, rng: np.random.Generator) -> Iterator[Batch]:
         """Every training interaction once, shuffled, each with a fresh negative."""
         order = rng.permutation(len(self.items))
         negatives = self.negatives(self.users[order], rng)
         bs = int(self.model.batch_size)
-        d = self.device
         for start in range(0, len(order), bs):
-            idx = order[start : start + bs]
-            yield {
-                "users": torch.from_numpy(self.users[idx]).to(d),
-                "items": torch.from_numpy(self.items[idx]).to(d),
-                "negatives": torch.from_numpy(negatives[start : start + bs]).to(d),
-                "weights": torch.from_numpy(self.weights[idx]).to(d),
-            }
+            yield self._batch(order[start : start + bs], negatives[start : start + bs])
 
     def loss(self, module: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, Outputs]:
         """Per-triple BPR loss with the triple's embedding penalty, and the interaction weights."""

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from equirec.errors import ConfigError
 from equirec.models.transformer import FUSIONS
-from equirec.training.privacy import Privacy
 from equirec.training.trainer import SCHEDULES
 
 if TYPE_CHECKING:
     from equirec.models.sequential import SequentialRecommender
 
-__all__ = ["check_params", "private_settings"]
+__all__ = ["check_params"]
 
 
 def check_params(model: SequentialRecommender) -> None:
@@ -56,27 +55,3 @@ def check_params(model: SequentialRecommender) -> None:
             f"{model.name}: warmup_epochs must be between 0 and epochs ({model.epochs}), "
             f"not {model.warmup_epochs!r}"
         )
-
-
-PRIVACY_KEYS = ("noise_multiplier", "epsilon", "delta", "max_grad_norm", "sample_rate")
-
-
-def private_settings(privacy: Any, *, name: str) -> Privacy | None:
-    """The ``privacy`` parameter as :class:`~equirec.training.privacy.Privacy` (``None``: off).
-
-    Raises:
-        ConfigError: Not a table, an unknown key or a value that is not a number.
-    """
-    if privacy is None:
-        return None
-    if not isinstance(privacy, dict):
-        raise ConfigError(f"{name}: privacy must be a table of {PRIVACY_KEYS}, not {privacy!r}")
-    unknown = sorted(set(privacy) - set(PRIVACY_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"{name}: unknown privacy key(s) {unknown}; the keys are {', '.join(PRIVACY_KEYS)}"
-        )
-    for key, value in privacy.items():
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ConfigError(f"{name}: privacy.{key} must be a number, not {value!r}")
-    return Privacy(**{k: None if v is None else float(v) for k, v in privacy.items()})

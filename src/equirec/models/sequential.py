@@ -20,12 +20,13 @@ from equirec.errors import ConfigError
 from equirec.features.content import Block, item_content, user_content
 from equirec.models.base import Recommender
 from equirec.models.registry import register
-from equirec.models.sequence_params import check_params, private_settings
+from equirec.models.sequence_params import check_params
 from equirec.models.sequence_tasks import MaskedItemTask, NextItemTask, SequenceTask
 from equirec.models.transfer import source_model, start_from
 from equirec.models.transformer import SequenceTransformer
 from equirec.training.device import resolve_device
 from equirec.training.losses import full_cross_entropy, sampled_cross_entropy
+from equirec.training.privacy import private_settings
 from equirec.training.trainer import (
     LossTermsMixin,
     Trainer,

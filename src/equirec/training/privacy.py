@@ -33,6 +33,7 @@ __all__ = [
     "PrivateTraining",
     "accountant",
     "noisy_gradient",
+    "private_settings",
     "resolve_privacy",
     "sample_units",
     "steps_per_epoch",
@@ -266,3 +267,27 @@ class PrivateTraining:
             "units": b.units,
             "accountant": "Opacus RDP (sampled Gaussian mechanism)",
         }
+
+
+PRIVACY_KEYS = ("noise_multiplier", "epsilon", "delta", "max_grad_norm", "sample_rate")
+
+
+def private_settings(privacy: Any, *, name: str) -> Privacy | None:
+    """The ``privacy`` parameter as :class:`~equirec.training.privacy.Privacy` (``None``: off).
+
+    Raises:
+        ConfigError: Not a table, an unknown key or a value that is not a number.
+    """
+    if privacy is None:
+        return None
+    if not isinstance(privacy, dict):
+        raise ConfigError(f"{name}: privacy must be a table of {PRIVACY_KEYS}, not {privacy!r}")
+    unknown = sorted(set(privacy) - set(PRIVACY_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{name}: unknown privacy key(s) {unknown}; the keys are {', '.join(PRIVACY_KEYS)}"
+        )
+    for key, value in privacy.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ConfigError(f"{name}: privacy.{key} must be a number, not {value!r}")
+    return Privacy(**{k: None if v is None else float(v) for k, v in privacy.items()})
