@@ -1,0 +1,141 @@
+"""User-level membership inference: can one tell the users a model was trained on?
+
+A model fits its training users better than users it never saw. The rank attack scores every
+user by how well the model predicts each of their last items from the items before them (the
+mean ``log2(1 + rank)`` of the item, lower = better predicted) and calls the best-predicted users
+members. Its ROC-AUC over members (training users) and non-members (users held out of training
+entirely) is the leak: 0.5 is chance, 1 is every member told apart. The interval is a stratified
+percentile bootstrap over users. Any model that scores from a history can be attacked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.stats import rankdata
+
+from equirec.errors import ConfigError
+
+if TYPE_CHECKING:
+    from equirec.models.base import Recommender
+
+__all__ = ["MembershipAttack", "auc", "membership_attack", "rank_scores"]
+
+
+@dataclass(frozen=True)
+class MembershipAttack:
+    """The attack's result.
+
+    Attributes:
+        auc: ROC-AUC of telling members from non-members (0.5: chance).
+        ci_low, ci_high: Its percentile bootstrap interval.
+        confidence: The interval's level.
+        members, non_members: Users attacked in each group.
+        targets: Last items predicted per user.
+    """
+
+    auc: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    members: int
+    non_members: int
+    targets: int
+
+
+def auc(member_scores: np.ndarray, other_scores: np.ndarray) -> float:
+    """ROC-AUC of ``member_scores`` ranking above ``other_scores`` (ties count one half)."""
+    m, o = np.asarray(member_scores, float), np.asarray(other_scores, float)
+    ranks = rankdata(np.concatenate([m, o]))
+    return float((ranks[: len(m)].sum() - len(m) * (len(m) + 1) / 2) / (len(m) * len(o)))
+
+
+def rank_scores(
+    model: Recommender, histories: Sequence[np.ndarray], *, targets: int = 5
+) -> np.ndarray:
+    """Per history, minus the mean ``log2(1 + rank)`` of each of its last ``targets`` items
+    when the items before it are given (ranked among the items not given; higher = better
+    predicted, more member-like).
+
+    Raises:
+        ConfigError: A history shorter than two items.
+    """
+    variants, owners, wanted, given = [], [], [], []
+    for row, history in enumerate(histories):
+        history = np.asarray(history, dtype=np.int64)
+        if len(history) < 2:
+            raise ConfigError(
+                f"membership attack: history {row} has {len(history)} item(s); each needs at "
+                "least two (one to predict from the others)"
+            )
+        for t in range(max(1, len(history) - targets), len(history)):
+            variants.append(history[:t])
+            owners.append(row)
+            wanted.append(int(history[t]))
+            given.append(history[:t])
+    out = np.zeros(len(histories))
+    counts = np.zeros(len(histories))
+    for start in range(0, len(variants), 512):
+        chunk = slice(start, start + 512)
+        scores = model.score_histories(variants[chunk]).numpy().astype(np.float64)
+        for j, (owner, item, prefix) in enumerate(
+            zip(owners[chunk], wanted[chunk], given[chunk], strict=True)
+        ):
+            row = scores[j]
+            row[prefix] = -np.inf  # as a list would: the given items are not ranked
+            rank = int((row > row[item]).sum())
+            out[owner] -= np.log2(2.0 + rank)
+            counts[owner] += 1
+    return out / counts
+
+
+def membership_attack(
+    model: Recommender,
+    members: Sequence[np.ndarray],
+    non_members: Sequence[np.ndarray],
+    *,
+    targets: int = 5,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    rng: np.random.Generator,
+) -> MembershipAttack:
+    """The rank attack on ``model``: members' histories (trained on) against non-members'.
+
+    Args:
+        model: A fitted model that scores from a history.
+        members: Training users' histories (internal item indices, chronological).
+        non_members: Histories of users held out of training entirely.
+        targets: Last items predicted per user.
+        n_boot: Bootstrap resamples of the interval.
+        confidence: The interval's level.
+        rng: Draws the resamples.
+
+    Raises:
+        ConfigError: An empty group, or a model that does not score from a history.
+    """
+    if not len(members) or not len(non_members):
+        raise ConfigError("membership attack: needs members and non-members (users held out)")
+    if not model.scores_from_history:
+        raise ConfigError(
+            f"membership attack: {model.name} scores users by learned vectors; the rank attack "
+            "needs a model that scores from a history"
+        )
+    m = rank_scores(model, members, targets=targets)
+    o = rank_scores(model, non_members, targets=targets)
+    boots = np.array(
+        [auc(rng.choice(m, len(m)), rng.choice(o, len(o))) for _ in range(int(n_boot))]
+    )
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(boots, [tail, 1 - tail])
+    return MembershipAttack(
+        auc=auc(m, o),
+        ci_low=float(low),
+        ci_high=float(high),
+        confidence=confidence,
+        members=len(m),
+        non_members=len(o),
+        targets=targets,
+    )

@@ -1,0 +1,71 @@
+"""The membership attack: chance when nobody was trained on, a leak when the model memorised."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from equirec.data.dataset import Dataset
+from equirec.errors import ConfigError
+from equirec.fairness.membership import auc, membership_attack
+from equirec.models.bpr import BPR
+from equirec.models.ease import EASE
+
+
+def _random_log(n_users: int, *, seed: int, n_items: int = 100, length: int = 15) -> Dataset:
+    """Users with random items: nothing to learn but each user's own items."""
+    rng = np.random.default_rng(seed)
+    rows = [
+        (f"u{seed}-{u}", f"i{i}", t)
+        for u in range(n_users)
+        for t, i in enumerate(rng.choice(n_items, size=length, replace=False))
+    ]
+    items = pd.Index([f"i{i}" for i in range(n_items)], name="item")
+    log = pd.DataFrame(rows, columns=["user", "item", "timestamp"])
+    return Dataset(interactions=log, item_ids=items)
+
+
+def _histories(data: Dataset, model) -> list[np.ndarray]:
+    index = {item: j for j, item in enumerate(model.item_ids_)}
+    return [
+        np.array([index[i] for i in group.sort_values("timestamp")["item"]])
+        for _, group in data.interactions.groupby("user", sort=True)
+    ]
+
+
+def test_auc_counts_pairs():
+    assert auc(np.array([3.0, 4.0]), np.array([1.0, 2.0])) == 1.0
+    assert auc(np.array([1.0]), np.array([1.0])) == 0.5
+    assert auc(np.array([1.0, 3.0]), np.array([2.0])) == 0.5
+
+
+def test_users_the_model_never_saw_cannot_be_told_apart():
+    model = EASE(l2=1.0).fit(_random_log(100, seed=0))
+    a, b = _histories(_random_log(100, seed=1), model), _histories(_random_log(100, seed=2), model)
+    got = membership_attack(model, a, b, rng=np.random.default_rng(0))
+    assert got.ci_low < 0.5 < got.ci_high and abs(got.auc - 0.5) < 0.1
+    assert (got.members, got.non_members, got.targets) == (100, 100, 5)
+
+
+def test_a_model_that_memorised_its_users_gives_them_away():
+    train = _random_log(100, seed=0)
+    model = EASE(l2=1.0).fit(train)  # little shrinkage: it learns each user's co-occurrences
+    members = _histories(train, model)
+    others = _histories(_random_log(100, seed=1), model)
+    got = membership_attack(model, members, others, rng=np.random.default_rng(0))
+    assert got.auc > 0.8 and got.ci_low > 0.5
+
+
+def test_bad_inputs_are_named():
+    data = _random_log(10, seed=0)
+    ease = EASE().fit(data)
+    histories = _histories(data, ease)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ConfigError, match="needs members and non-members"):
+        membership_attack(ease, histories, [], rng=rng)
+    with pytest.raises(ConfigError, match="history 1 has 1 item"):
+        membership_attack(ease, histories, [histories[0], histories[1][:1]], rng=rng)
+    bpr = BPR(dim=4, epochs=1, device="cpu").fit(data)
+    with pytest.raises(ConfigError, match="bpr scores users by learned vectors"):
+        membership_attack(bpr, histories, histories, rng=rng)
