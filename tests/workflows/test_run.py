@@ -4,6 +4,7 @@ import pytest
 
 import equirec
 from equirec.models.base import Recommender
+from equirec.workflows.run import run
 
 
 def _config(tmp_path, **evaluation):
@@ -179,3 +180,22 @@ def test_coldstart_tests_the_gap_between_user_groups_at_every_length(tmp_path, c
     assert {c for c in gaps.columns if c.startswith("mean[")}  # each group's mean
     assert "group gap in ndcg@10" in capsys.readouterr().out
     assert main(["coldstart", str(folder), "--attributes", "nope", "-q"]) == 2
+
+
+def test_metrics_list_every_column_the_model_saw(tmp_path):
+    base = {"seed": 0, "data": {"dataset": "synthetic"}}
+    plain = run({**base, "out": str(tmp_path / "a"), "model": {"name": "pop"}}).metrics
+    assert plain["model_inputs"] == {
+        "interactions": ["user", "item", "timestamp"],
+        "item_attributes": [],
+        "user_attributes": [],  # the synthetic users' group never entered training
+    }
+    mitigated = run(
+        {
+            **base,
+            "out": str(tmp_path / "b"),
+            "model": {"name": "bpr", "epochs": 1, "dim": 4},
+            "mitigation": {"method": "group_gap", "params": {"attribute": "group"}},
+        }
+    ).metrics
+    assert mitigated["model_inputs"]["user_attributes"] == ["group"]

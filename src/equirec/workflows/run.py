@@ -172,6 +172,7 @@ def run(
             getattr(model, "training_log_", None) and model.training_log_.as_dict()
         ),
         "mitigation": None if applied is None else jsonable(applied.record()),
+        "model_inputs": model_inputs(dataset, model, None if applied is None else applied.params),
         "started": started.isoformat(timespec="seconds"),
         "warnings": _warnings(dataset, result, config) + list(getattr(model, "warnings_", [])),
     }
@@ -209,6 +210,35 @@ def run(
         train=train,
         mitigation=applied,
     )
+
+
+def model_inputs(
+    dataset: Dataset, model: Recommender, mitigation: dict[str, Any] | None
+) -> dict[str, list[str]]:
+    """Every column the model saw in training (data minimisation: a sensitive attribute enters
+    only where a user feature or a mitigation names it).
+
+    Returns:
+        ``interactions`` (the log's columns read), ``item_attributes`` and ``user_attributes``
+        (content and user features, and the attributes a mitigation balances).
+    """
+    columns = ["user", "item", "timestamp"]
+    weights = dataset.interactions.get("weight")
+    if weights is not None and not (weights == 1.0).all():  # not the default of 1 for each
+        columns.append("weight")
+    items = list(getattr(model, "content_attributes", ()) or ())
+    users = list(getattr(model, "user_attributes", ()) or ())
+    named: list[str] = []
+    for key, value in (mitigation or {}).items():
+        if "attribute" in key and value:
+            named += [value] if isinstance(value, str) else [str(v) for v in value]
+    user_table, item_table = dataset.user_attributes, dataset.item_attributes
+    for name in named:
+        if user_table is not None and name in user_table.columns and name not in users:
+            users.append(name)
+        elif item_table is not None and name in item_table.columns and name not in items:
+            items.append(name)
+    return {"interactions": columns, "item_attributes": items, "user_attributes": users}
 
 
 def _warnings(dataset: Dataset, result: EvaluationResult, config: RunConfig) -> list[str]:
