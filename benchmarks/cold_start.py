@@ -44,6 +44,8 @@ MODELS: dict[str, dict[str, Any]] = {
     "sasrec-content-d03": content_sasrec("add", 0.3),
     "sasrec-gate-d01": content_sasrec("gate", 0.1),
     "sasrec-gate-d02": content_sasrec("gate", 0.2),
+    "sasrec-gate-d01-long": {**content_sasrec("gate", 0.1), "min_epochs": 30},
+    "sasrec-content-long": {**content_sasrec("add", 0.1), "min_epochs": 30},
     "contentknn": {"name": "contentknn", "content_attributes": CONTENT},
     "ease": {"name": "ease"},
     "pop": {"name": "pop"},
