@@ -18,6 +18,7 @@ keeps the last weights.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,11 @@ __all__ = [
 ]
 
 ACCOUNTANT = "rdp"
+ALPHAS = (
+    [1 + x / 100 for x in range(1, 10)] + [1 + x / 10 for x in range(1, 100)] + list(range(11, 256))
+)
+"""Rényi orders the ε is minimised over (Opacus' default range, widened at both ends so that a
+small or a large ε is not bounded by the range)."""
 
 
 @dataclass(frozen=True)
@@ -118,15 +124,18 @@ def resolve_privacy(
     if eps is not None:
         from opacus.accountants.utils import get_noise_multiplier
 
-        sigma = float(
-            get_noise_multiplier(
-                target_epsilon=eps,
-                target_delta=delta,
-                sample_rate=q,
-                steps=steps,
-                accountant=ACCOUNTANT,
+        with warnings.catch_warnings():  # the search tries noises far from the answer
+            warnings.filterwarnings("ignore", message="Optimal order is")
+            sigma = float(
+                get_noise_multiplier(
+                    target_epsilon=eps,
+                    target_delta=delta,
+                    sample_rate=q,
+                    steps=steps,
+                    accountant=ACCOUNTANT,
+                    alphas=ALPHAS,
+                )
             )
-        )
     assert sigma is not None
     return PrivacyBudget(
         noise_multiplier=float(sigma),
@@ -257,7 +266,9 @@ class PrivateTraining:
         b = self.budget
         return {
             "unit": "user",
-            "epsilon": float(self.accountant.get_epsilon(delta=b.delta)),
+            "epsilon": float(self.accountant.get_epsilon(delta=b.delta, alphas=ALPHAS))
+            if b.noise_multiplier > 0
+            else math.inf,  # no noise: no guarantee
             "delta": b.delta,
             "target_epsilon": b.target_epsilon,
             "noise_multiplier": b.noise_multiplier,
