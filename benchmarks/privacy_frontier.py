@@ -24,7 +24,7 @@ from equirec.workflows.run import run
 ML_100K = {"dataset": "ml-100k", "data_dir": "../shared/datasets/ml-100k"}
 
 
-def model(epsilon: float, epochs: int) -> dict[str, Any]:
+def model(epsilon: float, epochs: int, sample_rate: float | None = None) -> dict[str, Any]:
     params: dict[str, Any] = {
         "name": "sasrec",
         "epochs": epochs,
@@ -33,7 +33,7 @@ def model(epsilon: float, epochs: int) -> dict[str, Any]:
         "batch_size": 64,
     }
     if math.isfinite(epsilon):
-        params["privacy"] = {"epsilon": epsilon}
+        params["privacy"] = {"epsilon": epsilon, "sample_rate": sample_rate}
     return params
 
 
@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--epsilons", type=float, nargs="+", default=[1.0, 3.0, 8.0, math.inf])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--sample-rate", type=float, help="DP sampling rate (default 64 / users)")
     parser.add_argument("--runs", type=Path, default=Path(".bench/runs/privacy"))
     parser.add_argument(
         "--out", type=Path, default=Path("benchmarks/results/privacy_frontier.json")
@@ -51,9 +52,10 @@ def main() -> None:
     for epsilon in args.epsilons:
         for seed in args.seeds:
             t0 = time.perf_counter()
-            out = args.runs / f"eps{epsilon:g}-seed{seed}"
+            out = args.runs / f"eps{epsilon:g}-q{args.sample_rate}-seed{seed}"
             config = {"seed": seed, "out": str(out), "data": ML_100K, "split": {"method": "loo"}}
-            metrics = run({**config, "model": model(epsilon, args.epochs)}, overwrite=True).metrics
+            params = model(epsilon, args.epochs, args.sample_rate)
+            metrics = run({**config, "model": params}, overwrite=True).metrics
             spent = (metrics.get("training") or {}).get("privacy")
             row = {
                 "epsilon_target": epsilon,
@@ -78,7 +80,7 @@ def main() -> None:
                 rows,
                 protocol="ML-100K leave-one-out SASRec, fixed epochs, last weights; user-level "
                 "DP-SGD",
-                models={f"{e:g}": model(e, args.epochs) for e in args.epsilons},
+                models={f"{e:g}": model(e, args.epochs, args.sample_rate) for e in args.epsilons},
                 summary={
                     f"{e:g}": mean_std([r["ndcg@10"] for r in rows if r["epsilon_target"] == e])
                     for e in dict.fromkeys(r["epsilon_target"] for r in rows)
