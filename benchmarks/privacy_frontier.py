@@ -24,13 +24,16 @@ from equirec.workflows.run import run
 ML_100K = {"dataset": "ml-100k", "data_dir": "../shared/datasets/ml-100k"}
 
 
-def model(epsilon: float, epochs: int, sample_rate: float | None = None) -> dict[str, Any]:
+def model(
+    epsilon: float, epochs: int, sample_rate: float | None = None, lr: float = 2e-3
+) -> dict[str, Any]:
     params: dict[str, Any] = {
         "name": "sasrec",
         "epochs": epochs,
         "eval_every": epochs,  # validated once, at the end: the last weights are kept
         "max_len": 50,
         "batch_size": 64,
+        "lr": lr,
     }
     if math.isfinite(epsilon):
         params["privacy"] = {"epsilon": epsilon, "sample_rate": sample_rate}
@@ -43,6 +46,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--sample-rate", type=float, help="DP sampling rate (default 64 / users)")
+    parser.add_argument("--lr", type=float, default=2e-3, help="learning rate (SASRec's 2e-3)")
     parser.add_argument("--runs", type=Path, default=Path(".bench/runs/privacy"))
     parser.add_argument(
         "--out", type=Path, default=Path("benchmarks/results/privacy_frontier.json")
@@ -52,9 +56,9 @@ def main() -> None:
     for epsilon in args.epsilons:
         for seed in args.seeds:
             t0 = time.perf_counter()
-            out = args.runs / f"eps{epsilon:g}-q{args.sample_rate}-seed{seed}"
+            out = args.runs / f"eps{epsilon:g}-q{args.sample_rate}-lr{args.lr:g}-seed{seed}"
             config = {"seed": seed, "out": str(out), "data": ML_100K, "split": {"method": "loo"}}
-            params = model(epsilon, args.epochs, args.sample_rate)
+            params = model(epsilon, args.epochs, args.sample_rate, args.lr)
             metrics = run({**config, "model": params}, overwrite=True).metrics
             spent = (metrics.get("training") or {}).get("privacy")
             row = {
@@ -80,7 +84,10 @@ def main() -> None:
                 rows,
                 protocol="ML-100K leave-one-out SASRec, fixed epochs, last weights; user-level "
                 "DP-SGD",
-                models={f"{e:g}": model(e, args.epochs, args.sample_rate) for e in args.epsilons},
+                models={
+                    f"{e:g}": model(e, args.epochs, args.sample_rate, args.lr)
+                    for e in args.epsilons
+                },
                 summary={
                     f"{e:g}": mean_std([r["ndcg@10"] for r in rows if r["epsilon_target"] == e])
                     for e in dict.fromkeys(r["epsilon_target"] for r in rows)
