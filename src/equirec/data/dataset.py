@@ -116,6 +116,14 @@ class Dataset:
             f"interactions={len(self)})"
         )
 
+    def item_titles(self) -> list[str | None]:
+        """Every item's title (its ``title`` attribute, when it is non-empty text), by position;
+        ``None`` where an item has none."""
+        table = self.item_attributes
+        if table is None or "title" not in table.columns:
+            return [None] * self.n_items
+        return [t if isinstance(t, str) and t else None for t in table["title"].tolist()]
+
     # -- views -----------------------------------------------------------------------------------
     def history(self) -> History:
         """Chronological item lists of every user of the vocabulary, in internal indices."""

@@ -97,7 +97,7 @@ class RunService:
         self.n_items = dataset.n_items
         self._users = pd.Index(dataset.user_ids.astype(str))
         self._items = pd.Index(dataset.item_ids.astype(str))
-        self._titles = _titles(dataset.item_attributes, self.n_items)
+        self._titles = dataset.item_titles()
         # Look-ups by the ids' text, and the ids as answered, by position: no pandas per request.
         self._user_of = {u: n for n, u in enumerate(self._users)}
         self._item_of = {i: n for n, i in enumerate(self._items)}
@@ -442,13 +442,6 @@ def _read_json(path: Path) -> Any:
     except (OSError, ValueError) as err:
         log.warning("%s: unreadable (%s); left out of GET /run", path, err)
         return None
-
-
-def _titles(attributes: pd.DataFrame | None, n_items: int) -> list[str | None]:
-    """Every item's title (its ``title`` attribute when it is text), by position."""
-    if attributes is None or "title" not in attributes.columns:
-        return [None] * n_items
-    return [t if isinstance(t, str) and t else None for t in attributes["title"].tolist()]
 
 
 def _id(value: Any) -> str | int:

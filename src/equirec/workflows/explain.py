@@ -131,7 +131,7 @@ class Explainer:
         self.folder = run if isinstance(run, RunFolder) else open_run(run)
         self.model = self.folder.model
         dataset = self.folder.dataset
-        self._titles = _column(dataset.item_attributes, "title", dataset.n_items)
+        self._titles = dataset.item_titles()
         self._labels = self._content_labels()
         self.verb = "watched" if _is_movies(dataset.name) else "interacted with"
 
@@ -442,9 +442,3 @@ def _labels(value: Any) -> set[str]:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return set()
     return {str(value)}
-
-
-def _column(table: pd.DataFrame | None, name: str, n: int) -> list[str | None]:
-    if table is None or name not in table.columns:
-        return [None] * n
-    return [v if isinstance(v, str) and v else None for v in table[name].tolist()]
