@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from equirec.data._tables import plain
 from equirec.errors import ConfigError
 from equirec.explain.explanation import ItemExplanation, default_method, explain_item
 from equirec.explain.methods import METHODS
 from equirec.explain.words import describe
+from equirec.fairness.groups import item_labels
 from equirec.io import atomic_write_text
 from equirec.workflows.group_gaps import user_group_gaps
 from equirec.workflows.rundir import RunFolder, open_run
@@ -80,8 +82,8 @@ class Explanation:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (ids as the data spells them)."""
         return {
-            "user": _plain(self.user),
-            "item": _plain(self.item),
+            "user": plain(self.user),
+            "item": plain(self.item),
             "title": self.title,
             "rank": self.rank,
             "k": self.k,
@@ -90,7 +92,7 @@ class Explanation:
             "valid": self.valid,
             "rank_after": self.rank_after,
             "text": self.text,
-            "reasons": [{**r, "item": _plain(r["item"])} for r in self.reasons],
+            "reasons": [{**r, "item": plain(r["item"])} for r in self.reasons],
         }
 
     def to_json(self) -> str:
@@ -200,7 +202,7 @@ class Explainer:
                 raise ConfigError(f"explain: unknown item {item!r}: not in the run's catalogue")
             if target not in set(listed.tolist()):
                 ids = folder.dataset.item_ids
-                shown = ", ".join(str(_plain(ids[i])) for i in listed)
+                shown = ", ".join(str(plain(ids[i])) for i in listed)
                 raise ConfigError(
                     f"explain: item {item!r} is not in the top {k} of user {user!r} ({shown}); "
                     "explain an item of the list, or raise --k"
@@ -251,7 +253,7 @@ class Explainer:
 
     def _name(self, item: int) -> str:
         title = self._titles[item]
-        return title if title else f"item {_plain(self.folder.dataset.item_ids[item])}"
+        return title if title else f"item {plain(self.folder.dataset.item_ids[item])}"
 
     def _content_labels(self) -> list[list[set[str]]]:
         """Per categorical or multi-valued content attribute the model uses, each item's labels."""
@@ -263,7 +265,7 @@ class Explainer:
             if table is None or kinds.get(attribute) not in CONTENT_KINDS:
                 continue
             values = table[attribute].tolist()
-            out.append([_labels(v) for v in values])
+            out.append([set(item_labels(v)) for v in values])
         return out
 
     def _shared(self, item: int, others: Sequence[int]) -> list[str]:
@@ -375,16 +377,16 @@ def explain_users(
         try:
             found = explainer.explain(user=user, k=k, method=method, max_size=max_size)
         except ConfigError as exc:  # this user only (e.g. an empty list): said, not fatal
-            rows.append({"user": _plain(user), "history": int(lengths[n]), "note": str(exc)})
+            rows.append({"user": plain(user), "history": int(lengths[n]), "note": str(exc)})
             continue
         rows.append(
             {
-                "user": _plain(user),
-                "item": _plain(found.item),
+                "user": plain(user),
+                "item": plain(found.item),
                 "method": found.method,
                 "valid": found.valid,
                 "size": len(found.reasons),
-                "reasons": " ".join(str(_plain(r["item"])) for r in found.reasons),
+                "reasons": " ".join(str(plain(r["item"])) for r in found.reasons),
                 "rank_after": found.rank_after,
                 "history": int(lengths[n]),
                 "seconds": time.perf_counter() - start,
@@ -415,30 +417,18 @@ def explanation_text(explanation: Explanation, fmt: str) -> str:
         return str(explanation.to_frame().to_csv(index=False))
     if fmt != "text":
         raise ConfigError(f"explain: format must be text, json or csv, not {fmt!r}")
-    head = explanation.title or f"item {_plain(explanation.item)}"
+    head = explanation.title or f"item {plain(explanation.item)}"
     lines = [
-        f"#{explanation.rank} for user {_plain(explanation.user)}: {head} "
+        f"#{explanation.rank} for user {plain(explanation.user)}: {head} "
         f"({explanation.model}, {explanation.method})",
         explanation.text,
     ]
     for r in explanation.reasons:
-        name = r["title"] or f"item {_plain(r['item'])}"
+        name = r["title"] or f"item {plain(r['item'])}"
         mark = " (removed)" if r["removed"] else ""
         lines.append(f"  {r['effect']:+.4f}  {name}{mark}")
     return "\n".join(lines) + "\n"
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _is_movies(name: str) -> bool:
     return name.lower().startswith(("ml-", "movielens"))
-
-
-def _labels(value: Any) -> set[str]:
-    if isinstance(value, tuple | list):
-        return {str(v) for v in value}
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return set()
-    return {str(value)}
