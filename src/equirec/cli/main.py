@@ -13,6 +13,7 @@ from equirec.cli.tables import (
     audit_summary,
     curve_table,
     explanation_summary,
+    gap_line,
     methods_table,
     rerank_summary,
     slice_lines,
@@ -267,12 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             console.print(curve_table(cold.curve, ks=args.ks))
             for row in cold.gaps.to_dict("records"):
-                interval = f"[{row['low']:.4f}, {row['high']:.4f}]"
-                console.print(
-                    f"N = {row['length']}: {row['attribute']} gap in {row['metric']} "
-                    f"{row['gap']:.4f} {interval}, p = {row['p_value']:.3f}",
-                    markup=False,
-                )
+                console.print(f"N = {row['length']}: {gap_line(row)}", markup=False)
         elif args.command == "explain" and args.all_users:
             from equirec.workflows.explain import explain_users
 
@@ -285,11 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             console.print(explanation_summary(quality.per_user), markup=False)
             for row in quality.gaps.to_dict("records"):
-                console.print(
-                    f"{row['attribute']} gap in {row['metric']}: {row['gap']:.4f} "
-                    f"[{row['low']:.4f}, {row['high']:.4f}], p = {row['p_value']:.3f}",
-                    markup=False,
-                )
+                console.print(gap_line(row), markup=False)
         elif args.command == "explain":
             from equirec.workflows.explain import explain, explanation_text
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from equirec.mitigation.registry import RERANKERS, TRAINING_METHODS
@@ -216,3 +216,11 @@ def explanation_summary(per_user: Any) -> str:
     if skipped:
         line += f"; {skipped} user(s) not explained (the note column of explanations.csv says why)"
     return line
+
+
+def gap_line(row: Mapping[Any, Any]) -> str:
+    """One row of a per-user gap table (``workflows.group_gaps``): the gap, its interval, p."""
+    return (
+        f"{row['attribute']} gap in {row['metric']} {row['gap']:.4f} "
+        f"[{row['low']:.4f}, {row['high']:.4f}], p = {row['p_value']:.3f}"
+    )
