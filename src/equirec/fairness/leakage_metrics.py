@@ -2,7 +2,7 @@
 
 Every metric takes ``weights``, one row of user multiplicities per evaluation (a row of ones for
 the plain value, resampled counts for the bootstrap), so that :func:`_bootstrap` evaluates a
-chunk of resamples in one vectorised pass: :func:`_binary_auc` and :func:`_auc` (ROC-AUC, macro
+chunk of resamples in one vectorised pass: :func:`binary_auc` and :func:`_auc` (ROC-AUC, macro
 one-vs-rest for more than two classes), :func:`_balanced_accuracy` (mean per-class recall) and
 :func:`_bootstrap` (the class-stratified resamples of
 :func:`~equirec.fairness.leakage.leakage_probe`).
@@ -10,12 +10,14 @@ one-vs-rest for more than two classes), :func:`_balanced_accuracy` (mean per-cla
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 _BOOT_CELLS = 4_000_000  # resample weights held at once: chunk × users
 
 
-def _binary_auc(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def binary_auc(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """AUC of ``score`` for ``positive`` vs the rest under each row of ``weights`` (ties: 0.5)."""
     order = np.argsort(score, kind="mergesort")
     s = score[order]
@@ -33,9 +35,29 @@ def _binary_auc(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) ->
 
 def _auc(proba: np.ndarray, y: np.ndarray, n_classes: int, weights: np.ndarray) -> np.ndarray:
     if n_classes == 2:
-        return _binary_auc(proba[:, 1], y == 1, weights)
-    per_class = [_binary_auc(proba[:, c], y == c, weights) for c in range(n_classes)]
+        return binary_auc(proba[:, 1], y == 1, weights)
+    per_class = [binary_auc(proba[:, c], y == c, weights) for c in range(n_classes)]
     return np.asarray(np.mean(per_class, axis=0))
+
+
+def stratified_weights(
+    members: list[np.ndarray], n: int, *, n_boot: int, rng: np.random.Generator
+) -> Iterator[np.ndarray]:
+    """Chunks of ``(b, n)`` resample weights, ``n_boot`` rows in all: each row draws every
+    stratum's units (``members``: their indices) with replacement, as many as it holds, and
+    counts how often each unit was drawn."""
+    chunk = max(1, min(n_boot, _BOOT_CELLS // max(n, 1)))
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        flat = np.concatenate(
+            [
+                (
+                    np.arange(b)[:, None] * n + idx[rng.integers(0, len(idx), size=(b, len(idx)))]
+                ).ravel()
+                for idx in members
+            ]
+        )
+        yield np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
 
 
 def _balanced_accuracy(
@@ -64,19 +86,8 @@ def _bootstrap(
     """
     n, n_classes = len(y), len(counts)
     members = [np.flatnonzero(y == c) for c in range(n_classes)]
-    chunk = max(1, min(n_boot, _BOOT_CELLS // max(n, 1)))
     aucs, bals = [], []
-    for start in range(0, n_boot, chunk):
-        b = min(chunk, n_boot - start)
-        flat = np.concatenate(
-            [
-                (
-                    np.arange(b)[:, None] * n + idx[rng.integers(0, len(idx), size=(b, len(idx)))]
-                ).ravel()
-                for idx in members
-            ]
-        )
-        weights = np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
+    for weights in stratified_weights(members, n, n_boot=n_boot, rng=rng):
         aucs.append(np.mean([_auc(p, y, n_classes, weights) for p in probas], axis=0))
         bals.append(
             np.mean([_balanced_accuracy(q == y, y, counts, weights) for q in preds], axis=0)

@@ -5,7 +5,8 @@ user by how well the model predicts each of their last items from the items befo
 mean ``log2(1 + rank)`` of the item, lower = better predicted) and calls the best-predicted users
 members. Its ROC-AUC over members (training users) and non-members (users held out of training
 entirely) is the leak: 0.5 is chance, 1 is every member told apart. The interval is a stratified
-percentile bootstrap over users. Any model that scores from a history can be attacked.
+percentile bootstrap over users, with the leakage probe's weighted AUC and resamples
+(:mod:`equirec.fairness.leakage_metrics`). Any model that scores from a history can be attacked.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.stats import rankdata
 
 from equirec.errors import ConfigError
+from equirec.fairness.leakage_metrics import binary_auc, stratified_weights
 
 if TYPE_CHECKING:
     from equirec.models.base import Recommender
@@ -48,9 +49,14 @@ class MembershipAttack:
 
 def auc(member_scores: np.ndarray, other_scores: np.ndarray) -> float:
     """ROC-AUC of ``member_scores`` ranking above ``other_scores`` (ties count one half)."""
+    scores, members = _pooled(member_scores, other_scores)
+    return float(binary_auc(scores, members, np.ones((1, len(scores))))[0])
+
+
+def _pooled(member_scores: np.ndarray, other_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both groups' scores in one array, and which are members'."""
     m, o = np.asarray(member_scores, float), np.asarray(other_scores, float)
-    ranks = rankdata(np.concatenate([m, o]))
-    return float((ranks[: len(m)].sum() - len(m) * (len(m) + 1) / 2) / (len(m) * len(o)))
+    return np.concatenate([m, o]), np.arange(len(m) + len(o)) < len(m)
 
 
 def rank_scores(
@@ -125,8 +131,13 @@ def membership_attack(
         )
     m = rank_scores(model, members, targets=targets)
     o = rank_scores(model, non_members, targets=targets)
-    boots = np.array(
-        [auc(rng.choice(m, len(m)), rng.choice(o, len(o))) for _ in range(int(n_boot))]
+    scores, is_member = _pooled(m, o)
+    groups = [np.flatnonzero(is_member), np.flatnonzero(~is_member)]
+    boots = np.concatenate(
+        [
+            binary_auc(scores, is_member, weights)
+            for weights in stratified_weights(groups, len(scores), n_boot=int(n_boot), rng=rng)
+        ]
     )
     tail = (1 - confidence) / 2
     low, high = np.quantile(boots, [tail, 1 - tail])
