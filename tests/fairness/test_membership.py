@@ -69,3 +69,15 @@ def test_bad_inputs_are_named():
     bpr = BPR(dim=4, epochs=1, device="cpu").fit(data)
     with pytest.raises(ConfigError, match="bpr scores users by learned vectors"):
         membership_attack(bpr, histories, histories, rng=rng)
+
+
+def test_stratified_weights_redraw_each_stratum_to_its_size():
+    from equirec.fairness.leakage_metrics import stratified_weights
+
+    strata = [np.array([0, 2, 4]), np.array([1, 3])]
+    chunks = list(stratified_weights(strata, 5, n_boot=7, rng=np.random.default_rng(0)))
+    weights = np.concatenate(chunks)
+    assert weights.shape == (7, 5)
+    np.testing.assert_array_equal(weights[:, strata[0]].sum(axis=1), 3)  # as many as it holds
+    np.testing.assert_array_equal(weights[:, strata[1]].sum(axis=1), 2)
+    assert len({tuple(row) for row in weights}) > 1  # resamples differ
