@@ -13,6 +13,7 @@ rate ``batch_size / users``).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from pathlib import Path
@@ -25,7 +26,12 @@ ML_100K = {"dataset": "ml-100k", "data_dir": "../shared/datasets/ml-100k"}
 
 
 def model(
-    epsilon: float, epochs: int, sample_rate: float | None = None, lr: float = 2e-3
+    epsilon: float,
+    epochs: int,
+    sample_rate: float | None = None,
+    lr: float = 2e-3,
+    overrides: dict[str, Any] | None = None,
+    clip: float = 1.0,
 ) -> dict[str, Any]:
     params: dict[str, Any] = {
         "name": "sasrec",
@@ -36,8 +42,21 @@ def model(
         "lr": lr,
     }
     if math.isfinite(epsilon):
-        params["privacy"] = {"epsilon": epsilon, "sample_rate": sample_rate}
-    return params
+        params["privacy"] = {
+            "epsilon": epsilon,
+            "sample_rate": sample_rate,
+            "max_grad_norm": clip,
+        }
+    return params | (overrides or {})
+
+
+def setting(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with a JSON value (a bare word is a string)."""
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 def main() -> None:
@@ -47,18 +66,25 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--sample-rate", type=float, help="DP sampling rate (default 64 / users)")
     parser.add_argument("--lr", type=float, default=2e-3, help="learning rate (SASRec's 2e-3)")
+    parser.add_argument("--clip", type=float, default=1.0, help="DP clipping norm")
+    parser.add_argument(
+        "--set", type=setting, nargs="*", default=[], help="model parameters, KEY=JSON"
+    )
+    parser.add_argument("--tag", default="", help="added to the run folders' names")
     parser.add_argument("--runs", type=Path, default=Path(".bench/runs/privacy"))
     parser.add_argument(
         "--out", type=Path, default=Path("benchmarks/results/privacy_frontier.json")
     )
     args = parser.parse_args()
+    overrides = dict(args.set)
     rows: list[dict[str, Any]] = []
     for epsilon in args.epsilons:
         for seed in args.seeds:
             t0 = time.perf_counter()
-            out = args.runs / f"eps{epsilon:g}-q{args.sample_rate}-lr{args.lr:g}-seed{seed}"
+            name = f"eps{epsilon:g}-q{args.sample_rate}-lr{args.lr:g}{args.tag}-seed{seed}"
+            out = args.runs / name
             config = {"seed": seed, "out": str(out), "data": ML_100K, "split": {"method": "loo"}}
-            params = model(epsilon, args.epochs, args.sample_rate, args.lr)
+            params = model(epsilon, args.epochs, args.sample_rate, args.lr, overrides, args.clip)
             metrics = run({**config, "model": params}, overwrite=True).metrics
             spent = (metrics.get("training") or {}).get("privacy")
             row = {
@@ -85,7 +111,7 @@ def main() -> None:
                 protocol="ML-100K leave-one-out SASRec, fixed epochs, last weights; user-level "
                 "DP-SGD",
                 models={
-                    f"{e:g}": model(e, args.epochs, args.sample_rate, args.lr)
+                    f"{e:g}": model(e, args.epochs, args.sample_rate, args.lr, overrides, args.clip)
                     for e in args.epsilons
                 },
                 summary={

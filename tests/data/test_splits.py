@@ -312,3 +312,49 @@ def test_cold_items_without_ordering_timestamps_fails_clearly() -> None:
 def test_cold_items_that_leave_no_warm_item(rows: list, frac: float, message: str) -> None:
     with pytest.raises(DataError, match=message):
         split_dataset(_dataset(rows), method="cold-items", cold_frac=frac)
+
+
+@pytest.mark.parametrize("method", ["loo", "temporal", "random", "cold-items"])
+def test_held_out_users_are_never_trained_validated_or_tested(method: str) -> None:
+    ds = make_synthetic(n_users=150, n_items=90, seed=5)
+    whole = split_dataset(ds, method=method)  # type: ignore[arg-type]
+    split = split_dataset(ds, method=method, holdout_users=0.2)  # type: ignore[arg-type]
+    assert split.holdout is not None
+    held = set(split.holdout.interactions["user"])
+    assert split.params["holdout_user_count"] == 30
+    # under a temporal cut some held-out users have nothing before it
+    assert len(held) == 30 if method != "temporal" else 20 < len(held) <= 30
+    trained = set(whole.train.interactions["user"])
+    assert set(split.train.interactions["user"]) | held == trained
+    for part, before in ((split.train, whole.train), (split.valid, whole.valid)):
+        assert not held & set(part.interactions["user"])
+        # everyone else is split exactly as without a holdout
+        kept = before.interactions[~before.interactions["user"].isin(held)]
+        pd.testing.assert_frame_equal(
+            part.interactions.reset_index(drop=True), kept.reset_index(drop=True)
+        )
+    assert not held & set(split.test.interactions["user"])
+    # the held-out users' history is what their training part would have been
+    theirs = whole.train.interactions[whole.train.interactions["user"].isin(held)]
+    pd.testing.assert_frame_equal(
+        split.holdout.interactions.reset_index(drop=True), theirs.reset_index(drop=True)
+    )
+    assert split.params["holdout_users"] == 0.2
+    again = split_dataset(ds, method=method, holdout_users=0.2)  # type: ignore[arg-type]
+    assert set(again.holdout.interactions["user"]) == held  # type: ignore[union-attr]
+    other = split_dataset(ds, method=method, holdout_users=0.2, seed=1)  # type: ignore[arg-type]
+    assert set(other.holdout.interactions["user"]) != held  # type: ignore[union-attr]
+
+
+def test_no_holdout_by_default() -> None:
+    split = split_dataset(_dataset(TIES), method="loo")
+    assert split.holdout is None and "holdout_users" not in split.params
+
+
+@pytest.mark.parametrize(
+    ("share", "error", "message"),
+    [(-0.1, ConfigError, r"holdout_users must be in \[0, 1\)"), (0.9, DataError, "no one")],
+)
+def test_bad_holdout_share(share: float, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        split_dataset(_dataset(TIES), method="loo", holdout_users=share)

@@ -314,20 +314,32 @@ READ_PATHS: dict[str, tuple[str, ...]] = {
     "ndcg_gap": ("users", "{user}", "ndcg@10", "difference"),
     "exposure_gap": ("items", "groups", "{item}", "difference"),
     "leakage_auc": ("leakage", "{user}", "representations", "auc"),
+    "membership_auc": ("privacy", "rank", "auc"),
+}
+
+PRIVACY = {
+    "members": 80,
+    "non_members": 20,
+    "targets": 5,
+    "confidence": 0.95,
+    "rank": {"auc": 0.61, "ci_low": 0.52, "ci_high": 0.7, "leaks": True},
+    "shadow": None,
 }
 
 
 @pytest.mark.parametrize("name", list(FAIRNESS_METRICS))
 def test_fairness_metrics_read_the_typed_report(reports: dict[str, Any], name: str) -> None:
     metric = FAIRNESS_METRICS[name]
-    report = reports["full"]
+    report = reports["full"] | ({"privacy": PRIVACY} if metric.needs == "membership" else {})
     typed = AuditReport.model_validate(jsonable(report))
     attribute = {"user": "group", "item": "provider", "leakage": "group"}.get(metric.needs or "")
     path = [p.format(user="group", item="provider") for p in READ_PATHS[name]]
     expected = _at(report, tuple(path))
     value = metric.read(typed, 10, attribute)
     assert isinstance(value, float) and value == expected
-    if metric.needs is not None:  # no attribute, or one the audit does not have
+    if metric.needs == "membership":  # no membership attack
+        assert metric.read(AuditReport.model_validate(jsonable(reports["full"])), 10, None) is None
+    elif metric.needs is not None:  # no attribute, or one the audit does not have
         assert metric.read(typed, 10, None) is None
         assert metric.read(typed, 10, "nope") is None
 
@@ -351,4 +363,4 @@ def test_the_schema_is_exported_by_equirec_fairness() -> None:
     import equirec.fairness
 
     assert equirec.fairness.AuditReport is AuditReport
-    assert equirec.fairness.SCHEMA_VERSION == SCHEMA_VERSION == "equirec-audit/3"
+    assert equirec.fairness.SCHEMA_VERSION == SCHEMA_VERSION == "equirec-audit/4"

@@ -601,3 +601,47 @@ def test_wide_tables_scroll_sideways(page: str) -> None:
     metrics = re.findall(r'<div class="table-wrap"([^>]*)><table class="metrics">', body)
     assert metrics and all('role="region" tabindex="0"' in attrs for attrs in metrics)
     assert body.count('<div class="chart-scroll"><svg') == body.count("<svg")
+
+
+PRIVACY = {
+    "members": 754,
+    "non_members": 189,
+    "targets": 5,
+    "confidence": 0.95,
+    "rank": {"auc": 0.6123, "ci_low": 0.571, "ci_high": 0.655, "leaks": True},
+    "shadow": {
+        "auc": 0.5234,
+        "ci_low": 0.47,
+        "ci_high": 0.57,
+        "leaks": False,
+        "shadow_auc": 0.68,
+        "shadows": 2,
+        "shadow_epochs": 40,
+        "population": 943,
+    },
+}
+
+
+@pytest.mark.parametrize("with_attributes", [True, False])
+def test_membership_is_shown_beside_leakage(
+    example: dict[str, Any], with_attributes: bool, assert_well_formed: Callable[[str], None]
+) -> None:
+    audit = copy.deepcopy(example) | {"privacy": PRIVACY}
+    if not with_attributes:
+        audit["leakage"] = {}
+    out = render_audit_html(audit)
+    assert_well_formed(out)
+    part = section(out, "leakage")
+    assert "Membership: were these users trained on?" in part
+    assert "754 training users (members) against 189 users held out" in part
+    rank, shadow = re.findall(r"<li>(The (?:rank|shadow) attack.*?)</li>", part, flags=re.S)
+    assert "can be told from held-out users: ROC-AUC 0.61 (95% interval 0.57–0.66)" in rank
+    assert "● leaks" in rank
+    assert "not better than chance" in shadow and "on its 2 shadow model(s) 0.68" in shadow
+    assert "○ not above chance" in shadow
+    assert ("A classifier tries to predict each attribute" in part) == with_attributes
+    assert "Leakage was not measured" not in part
+
+
+def test_no_membership_section_without_an_attack(page: str) -> None:
+    assert "Membership" not in section(page, "leakage")

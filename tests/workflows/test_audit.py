@@ -160,3 +160,40 @@ def test_a_cold_start_run_is_audited_by_known_and_new_items(cold_run, tmp_path):
     assert table.count("<tr>") == len(within) + 1  # header + one per provider
     for name, g in within.items():
         assert f"<td>{name}</td><td>{fmt_pct(g['new_item_share'])}</td>" in table
+
+
+@pytest.fixture(scope="module")
+def held_out_run(tmp_path_factory):
+    """EASE with little shrinkage on the synthetic log, a fifth of its users held out."""
+    out = tmp_path_factory.mktemp("held") / "ease"
+    argv = ["run", "--dataset", "synthetic", "--model", "ease", "--holdout-users", "0.2"]
+    assert main([*argv, "--out", str(out), "-q"]) == 0
+    return out
+
+
+def test_membership_is_attacked_beside_leakage(held_out_run, capsys):
+    assert main(["audit", str(held_out_run), "--n-boot", "200", "--shadows", "1"]) == 0
+    report = json.loads((held_out_run / "audit.json").read_text())
+    privacy = report["privacy"]
+    metrics = json.loads((held_out_run / "metrics.json").read_text())
+    held = metrics["split_params"]["holdout_user_count"]
+    assert 0.9 * held <= privacy["non_members"] <= held  # those with two items or more
+    assert privacy["members"] + held <= metrics["dataset"]["users"]
+    for attack in ("rank", "shadow"):
+        entry = privacy[attack]
+        assert entry["ci_low"] <= entry["auc"] <= entry["ci_high"]
+        assert entry["leaks"] == (entry["ci_low"] > 0.5)
+    assert privacy["shadow"]["shadows"] == 1 and privacy["shadow"]["shadow_epochs"] is None
+    html = (held_out_run / "audit.html").read_text()
+    assert "Membership: were these users trained on?" in html and "shadow attack" in html
+    out = capsys.readouterr().out
+    assert "membership inference (rank attack): AUC" in out
+    assert "membership inference (shadow attack): AUC" in out
+
+
+def test_no_membership_attack_without_held_out_users(run_dir, capsys):
+    assert main(["audit", str(run_dir), "--n-boot", "0", "--shadows", "1"]) == 0
+    report = json.loads((run_dir / "audit.json").read_text())
+    assert report["privacy"] is None
+    assert any("split.holdout_users" in w for w in report["warnings"])
+    assert "membership inference" not in capsys.readouterr().out

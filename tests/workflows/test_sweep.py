@@ -183,3 +183,66 @@ def test_rerank_sweep_counts_guarantees_and_times_every_point(
     assert "guarantee met" in text and "29/30" in text and "seconds" in text
     assert "2 point(s) and the baseline in" in text
     assert "sweep point 1/2 (fair): p=0.3" in captured.err
+
+
+@pytest.fixture(scope="module")
+def private_run(tmp_path_factory):
+    """A small SASRec on the synthetic log, a fifth of its users held out of training."""
+    folder = tmp_path_factory.mktemp("private")
+    (folder / "run.toml").write_text(
+        '[data]\ndataset = "synthetic"\n[split]\nholdout_users = 0.2\n'
+        '[model]\nname = "sasrec"\nepochs = 1\nmax_len = 20\ndim = 16\nlayers = 1\n'
+    )
+    out = folder / "run"
+    assert main(["run", "--config", str(folder / "run.toml"), "--out", str(out), "-q"]) == 0
+    return out
+
+
+def test_privacy_sweep_retrains_privately_and_attacks_membership(private_run, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    argv = ["sweep", str(private_run), "--method", "privacy", "--grid", "epsilon=1",
+            "--param", "attribute=group", "--param", "max_grad_norm=0.5",
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    result = json.loads((out / "sweep.json").read_text())
+    params, points = result["params"], result["points"]
+    assert params["fairness_metric"] == "membership_auc" and params["stage"] == "in"
+    assert [p["label"] for p in points] == ["baseline", "epsilon=1"]
+    spent = points[1]["privacy"]
+    assert spent["epsilon"] == pytest.approx(1.0, rel=0.02) and spent["max_grad_norm"] == 0.5
+    for p in points:  # membership, leakage and the group gap of every model
+        assert 0.0 <= p["metrics"]["membership_auc"] <= 1.0
+        assert 0.0 <= p["metrics"]["leakage_auc"] <= 1.0
+        assert p["metrics"]["ndcg_gap"] is not None
+    assert points[0]["metrics"] != points[1]["metrics"]
+    assert "membership inference" in (out / "sweep.html").read_text()
+
+
+def test_epsilon_inf_is_training_as_the_run_did(private_run):
+    assert sweep.privacy_point({}, {"epsilon": "inf"}) is None
+    assert sweep.privacy_point({"delta": 1e-4}, {"epsilon": float("inf")}) is None
+    assert sweep.privacy_point({"delta": 1e-4}, {"epsilon": 3}) == {"delta": 1e-4, "epsilon": 3}
+    config = open_run(private_run).config
+    public = sweep._point_config(config, "privacy", None, label="epsilon=inf")
+    private = sweep._point_config(config, "privacy", {"epsilon": 3}, label="epsilon=3")
+    same = {k: v for k, v in config.model.items() if k != "privacy"}
+    assert public.model == same and config.model["privacy"] is None
+    assert private.model == {**same, "privacy": {"epsilon": 3}}
+    assert public.out is None and public.mitigation.method is None
+
+
+def test_privacy_sweep_errors(run_dir, private_run, tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['lam'\]"):
+        sweep_run(private_run, method="privacy", grid={"lam": [1]}, write=False)
+    with pytest.raises(ConfigError, match="'ease' cannot be trained privately"):
+        ease = tmp_path / "ease"
+        main(["run", "--dataset", "synthetic", "--model", "ease", "--out", str(ease), "-q"])
+        sweep_run(ease, method="privacy", grid={"epsilon": [1]}, write=False)
+    with pytest.raises(ConfigError, match="users held out"):  # BPR, nobody held out
+        sweep_run(
+            run_dir,
+            method="privacy",
+            grid={"epsilon": [1]},
+            fairness_metric="membership_auc",
+            write=False,
+        )

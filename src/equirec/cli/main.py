@@ -129,6 +129,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         config.split.method = args.split
     if args.cold_frac is not None:
         config.split = _cold_frac(config.split, args.cold_frac)
+    if args.holdout_users is not None:
+        from equirec.params import validate
+
+        data = {**config.split.model_dump(), "holdout_users": args.holdout_users}
+        config.split = validate(
+            type(config.split), data, where="command line --holdout-users", noun="key"
+        )
     if args.seed is not None:
         config.seed = args.seed
     if args.min_rating is not None:
@@ -313,7 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 intersections=args.intersect,
                 n_boot=args.n_boot,
             )
-            audit_summary(console, audit_run(args.run_dir, **options), args.run_dir)
+            audited = audit_run(args.run_dir, shadows=args.shadows, **options)
+            audit_summary(console, audited, args.run_dir)
         elif args.command == "recommend":
             from equirec.workflows.recommend import (
                 read_history,

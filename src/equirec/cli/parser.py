@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="share of the items that are cold under --split cold-items (default 0.2)",
     )
+    run.add_argument(
+        "--holdout-users",
+        type=float,
+        help="share of the users held out of training entirely, the non-members of the "
+        "audit's membership attack (default 0)",
+    )
     run.add_argument("--seed", type=int, help="one seed for everything (default 0)")
     run.add_argument("--epochs", type=int, help="maximum training epochs (iterative models)")
     run.add_argument("--min-rating", type=float, help="keep interactions rated at least this")
@@ -125,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     aud.add_argument("run_dir", help="a folder written by `equirec run`")
     _audit_flags(aud)
+    aud.add_argument(
+        "--shadows",
+        type=int,
+        default=0,
+        help="shadow models of the shadow membership attack, each a retraining of the run's "
+        "model (default 0: the rank attack only; both need split.holdout_users)",
+    )
     _log_flags(aud)
 
     rec = sub.add_parser(
@@ -265,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--method",
         required=True,
         help=f"re-ranker ({', '.join(RERANKERS)}) or training-time method, retrained per point "
-        f"({', '.join(TRAINING_METHODS)})",
+        f"({', '.join(TRAINING_METHODS)}), or privacy: DP-SGD's settings, retrained per point "
+        "(e.g. --grid epsilon=1,3,8,inf --param attribute=gender)",
     )
     sw.add_argument(
         "--grid",

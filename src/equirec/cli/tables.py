@@ -30,6 +30,16 @@ def audit_summary(console: Console, result: Any, path: Any) -> None:
     console.print(f"fairness audit: {len(findings)} significant finding(s)")
     for f in findings[:8]:
         console.print(f"  - {f['text']}")
+    privacy = result.report.get("privacy") or {}
+    for name in ("rank", "shadow"):
+        entry = privacy.get(name)
+        if entry:
+            console.print(
+                f"membership inference ({name} attack): AUC {entry['auc']:.3f} "
+                f"[{entry['ci_low']:.3f}, {entry['ci_high']:.3f}], "
+                f"{'above chance' if entry['leaks'] else 'not above chance'} (0.5); "
+                f"{privacy['members']} members, {privacy['non_members']} held out"
+            )
     console.print(f"audit written to {path}/audit.json and {path}/audit.html")
 
 

@@ -92,6 +92,10 @@ class History:
         """The chronological item indices of one user."""
         return self.items[self.indptr[user] : self.indptr[user + 1]]
 
+    def sequences(self, *, min_length: int = 0) -> list[np.ndarray]:
+        """The chronological item indices of every user with at least ``min_length`` items."""
+        return [self.sequence(int(u)) for u in np.flatnonzero(self.lengths() >= max(1, min_length))]
+
     def rows(self, users: np.ndarray) -> sp.csr_matrix:
         """Binary ``(len(users), n_items)`` matrix of the items of the given users.
 

@@ -27,6 +27,9 @@ class Split:
         test: Held-out interactions for the final evaluation.
         name: Split method name (``loo``, ``temporal``, ``random``, ``cold-items``).
         params: The split's parameters (seed, fractions...), recorded with results.
+        holdout: Users held out of training entirely (``holdout_users``): the interactions
+            that would have been their training part, never trained on, validated or tested;
+            the non-members of a membership-inference attack (empty by default).
     """
 
     train: Dataset
@@ -34,6 +37,7 @@ class Split:
     test: Dataset
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+    holdout: Dataset | None = None
 
 
 SplitMethod = Literal["loo", "temporal", "random", "cold-items"]
@@ -55,6 +59,7 @@ def split_dataset(
     valid_frac: float | None = None,
     test_frac: float | None = None,
     cold_frac: float | None = None,
+    holdout_users: float = 0.0,
 ) -> Split:
     """Split interactions into train, validation and test parts.
 
@@ -96,6 +101,12 @@ def split_dataset(
         test_frac: Test share for ``temporal`` / ``random`` (default 0.1).
         cold_frac: Share of the items that are cold under ``cold-items`` (default 0.2; strictly
             between 0 and 1).
+        holdout_users: Share of the users (with interactions; drawn with ``seed``, at least
+            one when positive) held out of training entirely, after the method has split
+            everyone: their would-be training interactions become ``Split.holdout`` (so they
+            look like a training user's history) and their validation and test ones are
+            dropped. ``params`` records ``holdout_users`` and ``holdout_user_count``. Every
+            method takes it; 0 (default) holds no one out.
 
     Returns:
         The :class:`Split`, with the method's parameters in ``params``.
@@ -137,13 +148,43 @@ def split_dataset(
             part, params = _temporal(dataset, valid_frac=valid, test_frac=test)
         else:
             part, params = _random(dataset, valid_frac=valid, test_frac=test, seed=seed)
+    holdout = None
+    if holdout_users:
+        held = _held_out_users(dataset, share=holdout_users, seed=seed)
+        rows = held[dataset.interactions["user_idx"].to_numpy()]
+        holdout = dataset.subset(rows & (part == _TRAIN))
+        part[rows] = _DROPPED
+        params |= {"holdout_users": float(holdout_users), "holdout_user_count": int(held.sum())}
     return Split(
         train=dataset.subset(part == _TRAIN),
         valid=dataset.subset(part == _VALID),
         test=dataset.subset(part == _TEST),
         name=method,
         params={"method": method, **params},
+        holdout=holdout,
     )
+
+
+def _held_out_users(dataset: Dataset, *, share: float, seed: int) -> np.ndarray:
+    """A seeded ``share`` of the users with interactions, as a mask over the user vocabulary."""
+    if not 0 < share < 1:
+        raise ConfigError(
+            f"holdout_users must be in [0, 1) (the share of users never trained on), not {share!r}"
+        )
+    active = np.flatnonzero(
+        np.bincount(dataset.interactions["user_idx"].to_numpy(), minlength=dataset.n_users)
+    )
+    n = max(1, round(share * len(active)))
+    if n >= len(active):
+        raise DataError(
+            f"holdout_users={share} of the {len(active)} user(s) of {dataset.name!r} leaves no "
+            "one to train on; lower it"
+        )
+    # A stream of its own, so that holding users out leaves the method's own draws unchanged.
+    rng = np.random.default_rng([int(seed), 0x401D])
+    mask = np.zeros(dataset.n_users, dtype=bool)
+    mask[rng.choice(active, size=n, replace=False)] = True
+    return mask
 
 
 _TRAIN, _VALID, _TEST, _DROPPED = 0, 1, 2, -1

@@ -23,7 +23,14 @@ from equirec.fairness.leakage_metrics import binary_auc, stratified_weights
 if TYPE_CHECKING:
     from equirec.models.base import Recommender
 
-__all__ = ["MembershipAttack", "auc", "membership_attack", "rank_scores"]
+__all__ = [
+    "MembershipAttack",
+    "auc",
+    "auc_interval",
+    "membership_attack",
+    "rank_scores",
+    "target_ranks",
+]
 
 
 @dataclass(frozen=True)
@@ -59,17 +66,19 @@ def _pooled(member_scores: np.ndarray, other_scores: np.ndarray) -> tuple[np.nda
     return np.concatenate([m, o]), np.arange(len(m) + len(o)) < len(m)
 
 
-def rank_scores(
+def target_ranks(
     model: Recommender, histories: Sequence[np.ndarray], *, targets: int = 5
-) -> np.ndarray:
-    """Per history, minus the mean ``log2(1 + rank)`` of each of its last ``targets`` items
-    when the items before it are given (ranked among the items not given; higher = better
-    predicted, more member-like).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rank of each of every history's last ``targets`` items when the items before it are
+    given (among the items not given; 0 = first).
+
+    Returns:
+        ``owners`` (the history of each row), ``items`` (the item predicted) and ``ranks``.
 
     Raises:
         ConfigError: A history shorter than two items.
     """
-    variants, owners, wanted, given = [], [], [], []
+    variants, owners, wanted = [], [], []
     for row, history in enumerate(histories):
         history = np.asarray(history, dtype=np.int64)
         if len(history) < 2:
@@ -81,21 +90,61 @@ def rank_scores(
             variants.append(history[:t])
             owners.append(row)
             wanted.append(int(history[t]))
-            given.append(history[:t])
-    out = np.zeros(len(histories))
-    counts = np.zeros(len(histories))
+    ranks = np.zeros(len(variants), dtype=np.int64)
     for start in range(0, len(variants), 512):
         chunk = slice(start, start + 512)
         scores = model.score_histories(variants[chunk]).numpy().astype(np.float64)
-        for j, (owner, item, prefix) in enumerate(
-            zip(owners[chunk], wanted[chunk], given[chunk], strict=True)
-        ):
+        for j, (item, prefix) in enumerate(zip(wanted[chunk], variants[chunk], strict=True)):
             row = scores[j]
             row[prefix] = -np.inf  # as a list would: the given items are not ranked
-            rank = int((row > row[item]).sum())
-            out[owner] -= np.log2(2.0 + rank)
-            counts[owner] += 1
-    return out / counts
+            ranks[start + j] = int((row > row[item]).sum())
+    return np.asarray(owners, dtype=np.int64), np.asarray(wanted, dtype=np.int64), ranks
+
+
+def rank_scores(
+    model: Recommender, histories: Sequence[np.ndarray], *, targets: int = 5
+) -> np.ndarray:
+    """Per history, minus the mean ``log2(2 + rank)`` of each of its last ``targets`` items
+    (:func:`target_ranks`; higher = better predicted, more member-like).
+
+    Raises:
+        ConfigError: A history shorter than two items.
+    """
+    owners, _, ranks = target_ranks(model, histories, targets=targets)
+    counts = np.bincount(owners, minlength=len(histories))
+    return -np.bincount(owners, weights=np.log2(2.0 + ranks), minlength=len(histories)) / counts
+
+
+def auc_interval(
+    member_scores: np.ndarray,
+    other_scores: np.ndarray,
+    *,
+    targets: int,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    rng: np.random.Generator,
+) -> MembershipAttack:
+    """The AUC of attack scores, members' against non-members', with its stratified percentile
+    bootstrap interval (users resampled within each group)."""
+    scores, is_member = _pooled(member_scores, other_scores)
+    groups = [np.flatnonzero(is_member), np.flatnonzero(~is_member)]
+    boots = np.concatenate(
+        [
+            binary_auc(scores, is_member, weights)
+            for weights in stratified_weights(groups, len(scores), n_boot=int(n_boot), rng=rng)
+        ]
+    )
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(boots, [tail, 1 - tail])
+    return MembershipAttack(
+        auc=auc(member_scores, other_scores),
+        ci_low=float(low),
+        ci_high=float(high),
+        confidence=confidence,
+        members=len(member_scores),
+        non_members=len(other_scores),
+        targets=targets,
+    )
 
 
 def membership_attack(
@@ -129,24 +178,11 @@ def membership_attack(
             f"membership attack: {model.name} scores users by learned vectors; the rank attack "
             "needs a model that scores from a history"
         )
-    m = rank_scores(model, members, targets=targets)
-    o = rank_scores(model, non_members, targets=targets)
-    scores, is_member = _pooled(m, o)
-    groups = [np.flatnonzero(is_member), np.flatnonzero(~is_member)]
-    boots = np.concatenate(
-        [
-            binary_auc(scores, is_member, weights)
-            for weights in stratified_weights(groups, len(scores), n_boot=int(n_boot), rng=rng)
-        ]
-    )
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(boots, [tail, 1 - tail])
-    return MembershipAttack(
-        auc=auc(m, o),
-        ci_low=float(low),
-        ci_high=float(high),
-        confidence=confidence,
-        members=len(m),
-        non_members=len(o),
+    return auc_interval(
+        rank_scores(model, members, targets=targets),
+        rank_scores(model, non_members, targets=targets),
         targets=targets,
+        n_boot=n_boot,
+        confidence=confidence,
+        rng=rng,
     )

@@ -55,7 +55,7 @@ from equirec.fairness.schema_items import (
     PopularityBias,
 )
 
-SCHEMA_VERSION: Final = "equirec-audit/3"
+SCHEMA_VERSION: Final = "equirec-audit/4"
 """The ``schema_version`` of the reports this module describes."""
 
 __all__ = [
@@ -82,8 +82,11 @@ __all__ = [
     "LeakageSources",
     "ListsSection",
     "LorenzCurve",
+    "MembershipEntry",
     "NeverRecommended",
     "PopularityBias",
+    "PrivacySection",
+    "ShadowEntry",
     "UgfMetric",
     "UserMetric",
 ]
@@ -295,6 +298,57 @@ class UgfMetric(Fixed):
     significant: bool | None = None
 
 
+# -- privacy ---------------------------------------------------------------------------------------
+class MembershipEntry(Fixed):
+    """One membership-inference attack: its ROC-AUC over members and non-members, and interval.
+
+    Attributes:
+        auc: 0.5 is chance.
+        ci_low, ci_high: Stratified percentile bootstrap interval over users.
+        leaks: The interval lies above 0.5.
+    """
+
+    auc: float | None
+    ci_low: float | None
+    ci_high: float | None
+    leaks: bool
+
+
+class ShadowEntry(MembershipEntry):
+    """The shadow-model attack, with the shadows' own fit.
+
+    Attributes:
+        shadow_auc: The attack's AUC on the shadows' members and non-members.
+        shadows: Shadow models trained.
+        shadow_epochs: Epochs each trained (``None``: the model has no epochs).
+        population: Users the shadows were drawn from.
+    """
+
+    shadow_auc: float | None
+    shadows: int
+    shadow_epochs: int | None
+    population: int
+
+
+class PrivacySection(Fixed):
+    """Membership inference: the training users (members) against users held out of training.
+
+    Attributes:
+        members, non_members: Users attacked in each group.
+        targets: Last items each user's score predicts.
+        confidence: Level of the intervals.
+        rank: The rank attack (how well each user's last items are predicted).
+        shadow: The shadow-model attack (``None``: not run).
+    """
+
+    members: int
+    non_members: int
+    targets: int
+    confidence: float
+    rank: MembershipEntry
+    shadow: ShadowEntry | None
+
+
 # -- the report -----------------------------------------------------------------------------------
 class AuditReport(Fixed):
     """The whole ``audit.json``.
@@ -309,9 +363,11 @@ class AuditReport(Fixed):
         items: The item side.
         lists: Properties of the lists on their own.
         leakage: User attribute -> its probes (empty without leakage probes).
+        privacy: Membership inference against the model (``None``: not measured, e.g. no
+            user was held out of training; absent in a report of the lists alone).
     """
 
-    schema_version: Literal["equirec-audit/3"]
+    schema_version: Literal["equirec-audit/4"]
     params: AuditParams
     summary: list[Finding]
     warnings: list[str]
@@ -320,3 +376,4 @@ class AuditReport(Fixed):
     items: ItemsSection
     lists: ListsSection
     leakage: dict[str, LeakageSources]
+    privacy: PrivacySection | None = None

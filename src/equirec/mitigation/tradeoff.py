@@ -31,8 +31,9 @@ class FairnessMetric:
     ``read(report, k, attribute)`` reads the typed report (``None`` where the section or key it
     reads is absent) and gets the attribute the swept method balances (``None`` when it names
     none); ``needs`` says what a metric needs besides the lists: ``"user"`` (a user
-    attribute), ``"item"`` (an item attribute) or ``"leakage"`` (a user attribute and a
-    retrained model's user representations). Labels may hold ``{attribute}``.
+    attribute), ``"item"`` (an item attribute), ``"leakage"`` (a user attribute and a
+    retrained model's user representations) or ``"membership"`` (users held out of
+    training). Labels may hold ``{attribute}``.
     """
 
     label: str
@@ -83,6 +84,11 @@ def _leakage_auc(report: AuditReport, k: int, attribute: str | None) -> float | 
     return None if probe is None else probe.auc
 
 
+def _membership_auc(report: AuditReport, k: int, attribute: str | None) -> float | None:
+    privacy = report.privacy
+    return None if privacy is None else privacy.rank.auc
+
+
 FAIRNESS_METRICS: dict[str, FairnessMetric] = {
     "tail_exposure_share": FairnessMetric(
         "exposure share of long-tail items", "higher", _tail_exposure_share
@@ -119,12 +125,20 @@ FAIRNESS_METRICS: dict[str, FairnessMetric] = {
         _leakage_auc,
         needs="leakage",
     ),
+    "membership_auc": FairnessMetric(
+        "membership inference: AUC of telling training users from held-out ones (0.5 = none)",
+        "lower",
+        _membership_auc,
+        needs="membership",
+    ),
 }
 """Fairness metrics a sweep can trade accuracy against.
 
 ``ndcg_gap`` and ``leakage_auc`` read the user attribute the swept training method balances,
 ``exposure_gap`` its item attribute (see :func:`~equirec.mitigation.training.target_attributes`);
-``leakage_auc`` needs retrained models (training-time methods only).
+``leakage_auc`` needs retrained models (training-time methods only); ``membership_auc`` the
+rank membership attack (:mod:`equirec.fairness.membership`), which needs users held out of
+training (``split.holdout_users``) and a model that scores from a history.
 """
 
 

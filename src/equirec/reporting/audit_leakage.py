@@ -21,7 +21,14 @@ from equirec.reporting.formatting import (
 )
 from equirec.reporting.views import Figure, p_text, significant, slug
 
-__all__ = ["LeakAttribute", "LeakSentence", "LeakageView", "leakage_view"]
+__all__ = [
+    "LeakAttribute",
+    "LeakSentence",
+    "LeakageView",
+    "MembershipView",
+    "leakage_view",
+    "membership_view",
+]
 
 _SOURCE_LABEL = {"representations": "user representations", "lists": "recommendation lists"}
 
@@ -46,20 +53,31 @@ class LeakAttribute:
 
 
 @dataclass(frozen=True)
+class MembershipView:
+    """Membership inference: one dot chart of the attacks' AUCs and a sentence each."""
+
+    figure: Figure
+    sentences: Sequence[LeakSentence]
+    intro: str
+
+
+@dataclass(frozen=True)
 class LeakageView:
-    """The leakage section (``available`` false: leakage was not measured)."""
+    """The leakage section (``available`` false: neither leakage nor membership was measured)."""
 
     available: bool
     attributes: Sequence[LeakAttribute] = ()
     intro: str = ""
+    membership: MembershipView | None = None
 
 
 # -- leakage --------------------------------------------------------------------------------
 def leakage_view(ctx: AuditContext) -> LeakageView:
     """The leakage section of ``ctx``'s report."""
     attrs = [(str(a), as_map(s)) for a, s in ctx.section("leakage").items() if as_map(s)]
+    membership = membership_view(ctx)
     if not attrs:
-        return LeakageView(available=False)
+        return LeakageView(available=membership is not None, membership=membership)
     out = []
     for i, (attr, sources) in enumerate(attrs):
         rows: list[DotRow] = []
@@ -112,7 +130,70 @@ def leakage_view(ctx: AuditContext) -> LeakageView:
         f"the audit's probes, is below {round(ctx.alpha, 6):g}. Whiskers are "
         f"{ctx.confidence_text} intervals."
     )
-    return LeakageView(available=True, attributes=out, intro=intro)
+    return LeakageView(available=True, attributes=out, intro=intro, membership=membership)
+
+
+_ATTACKS = {
+    "rank": (
+        "rank attack",
+        "users whose last items the model predicts best from the items before them are "
+        "called members",
+    ),
+    "shadow": (
+        "shadow attack",
+        "a classifier learns from shadow models trained like this one who they were trained on",
+    ),
+}
+
+
+def membership_view(ctx: AuditContext) -> MembershipView | None:
+    """The membership part of the section (``None``: not measured)."""
+    privacy = ctx.section("privacy")
+    if not privacy:
+        return None
+    rows, sentences = [], []
+    for key, (name, how) in _ATTACKS.items():
+        e = as_map(privacy.get(key))
+        if not e:
+            continue
+        leaks = e.get("leaks") if isinstance(e.get("leaks"), bool) else None
+        auc = as_float(e.get("auc"))
+        rows.append(
+            DotRow(
+                name,
+                "ROC-AUC",
+                auc,
+                as_float(e.get("ci_low")),
+                as_float(e.get("ci_high")),
+                0.5,
+                leaks,
+            )
+        )
+        ci = fmt_ci(e.get("ci_low"), e.get("ci_high"), lambda v: fmt_num(v, 2, like=0.5))
+        verdict = (
+            "training users can be told from held-out users"
+            if leaks
+            else "not better than chance at telling training users from held-out users"
+        )
+        text = f"The {name} ({how}): {verdict}: ROC-AUC {fmt_num(auc, 2, like=0.5)}"
+        text += f" ({ctx.confidence_text} interval {ci})" if ci else ""
+        if key == "shadow":
+            text += (
+                f"; on its {fmt_int(e.get('shadows'))} shadow model(s) "
+                f"{fmt_num(e.get('shadow_auc'), 2, like=0.5)}"
+            )
+        sentences.append(LeakSentence(f"{text}.", leaks))
+    if not rows:
+        return None
+    intro = (
+        f"Can one tell who the model was trained on? {fmt_int(privacy.get('members'))} "
+        f"training users (members) against {fmt_int(privacy.get('non_members'))} users held out "
+        "of training entirely (non-members); each user is scored by how well the model predicts "
+        f"their last {fmt_int(privacy.get('targets'))} items. ROC-AUC 0.5 is chance; an attack "
+        f"succeeds when its {ctx.confidence_text} interval lies above it."
+    )
+    svg = dot_chart(rows, label="Membership inference", level=ctx.level)
+    return MembershipView(Figure(svg), sentences, intro)
 
 
 def _auc_text(ctx: AuditContext, e: Mapping[str, Any]) -> str:

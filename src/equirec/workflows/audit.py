@@ -12,16 +12,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from equirec.errors import DataError
 from equirec.fairness.audit import AuditResult, audit
 from equirec.fairness.inputs import AuditData
 from equirec.fairness.items import item_exposure_table
-from equirec.io import atomic_write_text
-from equirec.workflows.rundir import open_run, write_audit
+from equirec.fairness.membership import MembershipAttack, membership_attack
+from equirec.fairness.schema import AuditReport
+from equirec.fairness.shadow import shadow_attack
+from equirec.io import atomic_write_text, jsonable
+from equirec.workflows.rundir import RunFolder, open_run, write_audit
 
-__all__ = ["ITEM_EXPOSURE_CSV", "audit_options", "audit_run", "item_exposure"]
+__all__ = [
+    "ITEM_EXPOSURE_CSV",
+    "audit_options",
+    "audit_run",
+    "item_exposure",
+    "membership_section",
+]
 
 ITEM_EXPOSURE_CSV = "item_exposure.csv"
 """Every catalogue item's exposure in the audited lists, written beside ``audit.json``."""
@@ -34,6 +44,7 @@ def audit_run(
     *,
     write: bool = True,
     probe_model: bool = True,
+    shadows: int = 0,
     **options: Any,
 ) -> AuditResult:
     """Audit the run in ``run_dir``; write ``audit.json``, ``audit.html`` and
@@ -44,6 +55,8 @@ def audit_run(
         write: Write the three files (each atomically; see :func:`item_exposure` for the CSV).
         probe_model: Probe the saved model's user representations for leakage (models that
             have them: SASRec, BERT4Rec, BPR).
+        shadows: Shadow models of the shadow membership attack (0: the rank attack only);
+            each retrains the run's model, so it costs what training did.
         **options: Keyword arguments of :func:`~equirec.fairness.audit.audit` (``k``,
             ``attributes``, ``n_boot``...).
 
@@ -71,6 +84,11 @@ def audit_run(
     result = audit(
         data, user_representations=reps, context=context | options.pop("context", {}), **options
     )
+    privacy, why = membership_section(run, shadows=shadows, params=result.report["params"])
+    result.report["privacy"] = privacy
+    if why:
+        result.report["warnings"].append(why)
+    AuditReport.model_validate(jsonable(result.report))  # audit.json stays an AuditReport
     result.report["params"]["audit_seconds"] = time.perf_counter() - t0
     if missing:
         result.report["warnings"].append(missing)
@@ -79,6 +97,77 @@ def audit_run(
         atomic_write_text(run.path / ITEM_EXPOSURE_CSV, table.to_csv(index=False))
         write_audit(run.path, result.report)
     return result
+
+
+def membership_section(
+    run: RunFolder, *, shadows: int, params: dict[str, Any]
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The audit's ``privacy`` section: membership inference against the run's model, its
+    training users (members) against the users its split held out (``split.holdout_users``).
+
+    Returns:
+        The section (``None`` when it cannot be measured) and, when a shadow attack was asked
+        for but could not run, why (a warning of the report).
+    """
+    holdout = run.split.holdout
+    why = None
+    if holdout is None or not len(holdout) or not run.has_model:
+        if shadows:
+            why = (
+                "no shadow attack: it needs a saved model and users held out of training "
+                "(set split.holdout_users in the run's config)"
+            )
+        return None, why
+    model = run.model
+    if not model.scores_from_history:
+        return None, f"no membership attack: {model.name} does not score from a history"
+    train = run.split.train
+    rng = np.random.default_rng([int(params.get("seed", 0)), 0x3E3B])
+    n_boot, confidence = int(params.get("n_boot", 1000)), float(params.get("confidence", 0.95))
+    rank = membership_attack(
+        model,
+        train.history().sequences(min_length=2),
+        holdout.history().sequences(min_length=2),
+        n_boot=n_boot,
+        confidence=confidence,
+        rng=rng,
+    )
+    section: dict[str, Any] = {
+        "members": rank.members,
+        "non_members": rank.non_members,
+        "targets": rank.targets,
+        "confidence": confidence,
+        "rank": _attack_entry(rank),
+        "shadow": None,
+    }
+    if shadows:
+        log.info("membership: training %d shadow model(s) of %s", shadows, model.name)
+        got = shadow_attack(
+            model,
+            train,
+            holdout,
+            shadows=shadows,
+            n_boot=n_boot,
+            confidence=confidence,
+            seed=int(params.get("seed", 0)),
+        )
+        section["shadow"] = _attack_entry(got.target) | {
+            "shadow_auc": got.shadow_auc,
+            "shadows": got.shadows,
+            "shadow_epochs": got.shadow_epochs,
+            "population": got.population,
+        }
+    return section, why
+
+
+def _attack_entry(attack: MembershipAttack) -> dict[str, Any]:
+    """An attack's AUC and interval; ``leaks``: the interval lies above chance (0.5)."""
+    return {
+        "auc": attack.auc,
+        "ci_low": attack.ci_low,
+        "ci_high": attack.ci_high,
+        "leaks": bool(attack.ci_low > 0.5),
+    }
 
 
 def item_exposure(data: AuditData, report: dict[str, Any]) -> pd.DataFrame:

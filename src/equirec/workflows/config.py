@@ -115,6 +115,9 @@ class SplitConfig(_Section):
     """Test share for ``temporal`` and ``random``."""
     cold_frac: float = Field(0.2, gt=0, lt=1)
     """Share of the items (the newest by first interaction) that are cold under ``cold-items``."""
+    holdout_users: float = Field(0.0, ge=0, lt=1)
+    """Share of the users held out of training entirely (the non-members ``equirec audit``'s
+    membership-inference attack compares with the training users); 0: none."""
 
 
 class EvaluationConfig(_Section):

@@ -13,13 +13,17 @@ from typing import Any
 
 import pandas as pd
 
+from equirec.data.dataset import Dataset
 from equirec.data.splits import Split
+from equirec.errors import ConfigError
 from equirec.fairness.audit import audit
 from equirec.fairness.inputs import AuditData
+from equirec.fairness.membership import auc, rank_scores
 from equirec.fairness.schema import AuditReport
 from equirec.mitigation.tradeoff import FAIRNESS_METRICS
+from equirec.models.base import Recommender
 
-__all__ = ["Measure"]
+__all__ = ["Measure", "membership_point"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class Measure:
         item_attr: The item attribute a method balances, or ``None``.
         leakage: Probe the user representations for ``user_attr`` (training-time methods).
         shown: The :data:`~equirec.mitigation.tradeoff.FAIRNESS_METRICS` to read.
+        membership: Attack the model's membership (the rank attack's AUC, training users
+            against the split's held-out users).
     """
 
     k: int
@@ -39,6 +45,7 @@ class Measure:
     item_attr: str | None = None
     leakage: bool = False
     shown: tuple[str, ...] = ()
+    membership: bool = False
 
     def __call__(
         self,
@@ -46,8 +53,10 @@ class Measure:
         recommendations: pd.DataFrame,
         history: str,
         representations: pd.DataFrame | None = None,
+        model: Recommender | None = None,
     ) -> dict[str, float | None]:
-        """The metrics of ``recommendations`` (``user, rank, item, score``) on ``split``.
+        """The metrics of ``recommendations`` (``user, rank, item, score``) on ``split``
+        (``model``: the model that made them, for the membership attack).
 
         Returns:
             Every metric of :attr:`shown`, then ``ndcg@k`` and ``recall@k`` (``None`` where the
@@ -73,6 +82,8 @@ class Measure:
         report = audit(
             data, k=k, metrics=("ndcg", "recall"), n_boot=0, n_permutations=0, **options
         ).report
+        if self.membership and model is not None and split.holdout is not None:
+            report["privacy"] = membership_point(model, split.train, split.holdout)
         typed = AuditReport.model_validate(report)
         values: dict[str, float | None] = {}
         for key in self.shown:
@@ -83,3 +94,24 @@ class Measure:
             metric = activity.get(name)
             values[name] = None if metric is None else metric.overall
         return values
+
+
+def membership_point(model: Recommender, members: Dataset, others: Dataset) -> dict[str, Any]:
+    """The audit's ``privacy`` section with the rank attack's point estimate only (no
+    interval), members' training histories against the held-out users'."""
+    if not model.scores_from_history:
+        raise ConfigError(
+            f"membership_auc: {model.name} does not score from a history, so the rank "
+            "membership attack cannot run on it; choose another fairness metric"
+        )
+    ms = rank_scores(model, members.history().sequences(min_length=2))
+    os_ = rank_scores(model, others.history().sequences(min_length=2))
+    value = auc(ms, os_)
+    return {
+        "members": len(ms),
+        "non_members": len(os_),
+        "targets": 5,
+        "confidence": 0.95,
+        "rank": {"auc": value, "ci_low": None, "ci_high": None, "leaks": False},
+        "shadow": None,
+    }

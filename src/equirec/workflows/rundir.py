@@ -96,6 +96,8 @@ def make_split(dataset: Dataset, config: RunConfig) -> Split:
         options = {"cold_frac": s.cold_frac}
     elif s.method != "loo":
         options = {"valid_frac": s.valid_frac, "test_frac": s.test_frac}
+    if s.holdout_users:
+        options["holdout_users"] = s.holdout_users
     return split_dataset(dataset, method=s.method, seed=config.seed, **options)
 
 

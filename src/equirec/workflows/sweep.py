@@ -12,6 +12,13 @@ Two kinds of method:
   and audits its lists the same way; the adversary's points also probe the retrained model's
   user representations for attribute leakage.
 
+* **Privacy** (``method = "privacy"``): every grid point retrains the model privately
+  (user-level DP-SGD, :mod:`equirec.training.privacy`) with that point's ``privacy`` settings,
+  e.g. ``epsilon`` over 1, 3, 8 and ``inf`` (not private); its lists are audited alike, the
+  membership attack's AUC is measured when the split holds users out of training
+  (``split.holdout_users``), and with ``attribute = A`` fixed, the gap between ``A``'s groups
+  and ``A``'s leakage from the user representations too. Each point records the ε spent.
+
 Points are compared with the unmitigated baseline (the run as stored: the model's own top
 ``k``, never retrained), and the Pareto-optimal ones marked.
 """
@@ -21,6 +28,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -44,15 +52,20 @@ from equirec.mitigation.tradeoff import (
     grid_points,
     pareto,
 )
+from equirec.models.registry import model_class
+from equirec.training.privacy import PRIVACY_KEYS
 from equirec.workflows.config import MitigationConfig, RunConfig
 from equirec.workflows.measure import Measure
 from equirec.workflows.rerank import DeeperCandidates, candidate_lists, guaranteed_rerank
 from equirec.workflows.run import run
 from equirec.workflows.rundir import open_run
 
-__all__ = ["sweep_run"]
+__all__ = ["PRIVACY", "privacy_point", "sweep_run"]
 
 log = logging.getLogger(__name__)
+
+PRIVACY = "privacy"
+"""The method name of a sweep over private training's settings (``epsilon``...)."""
 
 
 def sweep_run(
@@ -111,10 +124,16 @@ def sweep_run(
         raise ConfigError("the grid is empty: give at least one parameter with values")
     fixed = dict(fixed or {})
     settings = grid_points(grid)
-    training = method in TRAINING_METHODS
-    resolved: list[dict[str, Any]] = []
+    private = method == PRIVACY
+    training = private or method in TRAINING_METHODS
+    resolved: list[Any] = []
     user_attr = item_attr = None
-    if training:
+    if private:
+        if depth is not None:
+            raise ConfigError("depth (--depth) applies to re-rankers only; leave it out")
+        user_attr = fixed.pop("attribute", None)
+        resolved = [privacy_point(fixed, s) for s in settings]
+    elif training:
         if depth is not None:
             raise ConfigError(
                 f"depth (--depth) re-ranks deeper candidate lists and applies to re-rankers "
@@ -136,16 +155,28 @@ def sweep_run(
         raise ConfigError(
             f"unknown method {method!r}; re-rankers (re-rank the stored lists): "
             f"{', '.join(RERANKERS)}; training-time methods (retrained per point): "
-            f"{', '.join(TRAINING_METHODS)}"
+            f"{', '.join(TRAINING_METHODS)}; or {PRIVACY!r} (private training's settings, "
+            "retrained per point)"
         )
-    name = fairness_metric or default_fairness(method, resolved[0] if resolved else None)
+    loaded = open_run(run_dir)
+    held_out = loaded.split.holdout is not None and len(loaded.split.holdout) > 0
+    membership = (
+        training and held_out and loaded.has_model and loaded.model.scores_from_history
+    )
+    if private:
+        default = "membership_auc" if membership else "ndcg_gap" if user_attr else "gini_exposure"
+    else:
+        default = default_fairness(method, resolved[0] if resolved else None)
+    name = fairness_metric or default
     if name not in FAIRNESS_METRICS:
         raise ConfigError(f"unknown fairness metric {name!r}; choose from {list(FAIRNESS_METRICS)}")
     metric = FAIRNESS_METRICS[name]
     attribute = item_attr if metric.needs == "item" else user_attr
-    _check_measurable(name, metric, method, training, attribute)
+    _check_measurable(name, metric, method, training, attribute, membership)
     leakage = (
-        training and user_attr is not None and (method == "adversary" or name == "leakage_auc")
+        training
+        and user_attr is not None
+        and (method in ("adversary", PRIVACY) or name == "leakage_auc")
     )
     shown = [
         key
@@ -154,15 +185,20 @@ def sweep_run(
         or (m.needs == "user" and user_attr is not None)
         or (m.needs == "item" and item_attr is not None)
         or (m.needs == "leakage" and leakage)
+        or (m.needs == "membership" and membership)
     ]
     measure = Measure(
-        k=k, user_attr=user_attr, item_attr=item_attr, leakage=leakage, shown=tuple(shown)
+        k=k,
+        user_attr=user_attr,
+        item_attr=item_attr,
+        leakage=leakage,
+        shown=tuple(shown),
+        membership=membership,
     )
 
     folder = Path(out) if out else Path(run_dir) / f"sweep-{method}"
     if write:
         check_new(folder, overwrite=overwrite)
-    loaded = open_run(run_dir)
     points: list[dict[str, Any]] = []
     if training:
         configs = [
@@ -173,7 +209,10 @@ def sweep_run(
         if leakage and loaded.has_model:
             base_reps = loaded.user_representations()
         t0 = time.perf_counter()
-        values = measure(loaded.split, loaded.recommendations, loaded.history, base_reps)
+        base_model = loaded.model if membership else None
+        values = measure(
+            loaded.split, loaded.recommendations, loaded.history, base_reps, base_model
+        )
         points.append(_point("baseline", {}, values, name, seconds=time.perf_counter() - t0))
         for i, (setting, config) in enumerate(zip(settings, configs, strict=True), start=1):
             log.info(
@@ -182,9 +221,13 @@ def sweep_run(
             t0 = time.perf_counter()
             retrained = run(config, write=False)
             reps = loaded.user_representations(retrained.model) if leakage else None
-            values = measure(retrained.split, retrained.recommendations, loaded.history, reps)
+            values = measure(
+                retrained.split, retrained.recommendations, loaded.history, reps, retrained.model
+            )
             point = _point(_label(setting), setting, values, name, seconds=time.perf_counter() - t0)
             point["mitigation"] = retrained.metrics["mitigation"]
+            if private:
+                point["privacy"] = (retrained.metrics.get("training") or {}).get("privacy")
             points.append(point)
             log.info("sweep point %d/%d done in %.1f s", i, len(configs), point["seconds"])
     else:
@@ -248,7 +291,7 @@ def sweep_run(
     }
     if training:
         params |= {
-            "stage": TRAINING_METHODS[method].stage,
+            "stage": "in" if private else TRAINING_METHODS[method].stage,
             "retrained": True,
             "seed": loaded.config.seed,
             "model": loaded.config.model.get("name"),
@@ -285,9 +328,42 @@ def _point(
     }
 
 
+def privacy_point(fixed: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A privacy sweep point's ``privacy`` settings (``None``: not private, ``epsilon = inf``).
+
+    Raises:
+        ConfigError: A key that is not a privacy setting.
+    """
+    merged = {**fixed, **setting}
+    unknown = sorted(set(merged) - set(PRIVACY_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"privacy sweep: unknown key(s) {unknown}; the grid and --param take "
+            f"{', '.join(PRIVACY_KEYS)}, and attribute=A for A's gaps and leakage"
+        )
+    epsilon = merged.get("epsilon")
+    if isinstance(epsilon, str) and epsilon.lower() in ("inf", "infinity"):
+        epsilon = math.inf
+    if isinstance(epsilon, float) and math.isinf(epsilon) and epsilon > 0:
+        return None
+    return {**merged, "epsilon": epsilon} if "epsilon" in merged else merged
+
+
 def _check_measurable(
-    name: str, metric: FairnessMetric, method: str, training: bool, attribute: str | None
+    name: str,
+    metric: FairnessMetric,
+    method: str,
+    training: bool,
+    attribute: str | None,
+    membership: bool,
 ) -> None:
+    if metric.needs == "membership" and not membership:
+        raise ConfigError(
+            f"fairness metric {name!r} attacks retrained models that score from a history "
+            "(sasrec, bert4rec, ease...) with users held out of training: use it with a "
+            "training-time method or privacy, on a run whose split holds users out "
+            "(split.holdout_users, `equirec run --holdout-users 0.1`)"
+        )
     if metric.needs == "leakage" and not training:
         raise ConfigError(
             f"fairness metric {name!r} probes the model's user representations, which "
@@ -304,12 +380,24 @@ def _check_measurable(
 
 
 def _point_config(
-    config: RunConfig, method: str, params: dict[str, Any], *, label: str
+    config: RunConfig, method: str, params: dict[str, Any] | None, *, label: str
 ) -> RunConfig:
-    """The run's config with ``method`` at ``params`` as its mitigation, never written."""
+    """The run's config with ``method`` at ``params`` as its mitigation (a privacy sweep: as
+    the model's ``privacy``, ``None`` for none), never written."""
     out = copy.deepcopy(config)
     out.out = None
-    out.mitigation = MitigationConfig(method=method, params=dict(params))
+    if method == PRIVACY:
+        name = str(out.model.get("name"))
+        if "privacy" not in model_class(name)._get_param_names():
+            raise ConfigError(
+                f"privacy sweep: model {name!r} cannot be trained privately; DP-SGD trains "
+                "sasrec, bert4rec and bpr"
+            )
+        out.model = {k: v for k, v in out.model.items() if k != "privacy"}
+        if params is not None:
+            out.model["privacy"] = dict(params)
+    else:
+        out.mitigation = MitigationConfig(method=method, params=dict(params or {}))
     out.check(source=f"sweep point {label}")
     return out
 
