@@ -160,9 +160,7 @@ def sweep_run(
         )
     loaded = open_run(run_dir)
     held_out = loaded.split.holdout is not None and len(loaded.split.holdout) > 0
-    membership = (
-        training and held_out and loaded.has_model and loaded.model.scores_from_history
-    )
+    membership = training and held_out and loaded.has_model and loaded.model.scores_from_history
     if private:
         default = "membership_auc" if membership else "ndcg_gap" if user_attr else "gini_exposure"
     else:
