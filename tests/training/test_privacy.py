@@ -130,3 +130,51 @@ def test_bpr_trains_privately_with_a_user_as_the_unit():
     spent = model.training_log_.privacy
     assert spent["units"] == 40 and spent["steps"] == 4 and 0 < spent["epsilon"] < float("inf")
     assert model.training_log_.epochs == 2  # every epoch, no validation
+
+
+def test_vectorised_per_user_gradients_equal_one_backward_per_user():
+    from equirec.models.sequence_tasks import NextItemTask
+    from equirec.training.privacy import PrivateTraining
+    from equirec.training.trainer import Trainer
+
+    data = _cycles(n_users=12)
+    model = SASRec(epochs=1, seed=0, **SMALL).fit(data)
+    module = model.module_
+    module.train()  # dropout 0: both passes are deterministic
+    task = NextItemTask(model, data.history(), None)
+    trainer = Trainer(epochs=1, seed=0, description="sasrec")
+    private = PrivateTraining(trainer, task, task.units, Privacy(noise_multiplier=0.0))
+    params = [p for p in module.parameters() if p.requires_grad]
+    units = task.units[:7]
+    assert task.unit_loss(module) is not None
+    fast, slow = [], []
+    rng = np.random.default_rng(0)
+    vectorised = list(private._vectorised(task.unit_loss(module), params, units, rng, fast))
+    looped = list(private._one_by_one(module, params, units, rng, slow))
+    assert len(vectorised) == 1 and len(looped) == 7
+    for j, p in enumerate(params):
+        together = torch.cat([chunk[j] for chunk in looped])
+        assert vectorised[0][j].shape == (7, *p.shape)
+        torch.testing.assert_close(vectorised[0][j], together, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fast, slow, rtol=1e-5)
+    sampled = SASRec(epochs=1, seed=0, loss="sampled", n_negatives=4, **SMALL).fit(data)
+    assert NextItemTask(sampled, data.history(), None).unit_loss(sampled.module_) is None
+
+
+def test_clipping_bounds_every_users_contribution():
+    from equirec.training.privacy import PrivacyBudget, noisy_gradient
+
+    p = torch.zeros(3, requires_grad=True)
+    budget = PrivacyBudget(
+        noise_multiplier=0.0,
+        delta=1e-5,
+        max_grad_norm=1.0,
+        sample_rate=1.0,
+        steps=1,
+        units=2,
+        target_epsilon=None,
+    )
+    grads = torch.tensor([[3.0, 4.0, 0.0], [0.1, 0.0, 0.0]])  # norms 5 and 0.1
+    noisy_gradient([p], [[grads]], budget, torch.Generator().manual_seed(0))
+    # the first is scaled to norm 1, the second kept; their sum over the expected 2 units
+    torch.testing.assert_close(p.grad, torch.tensor([(0.6 + 0.1) / 2, 0.8 / 2, 0.0]))

@@ -23,7 +23,7 @@ from equirec.training.validation import masked_ndcg
 if TYPE_CHECKING:
     from equirec.models.sequential import SequentialRecommender
 
-__all__ = ["MaskedItemTask", "NextItemTask", "SequenceTask"]
+__all__ = ["MaskedItemTask", "NextItemTask", "SequenceTask", "UnitLoss"]
 
 
 class SequenceTask:
@@ -104,6 +104,14 @@ class SequenceTask:
                 outputs["user_repr"] = outputs["user_repr"] + extra
         return losses, batch["weights"][mask], outputs
 
+    def unit_loss(self, module: nn.Module) -> nn.Module | None:
+        """One user's summed loss from their row of a batch, for per-user gradients in one
+        vectorised pass of private training (``None`` where a loss needs more than the row:
+        sampled negatives, user features)."""
+        if self.model.loss != "ce" or getattr(module, "user_proj", None) is not None:
+            return None
+        return UnitLoss(module, self.model._train_items)
+
     def validate(self, module: nn.Module) -> float:
         """Mean NDCG@10 of the validation items, full ranking, training items excluded."""
         assert self.valid is not None
@@ -116,6 +124,27 @@ class SequenceTask:
             scores = (hidden[start : start + 512] @ table.T).float().cpu()
             total += float(masked_ndcg(scores, users, self.train, self.valid, k=10).sum())
         return total / max(1, len(self.valid_users))
+
+
+class UnitLoss(nn.Module):
+    """One unit's (user's) full cross-entropy from its batch row, written for ``torch.func``:
+    no data-dependent shapes (a position without a target has weight 0)."""
+
+    def __init__(self, module: nn.Module, seen: tuple[torch.Tensor, torch.Tensor] | None) -> None:
+        super().__init__()
+        self.module = module
+        self.seen = seen
+
+    def forward(self, row: dict[str, torch.Tensor]) -> torch.Tensor:
+        hidden = self.module(row["tokens"][None])[0]  # (L, D)
+        table = self.module.output_embeddings()  # type: ignore[operator]
+        targets = row["targets"].clamp(min=0)
+        if self.seen is not None:  # content models: the softmax over the items training saw
+            table = table[self.seen[0]]
+            targets = self.seen[1][targets]
+        logits = hidden @ table.T
+        chosen = logits.gather(1, targets[:, None])[:, 0]
+        return ((torch.logsumexp(logits, dim=1) - chosen) * row["weights"]).sum()
 
 
 class NextItemTask(SequenceTask):

@@ -1,14 +1,16 @@
 """User-level differentially private training (DP-SGD) with the privacy spent accounted.
 
 Every privacy unit (a user: their whole training history is one example) joins each step with
-probability ``q`` (Poisson sampling). Each unit's gradient is computed on its own, by its own
-backward pass, and clipped to norm ``C``; Gaussian noise of standard deviation ``σ·C`` is added
-to their sum, which is divided by the expected batch ``q·N`` (Abadi et al. 2016). A per-unit
-backward pass is exact for every layer, tied input/output embeddings and attention included,
-where per-sample gradient hooks would miss a table used outside its module; it costs one
-backward per sampled unit. The privacy spent is Opacus' Rényi accountant for the sampled
-Gaussian mechanism (Mironov et al. 2019), converted to ``(ε, δ)``; a target ε gives ``σ``
-through Opacus' ``get_noise_multiplier``. The optimiser's update (AdamW) is post-processing.
+probability ``q`` (Poisson sampling). Each unit's gradient is computed on its own and clipped to
+norm ``C``; Gaussian noise of standard deviation ``σ·C`` is added to their sum, which is divided
+by the expected batch ``q·N`` (Abadi et al. 2016). Where the task gives one unit's loss from its
+row of a batch (``unit_loss``: SASRec and BERT4Rec), the units' gradients come from one
+vectorised pass (``torch.func.vmap`` of ``grad``), else from one backward pass per unit. Either
+is exact for every layer, tied input/output embeddings and attention included, where per-sample
+gradient hooks would miss a table used outside its module. The privacy spent is Opacus' Rényi
+accountant for the sampled Gaussian mechanism (Mironov et al. 2019), converted to ``(ε, δ)``; a
+target ε gives ``σ`` through Opacus' ``get_noise_multiplier``. The optimiser's update (AdamW)
+is post-processing.
 
 Only the units' gradients are protected: a run's early stopping on validation items of the
 same users would choose the model by private data, so private training runs every epoch and
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,7 +166,7 @@ def accountant() -> Any:
 
 def noisy_gradient(
     params: Sequence[torch.Tensor],
-    unit_losses: Callable[[], Iterable[torch.Tensor]],
+    unit_gradients: Iterable[Sequence[torch.Tensor | None]],
     budget: PrivacyBudget,
     generator: torch.Generator,
 ) -> None:
@@ -172,30 +174,34 @@ def noisy_gradient(
 
     Args:
         params: The trained parameters.
-        unit_losses: The sampled units' losses, one scalar each (computed on demand, each
-            differentiated on its own).
+        unit_gradients: The sampled units' gradients in chunks: per chunk, one tensor per
+            parameter whose first dimension is the chunk's units (``None``: no gradient).
         budget: The resolved settings.
         generator: Draws the noise.
     """
     total = [torch.zeros_like(p) for p in params]
-    for loss in unit_losses():
-        grads = torch.autograd.grad(loss, params, allow_unused=True)
-        norm = torch.sqrt(
-            torch.stack([(g.float() ** 2).sum() for g in grads if g is not None]).sum()
-        )
-        factor = 1.0
-        if budget.max_grad_norm is not None:
-            factor = min(1.0, budget.max_grad_norm / (float(norm) + 1e-12))
+    clip = budget.max_grad_norm
+    for grads in unit_gradients:
+        present = [g for g in grads if g is not None]
+        if not present:
+            continue
+        n = present[0].shape[0]
+        norms = torch.stack([(g.reshape(n, -1).float() ** 2).sum(1) for g in present]).sum(0).sqrt()
+        factor = torch.ones(n) if clip is None else (clip / (norms + 1e-12)).clamp(max=1.0)
         for acc, g in zip(total, grads, strict=True):
             if g is not None:
-                acc.add_(g, alpha=factor)
-    scale = budget.noise_multiplier * (budget.max_grad_norm or 0.0)
+                acc.add_(torch.tensordot(factor.to(g.dtype).to(g.device), g, dims=1))
+    scale = budget.noise_multiplier * (clip or 0.0)
     expected = budget.sample_rate * budget.units
     for p, acc in zip(params, total, strict=True):
         if scale > 0:
             noise = torch.randn(acc.shape, generator=generator, device="cpu").to(acc.device)
             acc.add_(noise, alpha=scale)
         p.grad = acc / expected
+
+
+UNIT_GRADIENT_BYTES = 2**28
+"""Memory for the per-unit gradients of one chunk computed at once (256 MiB)."""
 
 
 def sample_units(units: np.ndarray, q: float, rng: np.random.Generator) -> np.ndarray:
@@ -245,21 +251,64 @@ class PrivateTraining:
     ) -> torch.Tensor:
         """Set the private gradient of a step over ``units``; their mean loss, for the log."""
         seen: list[float] = []
-
-        def losses() -> Any:
-            for unit in units:
-                got, weights, _ = self.task.loss(
-                    module, self.task.make_batch(np.array([unit]), rng)
-                )
-                loss = (got * weights).sum() / self.per_unit
-                seen.append(float(loss.detach()))
-                yield loss
-
-        noisy_gradient(params, losses, self.budget, self.generator)
+        make = getattr(self.task, "unit_loss", None)
+        unit_loss = None if make is None else make(module)
+        if unit_loss is not None and len(units):
+            chunks = self._vectorised(unit_loss, params, units, rng, seen)
+        else:
+            chunks = self._one_by_one(module, params, units, rng, seen)
+        noisy_gradient(params, chunks, self.budget, self.generator)
         self.accountant.step(
             noise_multiplier=self.budget.noise_multiplier, sample_rate=self.budget.sample_rate
         )
         return torch.tensor(float(np.mean(seen)) if seen else 0.0)
+
+    def _one_by_one(
+        self,
+        module: torch.nn.Module,
+        params: Sequence[torch.Tensor],
+        units: np.ndarray,
+        rng: np.random.Generator,
+        seen: list[float],
+    ) -> Iterator[list[torch.Tensor | None]]:
+        """Each unit's gradient by its own backward pass (any task)."""
+        for unit in units:
+            got, weights, _ = self.task.loss(module, self.task.make_batch(np.array([unit]), rng))
+            loss = (got * weights).sum() / self.per_unit
+            seen.append(float(loss.detach()))
+            grads = torch.autograd.grad(loss, params, allow_unused=True)
+            yield [None if g is None else g[None] for g in grads]
+
+    def _vectorised(
+        self,
+        unit_loss: torch.nn.Module,
+        params: Sequence[torch.Tensor],
+        units: np.ndarray,
+        rng: np.random.Generator,
+        seen: list[float],
+    ) -> Iterator[list[torch.Tensor | None]]:
+        """The units' gradients in chunks, vectorised over units (``torch.func``: one forward
+        and backward per chunk, each unit's gradient exact and apart). ``unit_loss`` holds the
+        model and maps one unit's row of a batch to its summed loss."""
+        from torch.func import functional_call, grad_and_value, vmap
+
+        names = {id(p): name for name, p in unit_loss.named_parameters()}
+        trained = [names[id(p)] for p in params]
+        state = {n: p.detach() for n, p in unit_loss.named_parameters() if n not in trained}
+        state |= dict(unit_loss.named_buffers())
+        size = sum(p.numel() * p.element_size() for p in params)
+        chunk = max(1, min(len(units), UNIT_GRADIENT_BYTES // max(1, size)))
+
+        def loss_of(weights: dict[str, torch.Tensor], row: dict[str, torch.Tensor]) -> torch.Tensor:
+            return functional_call(unit_loss, {**state, **weights}, (row,)) / self.per_unit
+
+        per_unit = vmap(grad_and_value(loss_of), in_dims=(None, 0), randomness="different")
+        weights = {n: p.detach() for n, p in zip(trained, params, strict=True)}
+        for start in range(0, len(units), chunk):
+            batch = self.task.make_batch(units[start : start + chunk], rng)
+            grads, losses = per_unit(weights, batch)
+            seen.extend(losses.detach().tolist())
+            yield [grads[n] for n in trained]
 
     def spent(self) -> dict[str, Any]:
         """The privacy spent and the settings, for the training log and metrics.json."""
