@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -97,6 +98,27 @@ def _grid(items: Sequence[str]) -> dict[str, list[Any]]:
             raise EquirecError(f"--grid {item!r}: write name=v1,v2,... (e.g. p=0.1,0.3,0.5)")
         out[key.strip()] = [_value(v.strip()) for v in values.split(",")]
     return out
+
+
+def _launch(nproc: int, argv: list[str]) -> int:
+    """Run ``equirec`` with ``argv`` (less ``--nproc``) in ``nproc`` processes by torchrun."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import main as torchrun
+
+    rest, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            rest.append(arg)
+    try:
+        torchrun(["--standalone", f"--nproc-per-node={nproc}", "-m", "equirec.cli", *rest])
+    except ChildFailedError as exc:
+        print(f"error: a training process failed: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -243,10 +265,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 console.print(methods_table(args.name))
         elif args.command == "run":
+            if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+                return _launch(args.nproc, sys.argv[1:] if argv is None else list(argv))
+            from equirec.training.distributed import init_from_env, leave
             from equirec.workflows.run import run
 
+            shard = init_from_env()
+            if shard.rank:  # rank 0 reports
+                logging.getLogger("equirec").setLevel(logging.WARNING)
             config = config_from_args(args)
-            result = run(config, overwrite=args.overwrite)
+            try:
+                result = run(config, overwrite=args.overwrite)
+            finally:
+                leave()
+            if shard.rank:
+                return 0
             console.print(summary_table(result.metrics, ks=config.evaluation.ks))
             for line in slice_lines(result.metrics, ks=config.evaluation.ks):
                 console.print(line)

@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
         "audit's membership attack (default 0)",
     )
     run.add_argument("--seed", type=int, help="one seed for everything (default 0)")
+    run.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="train in this many processes on torch.distributed (data parallel, launched by "
+        "torchrun; gloo on CPU, NCCL with one GPU each); default 1",
+    )
     run.add_argument("--epochs", type=int, help="maximum training epochs (iterative models)")
     run.add_argument("--min-rating", type=float, help="keep interactions rated at least this")
     run.add_argument("--ks", type=int, nargs="+", help="cut-offs of the metrics (default 5 10 20)")

@@ -21,6 +21,7 @@ from equirec.errors import ConfigError
 from equirec.models.base import Recommender
 from equirec.models.registry import register
 from equirec.training.device import resolve_device
+from equirec.training.distributed import SINGLE, Shard
 from equirec.training.privacy import private_settings
 from equirec.training.trainer import (
     Batch,
@@ -310,13 +311,16 @@ class _BPRTask:
             "weights": torch.from_numpy(self.weights[idx]).to(d),
         }
 
-    def batches(self, rng: np.random.Generator) -> Iterator[Batch]:
-        """Every training interaction once, shuffled, each with a fresh negative."""
+    def batches(self, rng: np.random.Generator, *, shard: Shard = SINGLE) -> Iterator[Batch | None]:
+        """Every training interaction once, shuffled, each with a fresh negative; of each
+        batch, ``shard``'s rows."""
         order = rng.permutation(len(self.items))
         negatives = self.negatives(self.users[order], rng)
         bs = int(self.model.batch_size)
         for start in range(0, len(order), bs):
-            yield self._batch(order[start : start + bs], negatives[start : start + bs])
+            rows = shard.rows(min(bs, len(order) - start))
+            idx = order[start : start + bs][rows]
+            yield self._batch(idx, negatives[start : start + bs][rows]) if len(idx) else None
 
     def loss(self, module: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, Outputs]:
         """Per-triple BPR loss with the triple's embedding penalty, and the interaction weights."""

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from equirec.data.history import History
+from equirec.training.distributed import SINGLE, Shard
 from equirec.training.trainer import Batch, Outputs
 from equirec.training.validation import masked_ndcg
 
@@ -60,18 +61,19 @@ class SequenceTask:
     def n_batches(self) -> int:
         return -(-len(self.users) // self.model.batch_size)
 
-    def batches(self, rng: np.random.Generator) -> Iterator[Batch]:
+    def batches(self, rng: np.random.Generator, *, shard: Shard = SINGLE) -> Iterator[Batch | None]:
         """Batches of users of similar history length, in random order, trimmed of padding.
 
         Grouping by length (random among equal lengths) keeps padding, hence wasted compute,
-        small; the batch order is shuffled every epoch.
+        small; the batch order is shuffled every epoch. Of each batch, ``shard``'s users.
         """
         lengths = np.minimum(self.train.lengths()[self.users], self.model.max_len + 1)
         order = self.users[np.lexsort((rng.random(len(self.users)), lengths))]
         bs = self.model.batch_size
         starts = rng.permutation(np.arange(0, len(order), bs))
         for start in starts:
-            yield self.make_batch(order[start : start + bs], rng)
+            users = order[start : start + bs][shard.rows(min(bs, len(order) - start))]
+            yield self.make_batch(users, rng) if len(users) else None
 
     def make_batch(self, users: np.ndarray, rng: np.random.Generator) -> Batch:
         raise NotImplementedError

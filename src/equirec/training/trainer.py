@@ -26,6 +26,8 @@ from tqdm.auto import tqdm
 
 from equirec.errors import ConfigError
 from equirec.progress import show_progress
+from equirec.training import distributed
+from equirec.training.distributed import SINGLE, Shard
 from equirec.training.privacy import Privacy, PrivateTraining
 
 log = logging.getLogger(__name__)
@@ -67,8 +69,10 @@ class LossTermsMixin:
 class TrainingTask(Protocol):
     """What a model must tell the :class:`Trainer`."""
 
-    def batches(self, rng: np.random.Generator) -> Iterator[Batch]:
-        """Batches of one epoch (tensors already on the training device)."""
+    def batches(self, rng: np.random.Generator, *, shard: Shard = SINGLE) -> Iterator[Batch | None]:
+        """Batches of one epoch (tensors already on the training device). In a process group
+        (only then is ``shard`` given): of each, the rows of ``shard`` (``None`` when it holds
+        none of them), every process drawing the same batches from ``rng``."""
         ...
 
     def loss(self, module: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, Outputs]:
@@ -180,9 +184,19 @@ class Trainer:
             )
 
     def fit(self, module: nn.Module, task: TrainingTask, *, validate: bool = True) -> TrainingLog:
-        """Train ``module`` in place; with validation, the best weights are restored at the end."""
-        torch.manual_seed(self.seed)
-        rng = np.random.default_rng(self.seed)
+        """Train ``module`` in place; with validation, the best weights are restored at the end.
+
+        In a process group (:mod:`equirec.training.distributed`) every process trains its shard
+        of every batch and the gradients are summed over the processes.
+        """
+        shard = distributed.current()
+        torch.manual_seed(self.seed + 7919 * shard.rank)  # dropout: each shard its own masks
+        rng = np.random.default_rng(self.seed)  # batches: the same on every process
+        if shard.world > 1 and (self.privacy is not None or self.extra_losses):
+            raise ConfigError(
+                f"{self.description}: private training and a mitigation's loss terms run in "
+                "one process; leave out --nproc (or torchrun)"
+            )
         private = self._private(task)
         if private is not None:
             validate = False  # choosing the model by private validation items is not covered
@@ -213,7 +227,12 @@ class Trainer:
         for epoch in bar:
             module.train()
             total, count = 0.0, 0
-            batches: Iterator[Any] = task.batches(rng) if private is None else private.steps(rng)
+            if private is not None:
+                batches: Iterator[Any] = private.steps(rng)
+            elif shard.world > 1:  # a task that trains in processes takes a shard
+                batches = task.batches(rng, shard=shard)
+            else:
+                batches = task.batches(rng)
             for batch in batches:
                 if self.lr_schedule != "constant" or self.warmup_epochs > 0:
                     within = min(1.0, (count + 1) / n_batches) if n_batches else 1.0
@@ -228,14 +247,16 @@ class Trainer:
                 optimizer.zero_grad(set_to_none=True)
                 if private is not None:
                     loss = private.step(module, params, batch, rng)
+                elif shard.world > 1:
+                    loss = self._shard_step(module, task, params, batch)
                 else:
                     losses, weights, outputs = task.loss(module, batch)
                     loss = (losses * weights).sum() / max(1, losses.numel())
                     for term in self.extra_losses:
                         loss = loss + term(batch, outputs)
                     loss.backward()
-                    if self.grad_clip > 0:
-                        nn.utils.clip_grad_norm_(params, self.grad_clip)
+                if self.grad_clip > 0 and private is None:
+                    nn.utils.clip_grad_norm_(params, self.grad_clip)
                 optimizer.step()
                 total += float(loss.detach())
                 count += 1
@@ -249,8 +270,11 @@ class Trainer:
             }
             if validate and epoch % self.eval_every == 0:
                 module.eval()
-                with torch.no_grad():
-                    score = float(task.validate(module))
+                score = float("nan")
+                if shard.rank == 0:  # validated once; every process stops alike
+                    with torch.no_grad():
+                        score = float(task.validate(module))
+                score = distributed.broadcast_float(score)
                 record["valid"] = score
                 if not score <= result.best_score:  # also true for the first (NaN best)
                     result.best_score, result.best_epoch, stale = score, epoch, 0
@@ -291,6 +315,34 @@ class Trainer:
         result.seconds = time.perf_counter() - start
         log.info("%s: %s", self.description, _summary(result))
         return result
+
+    @staticmethod
+    def _shard_step(
+        module: nn.Module, task: TrainingTask, params: Sequence[torch.Tensor], batch: Batch | None
+    ) -> torch.Tensor:
+        """Set the whole batch's gradient from this process's shard of it; the batch's loss.
+
+        The shard's summed loss is divided by the batch's total count, and the gradients are
+        summed over the processes: the mean over the whole batch, as one process computes it.
+        """
+        device = params[0].device
+        if batch is None:  # this shard holds none of the batch's rows
+            total = torch.zeros((), device=device)
+            count = torch.zeros(1, device=device)
+        else:
+            losses, weights, _ = task.loss(module, batch)
+            total = (losses * weights).sum()
+            count = torch.tensor([float(losses.numel())], device=device)
+        distributed.all_reduce_sum([count])
+        loss = total / max(1.0, float(count.item()))
+        if loss.requires_grad:
+            loss.backward()
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        value = loss.detach().reshape(1)
+        distributed.all_reduce_sum([*(p.grad for p in params if p.grad is not None), value])
+        return value[0]
 
     def _private(self, task: TrainingTask) -> PrivateTraining | None:
         if self.privacy is None:

@@ -31,6 +31,7 @@ from equirec.io import check_new, jsonable
 from equirec.mitigation.apply import AppliedMitigation, apply_training_mitigation
 from equirec.models.base import Recommender
 from equirec.models.registry import model_class
+from equirec.training import distributed
 from equirec.workflows.config import RunConfig
 from equirec.workflows.rundir import default_out, load_data, make_split, write_run
 
@@ -123,6 +124,18 @@ def run(
     )
     model.fit(train, valid=valid)
     train_seconds = time.perf_counter() - t0
+    shard = distributed.current()
+    if shard.rank:  # rank 0 evaluates and writes; the other processes only trained
+        return RunResult(
+            metrics={"rank": shard.rank, "train_seconds": train_seconds},
+            per_user=pd.DataFrame(),
+            recommendations=pd.DataFrame(),
+            model=model,
+            split=split,
+            out=None,
+            train=train,
+            mitigation=applied,
+        )
 
     known = KnownData.from_split(split, history=config.evaluation.history)
     e = config.evaluation
@@ -168,6 +181,11 @@ def run(
         "evaluated_users": len(result.per_user),
         "train_seconds": train_seconds,
         "eval_seconds": eval_seconds,
+        **(
+            {"distributed": {"processes": shard.world, "backend": distributed.backend()}}
+            if shard.world > 1
+            else {}
+        ),
         "training": jsonable(
             getattr(model, "training_log_", None) and model.training_log_.as_dict()
         ),
