@@ -139,12 +139,29 @@ def test_cosine_schedule_decays_to_zero_and_is_logged():
     assert lrs[-1] == pytest.approx(0.0)
 
 
-def test_sampled_softmax_option_trains():
+@pytest.mark.parametrize(
+    "loss", [{"loss": "sampled"}, {"loss": "sampled", "negatives": "popularity"}, {"loss": "gbce"}]
+)
+def test_sampled_losses_train(loss):
     d = _cycles()
     train, valid, _ = _split(d)
-    model = SASRec(epochs=40, loss="sampled", n_negatives=8, patience=0, seed=0, **SMALL)
+    model = SASRec(epochs=40, n_negatives=8, patience=0, seed=0, **loss, **SMALL)
     model.fit(train, valid=valid)
     assert model.training_log_.best_score > 0.5
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"negatives": "pop"}, "negatives must be 'uniform' or 'popularity'"),
+        ({"negatives": "popularity"}, "applies to loss='sampled'"),
+        ({"loss": "gbce", "gbce_t": 1.5}, r"gbce_t must be in \[0, 1\]"),
+        ({"loss": "sampled", "n_negatives": 0}, "n_negatives must be >= 1"),
+    ],
+)
+def test_bad_loss_parameters_are_named(params, message):
+    with pytest.raises(ConfigError, match=message):
+        SASRec(epochs=1, **params, **SMALL).fit(_cycles())
 
 
 class TestSASRecConformance(RecommenderChecks):

@@ -3,7 +3,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from equirec.training.losses import full_cross_entropy, sampled_cross_entropy
+from equirec.training.losses import full_cross_entropy, gbce, sampled_cross_entropy
 
 
 def test_full_cross_entropy_matches_torch_and_chunking_keeps_gradients():
@@ -35,3 +35,62 @@ def test_sampled_cross_entropy_known_value_and_accidental_hits_masked():
         kept = int((negatives != t).sum())
         # all logits are 0: loss = log(1 + number of unmasked negatives)
         assert math.isclose(float(losses[row]), math.log(1 + kept), rel_tol=1e-5)
+
+
+def _expected_sampled(hidden, table, targets, k):
+    """What a sampled softmax over ``k`` draws estimates: the positive against ``k / n`` of
+    the rest of the catalogue's mass."""
+    logits = hidden @ table.T
+    pos = logits.gather(1, targets[:, None])[:, 0]
+    rest = logits.exp().sum(1) - pos.exp()
+    return -pos + torch.log(pos.exp() + k / table.shape[0] * rest)
+
+
+def test_popularity_sampling_with_the_logq_correction_estimates_what_uniform_does():
+    torch.manual_seed(0)
+    hidden, table = torch.randn(6, 4), torch.randn(20, 4)
+    targets = torch.arange(6)
+    popularity = torch.arange(1, 21, dtype=torch.float) ** 2  # skewed: item 19 drawn 400x item 0
+    log_q = torch.log(popularity / popularity.sum())
+    k = 400_000
+    expected = _expected_sampled(hidden, table, targets, k)
+    gen = torch.Generator().manual_seed(1)
+    uniform = sampled_cross_entropy(hidden, table, targets, n_negatives=k, generator=gen)
+    corrected = sampled_cross_entropy(
+        hidden, table, targets, n_negatives=k, generator=gen, log_q=log_q
+    )
+    torch.testing.assert_close(uniform, expected, rtol=2e-3, atol=2e-3)
+    torch.testing.assert_close(corrected, expected, rtol=2e-3, atol=2e-3)
+    # uncorrected, the popular items' draws inflate the normaliser: a biased loss
+    gen = torch.Generator().manual_seed(2)
+    negatives = torch.multinomial(popularity, k, replacement=True, generator=gen)
+    raw = hidden @ table[negatives].T
+    raw = raw.masked_fill(negatives[None, :] == targets[:, None], float("-inf"))
+    pos = (hidden * table[targets]).sum(-1, keepdim=True)
+    uncorrected = -pos[:, 0] + torch.logsumexp(torch.cat([pos, raw], 1), 1)
+    assert (uncorrected - expected).abs().max() > 0.05
+
+
+def test_gbce_known_values():
+    torch.manual_seed(0)
+    hidden, table = torch.randn(3, 4), torch.randn(11, 4)
+    targets = torch.tensor([0, 5, 10])
+    k = 5
+
+    def loss(t):
+        return gbce(
+            hidden, table, targets, n_negatives=k, t=t, generator=torch.Generator().manual_seed(3)
+        )
+
+    negatives = torch.randint(0, 11, (k,), generator=torch.Generator().manual_seed(3))
+    pos = (hidden * table[targets]).sum(-1)
+    neg = hidden @ table[negatives].T
+    keep = negatives[None, :] != targets[:, None]
+    negative_part = -(F.logsigmoid(-neg) * keep).sum(-1)
+    # t = 0: plain binary cross-entropy
+    torch.testing.assert_close(loss(0.0), -F.logsigmoid(pos) + negative_part)
+    # t = 1: the positive's log-probability scaled by beta = alpha = k / (n - 1)
+    alpha = k / 10
+    torch.testing.assert_close(loss(1.0), -alpha * F.logsigmoid(pos) + negative_part)
+    beta = alpha * (0.75 * (1 - 1 / alpha) + 1 / alpha)
+    torch.testing.assert_close(loss(0.75), -beta * F.logsigmoid(pos) + negative_part)

@@ -16,8 +16,23 @@ __all__ = ["check_params"]
 
 def check_params(model: SequentialRecommender) -> None:
     """Reject bad parameters of a sequence model, naming the key, the value and what is valid."""
-    if model.loss not in ("ce", "sampled"):
-        raise ConfigError(f"{model.name}: loss must be 'ce' or 'sampled', not {model.loss!r}")
+    if model.loss not in ("ce", "sampled", "gbce"):
+        raise ConfigError(
+            f"{model.name}: loss must be 'ce', 'sampled' or 'gbce', not {model.loss!r}"
+        )
+    if model.negatives not in ("uniform", "popularity"):
+        raise ConfigError(
+            f"{model.name}: negatives must be 'uniform' or 'popularity', not {model.negatives!r}"
+        )
+    if model.negatives == "popularity" and model.loss != "sampled":
+        raise ConfigError(
+            f"{model.name}: negatives='popularity' applies to loss='sampled' (gBCE samples "
+            f"uniformly), not to loss={model.loss!r}"
+        )
+    if model.loss != "ce" and int(model.n_negatives) < 1:
+        raise ConfigError(f"{model.name}: n_negatives must be >= 1, not {model.n_negatives!r}")
+    if not 0.0 <= float(model.gbce_t) <= 1.0:
+        raise ConfigError(f"{model.name}: gbce_t must be in [0, 1], not {model.gbce_t!r}")
     for key in ("max_len", "dim", "layers", "heads", "epochs", "batch_size"):
         least = 0 if key == "epochs" and model.init_from is not None else 1
         if int(getattr(model, key)) < least:

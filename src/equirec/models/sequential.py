@@ -25,7 +25,7 @@ from equirec.models.sequence_tasks import MaskedItemTask, NextItemTask, Sequence
 from equirec.models.transfer import source_model, start_from
 from equirec.models.transformer import SequenceTransformer
 from equirec.training.device import resolve_device
-from equirec.training.losses import full_cross_entropy, sampled_cross_entropy
+from equirec.training.losses import full_cross_entropy, gbce, sampled_cross_entropy
 from equirec.training.privacy import private_settings
 from equirec.training.trainer import (
     LossTermsMixin,
@@ -56,6 +56,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
     extra_tokens: int = 0
     _prepared: tuple[History, torch.Tensor, torch.Tensor] | None = None
     _train_items: tuple[torch.Tensor, torch.Tensor] | None = None
+    _log_q: torch.Tensor | None = None
     """While a content model trains: the items training saw and every item's position among
     them (``-1`` for the others)."""
 
@@ -70,6 +71,8 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         dropout: float = 0.5,
         loss: str = "ce",
         n_negatives: int = 256,
+        negatives: str = "uniform",
+        gbce_t: float = 0.75,
         epochs: int = 200,
         batch_size: int = 32,
         lr: float = 2e-3,
@@ -97,6 +100,8 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.dropout = dropout
         self.loss = loss
         self.n_negatives = n_negatives
+        self.negatives = negatives
+        self.gbce_t = gbce_t
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -180,6 +185,11 @@ class SequentialRecommender(LossTermsMixin, Recommender):
                 torch.from_numpy(seen).to(self.device_),
                 torch.from_numpy(position).to(self.device_),
             )
+        self._log_q = None
+        if self.negatives == "popularity":  # sampled by training popularity, logQ-corrected
+            with np.errstate(divide="ignore"):  # an item never trained on is never drawn
+                log_q = np.log(counts / counts.sum())
+            self._log_q = torch.from_numpy(log_q).float().to(self.device_)
         task = self._task(train, valid)
         trainer = Trainer(
             epochs=self.epochs,
@@ -230,14 +240,17 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         generator: torch.Generator,
     ) -> torch.Tensor:
         table = module.output_embeddings()
-        seen = self._train_items
+        seen, log_q = self._train_items, self._log_q
         if seen is not None:  # content models: the softmax over the items training saw
-            table = table[seen[0]]
-            targets = seen[1][targets]
+            table, targets = table[seen[0]], seen[1][targets]
+            log_q = None if log_q is None else log_q[seen[0]]
+        k = self.n_negatives
         if self.loss == "sampled":
             return sampled_cross_entropy(
-                hidden, table, targets, n_negatives=self.n_negatives, generator=generator
+                hidden, table, targets, n_negatives=k, generator=generator, log_q=log_q
             )
+        if self.loss == "gbce":
+            return gbce(hidden, table, targets, n_negatives=k, t=self.gbce_t, generator=generator)
         return full_cross_entropy(hidden, table, targets)
 
     # -- inference -------------------------------------------------------------------------------
@@ -379,8 +392,9 @@ class SASRec(SequentialRecommender):
     Self-attentive next-item model: pre-norm causal transformer blocks over the user's last
     ``max_len`` items, tied input/output item embeddings, next-item loss at every position. The
     default loss is softmax cross-entropy over the whole catalogue (Klenitskiy & Vasilev 2023),
-    computed in memory-bounded chunks; ``loss="sampled"`` uses ``n_negatives`` uniformly sampled
-    negatives instead (large catalogues).
+    computed in memory-bounded chunks; for large catalogues ``loss="sampled"`` is a softmax over
+    ``n_negatives`` sampled negatives and ``loss="gbce"`` gSASRec's generalised BCE (Petrov &
+    Macdonald 2023; :mod:`equirec.training.losses`).
 
     Args:
         max_len: Items of history the model reads.
@@ -389,8 +403,11 @@ class SASRec(SequentialRecommender):
         heads: Attention heads.
         ffn_dim: Feed-forward inner size (default ``4 * dim``).
         dropout: Dropout rate.
-        loss: ``"ce"`` (full softmax) or ``"sampled"`` (sampled softmax).
-        n_negatives: Negatives per batch for the sampled loss.
+        loss: ``"ce"`` (full softmax), ``"sampled"`` (sampled softmax) or ``"gbce"``.
+        n_negatives: Negatives per batch for the sampled loss and gBCE.
+        negatives: How the sampled softmax draws them: ``"uniform"`` or ``"popularity"``
+            (by training interactions, with the logQ correction).
+        gbce_t: gBCE's calibration ``t`` in [0, 1] (0: plain BCE).
         epochs: Maximum passes over the users.
         batch_size: Sequences per step.
         lr: AdamW learning rate (the peak, with a schedule).

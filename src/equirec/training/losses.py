@@ -1,6 +1,9 @@
-"""Next-item losses over the catalogue: full softmax cross-entropy (chunked) and sampled softmax."""
+"""Next-item losses over the catalogue: full softmax cross-entropy (chunked), sampled softmax
+(uniform, or popularity-sampled with the logQ correction) and gBCE (Petrov & Macdonald 2023)."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -48,6 +51,20 @@ def full_cross_entropy(
     return torch.cat(parts)
 
 
+def sample_negatives(
+    n_negatives: int,
+    n_items: int,
+    *,
+    log_q: torch.Tensor | None,
+    device: torch.device,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """``n_negatives`` items drawn with replacement: uniformly, or from ``exp(log_q)``."""
+    if log_q is None:
+        return torch.randint(0, n_items, (n_negatives,), device=device, generator=generator)
+    return torch.multinomial(log_q.exp(), n_negatives, replacement=True, generator=generator)
+
+
 def sampled_cross_entropy(
     hidden: torch.Tensor,
     table: torch.Tensor,
@@ -55,18 +72,56 @@ def sampled_cross_entropy(
     *,
     n_negatives: int,
     generator: torch.Generator | None = None,
+    log_q: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Softmax cross-entropy over the target and ``n_negatives`` uniformly sampled items.
+    """Softmax cross-entropy over the target and ``n_negatives`` sampled items.
 
     Negatives are shared by all rows of the batch; a negative equal to a row's target is masked
-    out for that row. Uniform sampling needs no logQ correction.
+    out for that row. They are drawn uniformly, or with ``log_q`` (``(n_items,)`` log sampling
+    probabilities, e.g. of popularity) from that distribution, in which case every negative's
+    logit is corrected by ``-log(n_items · Q(item))`` (the logQ correction: the sample then
+    estimates the full softmax's normaliser without the bias towards the popular items it
+    draws; zero for uniform sampling, which needs none).
     """
     n_items = table.shape[0]
-    negatives = torch.randint(0, n_items, (n_negatives,), device=hidden.device, generator=generator)
+    negatives = sample_negatives(
+        n_negatives, n_items, log_q=log_q, device=hidden.device, generator=generator
+    )
     pos = (hidden * table[targets]).sum(-1, keepdim=True)
     neg = hidden @ table[negatives].T
+    if log_q is not None:
+        neg = neg - (log_q[negatives] + math.log(n_items))[None, :]
     neg = neg.masked_fill(negatives[None, :] == targets[:, None], float("-inf"))
     logits = torch.cat([pos, neg], dim=1)
     return F.cross_entropy(
         logits, torch.zeros(len(targets), dtype=torch.long, device=hidden.device), reduction="none"
     )
+
+
+def gbce(
+    hidden: torch.Tensor,
+    table: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    n_negatives: int,
+    t: float = 0.75,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Generalised binary cross-entropy (gSASRec, Petrov & Macdonald 2023), per row.
+
+    ``-log σ(s⁺)^β - Σ log(1 - σ(s⁻))`` over ``n_negatives`` uniformly sampled negatives (shared
+    by the batch; one equal to a row's target is left out for that row), with
+    ``β = α (t (1 - 1/α) + 1/α)`` and ``α = n_negatives / (n_items - 1)``: the positive's
+    probability is raised to ``β`` so that the model's scores are not overconfident as they
+    are with plain BCE over few negatives (``t = 0``: plain BCE; ``t = 1``: fully calibrated).
+    """
+    n_items = table.shape[0]
+    negatives = sample_negatives(
+        n_negatives, n_items, log_q=None, device=hidden.device, generator=generator
+    )
+    alpha = n_negatives / max(1, n_items - 1)
+    beta = alpha * (t * (1.0 - 1.0 / alpha) + 1.0 / alpha)
+    pos = (hidden * table[targets]).sum(-1)
+    neg = hidden @ table[negatives].T
+    keep = (negatives[None, :] != targets[:, None]).to(neg.dtype)
+    return -beta * F.logsigmoid(pos) - (F.logsigmoid(-neg) * keep).sum(-1)
