@@ -9,7 +9,7 @@ evaluated. Sampled evaluation exists only as an explicit, warned opt-in.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,7 @@ def evaluate(
     sampled_negatives: int | None = None,
     seed: int = 0,
     item_slices: Mapping[str, np.ndarray] | None = None,
+    ranker: Callable[..., RankedLists] | None = None,
 ) -> EvaluationResult:
     """Rank the whole catalogue for every user with test interactions and score the lists.
 
@@ -104,6 +105,8 @@ def evaluate(
             Not comparable with full-ranking numbers (Krichene & Rendle, KDD 2020): a warning
             says so, and no lists or beyond-accuracy metrics are produced.
         seed: Seeds the negative sampling.
+        ranker: Makes the lists in place of ``model.rank`` (same arguments), e.g. an
+            :class:`~equirec.evaluation.retrieval.AnnRanker`.
         item_slices: Slices of the test events by their item (name -> boolean mask over the
             catalogue, e.g. :func:`~equirec.evaluation.slices.target_slices`), each scored on
             the same lists into :attr:`EvaluationResult.slices` (full ranking only).
@@ -171,7 +174,7 @@ def evaluate(
             params=params,
         )
 
-    lists = model.rank(
+    lists = (model.rank if ranker is None else ranker)(
         users,
         k=keep_k,
         history=history,

@@ -213,6 +213,11 @@ class BPR(LossTermsMixin, Recommender):
             return table[index] @ items
         return self.module_.full_scores(index)
 
+    def item_vectors(self) -> torch.Tensor:
+        """The item embeddings: ``scores = user_representations(users) @ item_vectors().T``."""
+        self._check_fitted()
+        return self.module_.item_embeddings.weight.detach().cpu()
+
     def user_representations(
         self, users: np.ndarray, history: History | None = None
     ) -> torch.Tensor:

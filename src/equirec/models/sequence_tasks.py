@@ -18,6 +18,7 @@ from torch import nn
 
 from equirec.data.history import History
 from equirec.training.distributed import SINGLE, Shard
+from equirec.training.losses import full_cross_entropy, gbce, sampled_cross_entropy
 from equirec.training.trainer import Batch, Outputs
 from equirec.training.validation import masked_ndcg
 
@@ -84,12 +85,7 @@ class SequenceTask:
         if extra is not None:  # user features: part of every position's representation
             hidden = hidden + extra[:, None, :]
         mask = batch["targets"] >= 0
-        losses = self.model._item_loss(
-            module,  # type: ignore[arg-type]
-            hidden[mask],
-            batch["targets"][mask],
-            self.generator,
-        )
+        losses = self.item_loss(module, hidden[mask], batch["targets"][mask])
         outputs = {
             "hidden": hidden,
             "user_repr": hidden[:, -1],
@@ -105,6 +101,25 @@ class SequenceTask:
             if extra is not None:
                 outputs["user_repr"] = outputs["user_repr"] + extra
         return losses, batch["weights"][mask], outputs
+
+    def item_loss(
+        self, module: nn.Module, hidden: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
+        """The model's next-item loss of every row of ``hidden`` against its target item."""
+        model = self.model
+        table = module.output_embeddings()  # type: ignore[operator]
+        seen, log_q = model._train_items, model._log_q
+        if seen is not None:  # content models: the softmax over the items training saw
+            table, targets = table[seen[0]], seen[1][targets]
+            log_q = None if log_q is None else log_q[seen[0]]
+        k, gen = model.n_negatives, self.generator
+        if model.loss == "sampled":
+            return sampled_cross_entropy(
+                hidden, table, targets, n_negatives=k, generator=gen, log_q=log_q
+            )
+        if model.loss == "gbce":
+            return gbce(hidden, table, targets, n_negatives=k, t=model.gbce_t, generator=gen)
+        return full_cross_entropy(hidden, table, targets)
 
     def unit_loss(self, module: nn.Module) -> nn.Module | None:
         """One user's summed loss from their row of a batch, for per-user gradients in one

@@ -25,7 +25,6 @@ from equirec.models.sequence_tasks import MaskedItemTask, NextItemTask, Sequence
 from equirec.models.transfer import source_model, start_from
 from equirec.models.transformer import SequenceTransformer
 from equirec.training.device import resolve_device
-from equirec.training.losses import full_cross_entropy, gbce, sampled_cross_entropy
 from equirec.training.privacy import private_settings
 from equirec.training.trainer import (
     LossTermsMixin,
@@ -232,27 +231,6 @@ class SequentialRecommender(LossTermsMixin, Recommender):
     def _task(self, train: History, valid: History | None) -> SequenceTask:
         raise NotImplementedError
 
-    def _item_loss(
-        self,
-        module: SequenceTransformer,
-        hidden: torch.Tensor,
-        targets: torch.Tensor,
-        generator: torch.Generator,
-    ) -> torch.Tensor:
-        table = module.output_embeddings()
-        seen, log_q = self._train_items, self._log_q
-        if seen is not None:  # content models: the softmax over the items training saw
-            table, targets = table[seen[0]], seen[1][targets]
-            log_q = None if log_q is None else log_q[seen[0]]
-        k = self.n_negatives
-        if self.loss == "sampled":
-            return sampled_cross_entropy(
-                hidden, table, targets, n_negatives=k, generator=generator, log_q=log_q
-            )
-        if self.loss == "gbce":
-            return gbce(hidden, table, targets, n_negatives=k, t=self.gbce_t, generator=generator)
-        return full_cross_entropy(hidden, table, targets)
-
     # -- inference -------------------------------------------------------------------------------
     def _inputs(self, users: np.ndarray, history: History) -> torch.Tensor:
         """Model input tokens for scoring the next item: ``(B, max_len)``."""
@@ -346,6 +324,13 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         return self._inputs(
             np.zeros(1, dtype=np.int64), History.from_sequences([history], n_items=self.n_items)
         )
+
+    def item_vectors(self) -> torch.Tensor:
+        """The table users' representations score: ``scores = users @ item_vectors().T``."""
+        self._check_fitted()
+        with torch.no_grad():
+            self.module_.eval()
+            return self.module_.output_embeddings().detach().cpu()
 
     def user_representations(
         self, users: np.ndarray, history: History | None = None

@@ -131,6 +131,12 @@ class EvaluationConfig(_Section):
     """What the model reads at test time: ``train+valid`` (default) or ``train``."""
     batch_size: int = Field(256, ge=1)
     """Users scored at once."""
+    retrieval: Literal["exact", "hnsw", "ivf"] = "exact"
+    """How the lists are retrieved: ``exact`` full ranking, or through a faiss ``hnsw`` or
+    ``ivf`` index (``pip install 'equirec[ann]'``; SASRec, BERT4Rec, BPR); then metrics.json's
+    ``retrieval`` compares it with exact ranking."""
+    retrieval_params: dict[str, Any] = Field(default_factory=dict)
+    """The index's settings: ``hnsw_m``, ``ef_search`` (HNSW), ``nlist``, ``nprobe`` (IVF)."""
 
 
 class MitigationConfig(_Section):

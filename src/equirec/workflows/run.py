@@ -27,6 +27,7 @@ from equirec.data.known import KnownData
 from equirec.data.splits import Split
 from equirec.errors import ConfigError
 from equirec.evaluation import EvaluationResult, evaluate, target_slices
+from equirec.evaluation.retrieval import ann_ranker, retrieval_report
 from equirec.io import check_new, jsonable
 from equirec.mitigation.apply import AppliedMitigation, apply_training_mitigation
 from equirec.models.base import Recommender
@@ -142,19 +143,35 @@ def run(
     t1 = time.perf_counter()
     # Cold-target events (items without a training interaction of the split) scored apart.
     slices = target_slices(train=split.train.history(), test=split.test.history())
-    result: EvaluationResult = evaluate(
-        model,
-        test=split.test,
-        history=known.history,
-        exclude=known.exclude,
-        ks=tuple(e.ks),
-        keep_k=e.keep_k,
-        batch_size=e.batch_size,
-        popularity=known.popularity,
-        popularity_source=known.popularity_source,
-        item_slices=slices,
-    )
+    options: dict[str, Any] = {
+        "test": split.test,
+        "history": known.history,
+        "exclude": known.exclude,
+        "ks": tuple(e.ks),
+        "keep_k": e.keep_k,
+        "batch_size": e.batch_size,
+        "popularity": known.popularity,
+        "popularity_source": known.popularity_source,
+        "item_slices": slices,
+    }
+    ranker = None
+    if e.retrieval != "exact":
+        ranker = ann_ranker(model, method=e.retrieval, params=e.retrieval_params)
+    result: EvaluationResult = evaluate(model, ranker=ranker, **options)
     eval_seconds = time.perf_counter() - t1
+    retrieval = None
+    if ranker is not None:  # what the index changed, against exact ranking of the same model
+        t2 = time.perf_counter()
+        exact = evaluate(model, **options)
+        retrieval = retrieval_report(
+            exact.recommendations,
+            result.recommendations,
+            exact_metrics=exact.overall,
+            approx_metrics=result.overall,
+            ranker=ranker,
+            k=10 if 10 in e.ks else max(e.ks),
+            seconds={"approximate": eval_seconds, "exact": time.perf_counter() - t2},
+        )
     log.info("evaluated %d test users in %.1f s", len(result.per_user), eval_seconds)
 
     metrics: dict[str, Any] = {
@@ -186,6 +203,7 @@ def run(
             if shard.world > 1
             else {}
         ),
+        **({"retrieval": retrieval} if retrieval else {}),
         "training": jsonable(
             getattr(model, "training_log_", None) and model.training_log_.as_dict()
         ),
