@@ -73,14 +73,22 @@ class _Vocabulary:
         self.name = name
         self.index = pd.Index([], name=name)
 
-    def codes(self, values: np.ndarray) -> np.ndarray:
-        codes = self.index.get_indexer(pd.Index(values))
-        new = codes < 0
-        if new.any():
-            fresh = pd.unique(values[new])
-            self.index = self.index.append(pd.Index(fresh, name=self.name))
-            codes[new] = self.index.get_indexer(pd.Index(values[new]))
-        return codes.astype(np.int32)
+    def codes(self, column: object) -> np.ndarray:
+        """The vocabulary positions of a batch's column (a pyarrow array), new ids appended.
+
+        The column is dictionary-encoded first, so only its distinct ids are looked up.
+        """
+        import pyarrow.compute as pc
+
+        encoded = pc.dictionary_encode(column)
+        distinct = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False))
+        where = self.index.get_indexer(pd.Index(distinct))
+        new = where < 0
+        if new.any():  # in order of first appearance: the dictionary's order
+            self.index = self.index.append(pd.Index(distinct[new], name=self.name))
+            where[new] = np.arange(len(self.index) - int(new.sum()), len(self.index))
+        positions = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
+        return where.astype(np.int32)[positions]
 
 
 def stream_parquet(
@@ -138,8 +146,8 @@ def stream_parquet(
                     f"in rows {start}-{start + size - 1}; drop or fill them"
                 )
         rows = slice(start, start + size)
-        users[rows] = vocab[0].codes(batch.column(user).to_numpy(zero_copy_only=False))
-        items[rows] = vocab[1].codes(batch.column(item).to_numpy(zero_copy_only=False))
+        users[rows] = vocab[0].codes(batch.column(user))
+        items[rows] = vocab[1].codes(batch.column(item))
         times[rows] = np.asarray(batch.column(timestamp).to_numpy(zero_copy_only=False)).astype(
             np.int64
         )
