@@ -53,7 +53,7 @@ class AnnRanker:
         method: ``"hnsw"`` or ``"ivf"``.
         hnsw_m: Links per node of the HNSW graph.
         ef_search: HNSW's search breadth (raised to the number of items fetched when larger).
-        nlist: IVF's clusters (default ``4 √n_items``).
+        nlist: IVF's clusters (default ``4 √n_items``, at most ``n_items / 39``).
         nprobe: IVF's clusters searched per query.
         seed: Seeds IVF's k-means.
     """
@@ -89,7 +89,8 @@ class AnnRanker:
             index = faiss.IndexHNSWFlat(d, int(self.hnsw_m), faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = max(40, 2 * int(self.hnsw_m))
         else:
-            nlist = int(self.nlist or max(1, round(4 * math.sqrt(n))))
+            # faiss wants at least 39 training points per cluster
+            nlist = int(self.nlist or max(1, min(round(4 * math.sqrt(n)), n // 39)))
             quantizer = faiss.IndexFlatIP(d)
             index = faiss.IndexIVFFlat(quantizer, d, min(nlist, n), faiss.METRIC_INNER_PRODUCT)
             index.cp.seed = int(self.seed)
