@@ -106,7 +106,8 @@ def on_catalogue(items: int, dim: int, queries: int = 1000) -> list[dict[str, An
         t0 = time.perf_counter()
         _, found = ranker.index.search(q, 10)
         seconds = time.perf_counter() - t0
-        recall = float(np.mean([len(np.intersect1d(a, b)) / 10 for a, b in zip(exact, found, strict=True)]))
+        shares = [len(np.intersect1d(a, b)) / 10 for a, b in zip(exact, found, strict=True)]
+        recall = float(np.mean(shares))
         rows.append(
             {
                 "catalogue": items,
@@ -143,7 +144,7 @@ def main() -> None:
                 "ndcg@10_approximate",
                 "gini@10_exact",
                 "gini@10_approximate",
-            )  # fmt: skip
+            )
         }
         for name in SETTINGS
     }
