@@ -77,8 +77,18 @@ def child(reader: str, path: str) -> None:
             rows = len(Dataset(interactions=frame))
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"reader": reader, "rows": rows, "seconds": seconds, "baseline_mib": before,
-                      "peak_mib": peak, **extra}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "reader": reader,
+                "rows": rows,
+                "seconds": seconds,
+                "baseline_mib": before,
+                "peak_mib": peak,
+                **extra,
+            }
+        )
+    )
 
 
 def main() -> None:
