@@ -72,9 +72,12 @@ class SequenceTask:
         order = self.users[np.lexsort((rng.random(len(self.users)), lengths))]
         bs = self.model.batch_size
         starts = rng.permutation(np.arange(0, len(order), bs))
+        draws = rng
+        if shard.world > 1:  # masks drawn apart per process; the shared stream stays in step
+            draws = np.random.default_rng([int(rng.integers(2**62)), shard.rank])
         for start in starts:
             users = order[start : start + bs][shard.rows(min(bs, len(order) - start))]
-            yield self.make_batch(users, rng) if len(users) else None
+            yield self.make_batch(users, draws) if len(users) else None
 
     def make_batch(self, users: np.ndarray, rng: np.random.Generator) -> Batch:
         raise NotImplementedError
