@@ -23,7 +23,7 @@ from cold_start import write_result
 CONFIG = """seed = {seed}
 [data]
 dataset = "ml-100k"
-data_dir = "../shared/datasets/ml-100k"
+data_dir = "{data_dir}"
 [model]
 name = "sasrec"
 epochs = {epochs}
@@ -61,7 +61,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/distributed.json"))
     args = parser.parse_args()
     args.runs.mkdir(parents=True, exist_ok=True)
-    (args.runs / "run.toml").write_text(CONFIG.format(seed=args.seed, epochs=args.epochs))
+    (args.runs / "run.toml").write_text(
+        CONFIG.format(
+            seed=args.seed,
+            epochs=args.epochs,
+            data_dir=Path("../shared/datasets/ml-100k").resolve(),
+        )
+    )
     rows = []
     for repeat in range(args.repeats):
         for threads, nproc in ((1, 1), (2, 1), (1, 2)):
