@@ -13,6 +13,7 @@ from equirec.errors import ConfigError
 from equirec.evaluation.retrieval import ann_ranker, topk_recall
 from equirec.models.bpr import BPR
 from equirec.models.ease import EASE
+from equirec.workflows.rundir import open_run
 
 pytest.importorskip("faiss")
 
@@ -77,4 +78,11 @@ def test_a_run_reports_what_approximate_retrieval_changed(tmp_path):
         assert set(report["metrics"][name]) == {"exact", "approximate"}
     assert report["metrics"]["ndcg@10"]["approximate"] == pytest.approx(
         json.loads((tmp_path / "r" / "metrics.json").read_text())["overall"]["ndcg@10"]
+    )
+    # the run folder ranks as the run did, through the index: `equirec recommend` and serving
+    folder = open_run(tmp_path / "r")
+    again = folder.recommend(k=10)
+    stored = folder.recommendations[folder.recommendations["rank"] <= 10]
+    assert again[["user", "item"]].astype(str).values.tolist() == (
+        stored[["user", "item"]].astype(str).values.tolist()
     )

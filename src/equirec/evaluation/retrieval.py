@@ -5,10 +5,12 @@ BPR: ``scores = user_representations(users) @ item_vectors().T``) can rank throu
 inner-product index over the item vectors instead of scoring the whole catalogue: HNSW (a graph;
 ``ef_search`` trades time for recall) or IVF (``nlist`` clusters of which ``nprobe`` are
 searched). The index returns more than ``k`` items per user, as many as the user has items to
-exclude (seen, validation), and drops the excluded ones, so a list is the user's unseen top ``k``
-as found by the index. :func:`retrieval_report` measures what the approximation costs: its top-k
-recall against exact ranking (the share of the exact top ``k`` it finds), and the change it makes
-to accuracy and to the concentration of exposure (``pip install 'equirec[ann]'``).
+exclude (seen, validation) and more (rounded up to a power of two, so that a user's list does not
+depend on who it is ranked with), and drops the excluded ones: a list is the user's unseen top
+``k`` as found by the index. :func:`retrieval_report` measures what the approximation costs:
+its top-k recall against exact ranking (the share of the exact top ``k`` it finds), and the
+change it makes to accuracy and to the concentration of exposure (``pip install
+'equirec[ann]'``).
 """
 
 from __future__ import annotations
@@ -125,21 +127,24 @@ class AnnRanker:
             for h in masks:
                 seen = h.rows(batch) if seen is None else seen + h.rows(batch)
             seen = None if seen is None else seen.tocsr()
-            extra = 0 if seen is None else int(seen.getnnz(axis=1).max(initial=0))
-            fetch = min(n_items, k + extra)
-            if self.method == "hnsw":
-                self.index.hnsw.efSearch = max(int(self.ef_search), fetch)
+            extra = np.zeros(len(batch), dtype=np.int64) if seen is None else seen.getnnz(axis=1)
+            # Each user's search depth is k plus its own items to exclude, rounded up to a power
+            # of two: a user's list never depends on the users it is batched with.
+            fetch = np.minimum(n_items, 2 ** np.ceil(np.log2(k + extra + 1)).astype(np.int64))
             queries = model.user_representations(batch, history).numpy().astype(np.float32)
-            scores, found = self.index.search(np.ascontiguousarray(queries), fetch)
-            for row in range(len(batch)):
-                got, got_scores = found[row], scores[row]
-                keep = got >= 0
-                if seen is not None:
-                    known = seen[row].indices
-                    keep &= ~np.isin(got, known)
-                got, got_scores = got[keep][:k], got_scores[keep][:k]
-                items_out[start + row, : len(got)] = got
-                scores_out[start + row, : len(got)] = got_scores
+            for depth in np.unique(fetch):
+                rows = np.flatnonzero(fetch == depth)
+                if self.method == "hnsw":
+                    self.index.hnsw.efSearch = max(int(self.ef_search), int(depth))
+                scores, found = self.index.search(np.ascontiguousarray(queries[rows]), int(depth))
+                for j, row in enumerate(rows):
+                    got, got_scores = found[j], scores[j]
+                    keep = got >= 0
+                    if seen is not None:
+                        keep &= ~np.isin(got, seen[row].indices)
+                    got, got_scores = got[keep][:k], got_scores[keep][:k]
+                    items_out[start + row, : len(got)] = got
+                    scores_out[start + row, : len(got)] = got_scores
         return model.lists(users, items_out, scores_out)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -250,17 +250,11 @@ class RunFolder:
         Returns:
             ``user, rank, item, score`` in original ids.
         """
-        model = self.model
         if users is None:
             idx = self.dataset.user_index(pd.unique(self.recommendations["user"]))
         else:
             idx = self.dataset.user_index(users)
-        idx = np.asarray(idx, dtype=np.int64)
-        known = self.known
-        items, scores = model.topk(
-            idx, k=k, history=known.history, exclude=known.exclude, exclude_seen=True
-        )
-        return model.lists_frame(idx, items, scores)
+        return self.rank(np.asarray(idx, dtype=np.int64), k=k).to_frame()
 
     def rank(self, users: np.ndarray, *, k: int) -> RankedLists:
         """The saved model's top ``k`` of users given by internal index, as the run ranked.
@@ -277,13 +271,31 @@ class RunFolder:
             DataError: The folder has no saved model.
         """
         known = self.known
-        return self.model.rank(
+        return self._ranker(
             np.asarray(users, dtype=np.int64),
             k=k,
             history=known.history,
             exclude=known.exclude,
             exclude_seen=True,
         )
+
+    @cached_property
+    def _ranker(self) -> Callable[..., RankedLists]:
+        """The model's exact ranking, or the approximate index the run retrieved with
+        (``evaluation.retrieval``), built once."""
+        e = self.config.evaluation
+        if e.retrieval == "exact":
+            return self.model.rank
+        from equirec.evaluation.retrieval import ann_ranker
+
+        ranker = ann_ranker(self.model, method=e.retrieval, params=e.retrieval_params)
+
+        def as_the_run(users: np.ndarray, *, k: int, **options: Any) -> RankedLists:
+            # searched as deep as the run's own lists were, so that their top k are the same
+            lists = ranker(users, k=max(k, e.keep_k), **options)
+            return self.model.lists(lists.users, lists.items[:, :k], lists.scores[:, :k])
+
+        return as_the_run
 
     def unseen_counts(self, users: np.ndarray) -> np.ndarray:
         """How many items each user (internal index) could be recommended: the catalogue less
