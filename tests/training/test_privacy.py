@@ -178,3 +178,10 @@ def test_clipping_bounds_every_users_contribution():
     noisy_gradient([p], [[grads]], budget, torch.Generator().manual_seed(0))
     # the first is scaled to norm 1, the second kept; their sum over the expected 2 units
     torch.testing.assert_close(p.grad, torch.tensor([(0.6 + 0.1) / 2, 0.8 / 2, 0.0]))
+
+
+def test_a_model_that_cannot_train_privately_is_named():
+    from equirec.workflows.config import RunConfig
+
+    with pytest.raises(ConfigError, match="'ease' cannot be trained privately; DP-SGD trains"):
+        RunConfig.from_dict({"model": {"name": "ease", "privacy": {"epsilon": 8.0}}}).check()

@@ -234,6 +234,11 @@ class RunConfig(_Section):
             raise ConfigError(f"{source}: [model] needs a 'name', e.g. name = \"sasrec\"")
         cls = model_class(str(self.model["name"]))
         params = {k: v for k, v in self.model.items() if k != "name"}
+        if "privacy" in params and "privacy" not in cls._get_param_names():
+            raise ConfigError(
+                f"{source}: [model] {cls.name!r} cannot be trained privately; DP-SGD trains "
+                "sasrec, bert4rec and bpr (leave [model.privacy] out, or choose one of them)"
+            )
         spec = signature_model(cls, name=f"{cls.__name__}Params")
         validate(spec, params, where=f"{source} [model] {cls.name!r}")
         self._validate_mitigation(source, cls)
