@@ -44,6 +44,7 @@ class SequenceTask:
             self.valid_users = np.flatnonzero(has_valid)
 
     min_length = 2
+    epochs_drawn = 0
 
     @property
     def units(self) -> np.ndarray:
@@ -73,8 +74,9 @@ class SequenceTask:
         bs = self.model.batch_size
         starts = rng.permutation(np.arange(0, len(order), bs))
         draws = rng
-        if shard.world > 1:  # masks drawn apart per process; the shared stream stays in step
-            draws = np.random.default_rng([int(rng.integers(2**62)), shard.rank])
+        self.epochs_drawn += 1
+        if shard.world > 1:  # masks drawn apart per process, the shared stream left in step
+            draws = np.random.default_rng([self.model.seed, self.epochs_drawn, shard.rank])
         for start in starts:
             users = order[start : start + bs][shard.rows(min(bs, len(order) - start))]
             yield self.make_batch(users, draws) if len(users) else None
