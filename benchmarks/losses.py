@@ -1,9 +1,9 @@
 """Full cross-entropy against sampled softmax and gBCE: SASRec on ML-100K, several seeds.
 
 Leave-one-out, full ranking, training + validation items excluded; SASRec's defaults (early
-stopping on validation NDCG@10) with only the loss changed: full softmax cross-entropy,
-sampled softmax over 256 uniform negatives, over 256 popularity-sampled negatives with the logQ
-correction, and gBCE (256 negatives, t = 0.75).
+stopping on validation NDCG@10) but ``max_len`` (default 50, for time), with only the loss
+changed: full softmax cross-entropy, sampled softmax over 256 uniform negatives, over 256
+popularity-sampled negatives with the logQ correction, and gBCE (256 negatives, t = 0.75).
 
     .venv/bin/python benchmarks/losses.py --seeds 0 1 2 --jobs 2 \\
         --out benchmarks/results/losses.json
@@ -28,7 +28,7 @@ LOSSES: dict[str, dict[str, Any]] = {
 }
 
 
-def one(name: str, seed: int, runs: Path) -> dict[str, Any]:
+def one(name: str, seed: int, runs: Path, max_len: int) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
@@ -39,7 +39,7 @@ def one(name: str, seed: int, runs: Path) -> dict[str, Any]:
         "seed": seed,
         "out": str(runs / f"{name}-seed{seed}"),
         "data": ML_100K,
-        "model": {"name": "sasrec", **LOSSES[name]},
+        "model": {"name": "sasrec", "max_len": max_len, **LOSSES[name]},
     }
     metrics = run(config, overwrite=True).metrics
     log = metrics["training"]
@@ -60,12 +60,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--losses", nargs="+", default=list(LOSSES))
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--max-len", type=int, default=50)
     parser.add_argument("--runs", type=Path, default=Path(".bench/runs/losses"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/losses.json"))
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(one, n, s, args.runs) for n in args.losses for s in args.seeds]
+        futures = [
+            pool.submit(one, n, s, args.runs, args.max_len) for n in args.losses for s in args.seeds
+        ]
         for future in futures:
             rows.append(future.result())
             print(rows[-1], flush=True)
