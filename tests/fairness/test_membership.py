@@ -81,3 +81,19 @@ def test_stratified_weights_redraw_each_stratum_to_its_size():
     np.testing.assert_array_equal(weights[:, strata[0]].sum(axis=1), 3)  # as many as it holds
     np.testing.assert_array_equal(weights[:, strata[1]].sum(axis=1), 2)
     assert len({tuple(row) for row in weights}) > 1  # resamples differ
+
+
+def test_the_audit_section_reports_the_attack_with_or_without_an_interval():
+    from equirec.fairness.membership import membership_section
+
+    data = _random_log(200, seed=0)
+    first = data.interactions["user_idx"].to_numpy() < 100
+    members, others = data.subset(first), data.subset(~first)
+    model = EASE(l2=1.0).fit(members)  # memorises its members
+    section = membership_section(model, members, others, n_boot=200, rng=np.random.default_rng(0))
+    assert (section["members"], section["non_members"], section["targets"]) == (100, 100, 5)
+    assert section["confidence"] == 0.95 and section["shadow"] is None
+    rank = section["rank"]
+    assert rank["ci_low"] <= rank["auc"] <= rank["ci_high"] and rank["leaks"] is True
+    point = membership_section(model, members, others, n_boot=0, rng=np.random.default_rng(0))
+    assert point["rank"] == {"auc": rank["auc"], "ci_low": None, "ci_high": None, "leaks": False}

@@ -11,9 +11,10 @@ percentile bootstrap over users, with the leakage probe's weighted AUC and resam
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,13 +22,16 @@ from equirec.errors import ConfigError
 from equirec.fairness.leakage_metrics import binary_auc, stratified_weights
 
 if TYPE_CHECKING:
+    from equirec.data.dataset import Dataset
     from equirec.models.base import Recommender
 
 __all__ = [
     "MembershipAttack",
+    "attack_entry",
     "auc",
     "auc_interval",
     "membership_attack",
+    "membership_section",
     "rank_scores",
     "target_ranks",
 ]
@@ -125,17 +129,19 @@ def auc_interval(
     rng: np.random.Generator,
 ) -> MembershipAttack:
     """The AUC of attack scores, members' against non-members', with its stratified percentile
-    bootstrap interval (users resampled within each group)."""
-    scores, is_member = _pooled(member_scores, other_scores)
-    groups = [np.flatnonzero(is_member), np.flatnonzero(~is_member)]
-    boots = np.concatenate(
-        [
-            binary_auc(scores, is_member, weights)
-            for weights in stratified_weights(groups, len(scores), n_boot=int(n_boot), rng=rng)
-        ]
-    )
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(boots, [tail, 1 - tail])
+    bootstrap interval (users resampled within each group; ``n_boot = 0``: none, NaN)."""
+    low = high = math.nan
+    if n_boot > 0:
+        scores, is_member = _pooled(member_scores, other_scores)
+        groups = [np.flatnonzero(is_member), np.flatnonzero(~is_member)]
+        boots = np.concatenate(
+            [
+                binary_auc(scores, is_member, weights)
+                for weights in stratified_weights(groups, len(scores), n_boot=int(n_boot), rng=rng)
+            ]
+        )
+        tail = (1 - confidence) / 2
+        low, high = np.quantile(boots, [tail, 1 - tail])
     return MembershipAttack(
         auc=auc(member_scores, other_scores),
         ci_low=float(low),
@@ -164,7 +170,7 @@ def membership_attack(
         members: Training users' histories (internal item indices, chronological).
         non_members: Histories of users held out of training entirely.
         targets: Last items predicted per user.
-        n_boot: Bootstrap resamples of the interval.
+        n_boot: Bootstrap resamples of the interval (0: the AUC alone, the interval NaN).
         confidence: The interval's level.
         rng: Draws the resamples.
 
@@ -186,3 +192,49 @@ def membership_attack(
         confidence=confidence,
         rng=rng,
     )
+
+
+def attack_entry(attack: MembershipAttack) -> dict[str, Any]:
+    """An attack's AUC and interval as the audit reports them (``None`` for no interval);
+    ``leaks``: the interval lies above chance (0.5)."""
+    interval = [None if math.isnan(v) else v for v in (attack.ci_low, attack.ci_high)]
+    return {
+        "auc": attack.auc,
+        "ci_low": interval[0],
+        "ci_high": interval[1],
+        "leaks": bool(attack.ci_low > 0.5),
+    }
+
+
+def membership_section(
+    model: Recommender,
+    members: Dataset,
+    non_members: Dataset,
+    *,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """The audit's ``privacy`` section with the rank attack: the histories of ``members``
+    (the model's training part) against those of ``non_members`` (users held out of training),
+    each with two items or more; ``shadow`` is left ``None`` for the shadow attack to fill.
+
+    Raises:
+        ConfigError: As :func:`membership_attack`.
+    """
+    rank = membership_attack(
+        model,
+        members.history().sequences(min_length=2),
+        non_members.history().sequences(min_length=2),
+        n_boot=n_boot,
+        confidence=confidence,
+        rng=rng,
+    )
+    return {
+        "members": rank.members,
+        "non_members": rank.non_members,
+        "targets": rank.targets,
+        "confidence": confidence,
+        "rank": attack_entry(rank),
+        "shadow": None,
+    }

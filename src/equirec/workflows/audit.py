@@ -19,7 +19,7 @@ from equirec.errors import DataError
 from equirec.fairness.audit import AuditResult, audit
 from equirec.fairness.inputs import AuditData
 from equirec.fairness.items import item_exposure_table
-from equirec.fairness.membership import MembershipAttack, membership_attack
+from equirec.fairness.membership import attack_entry, membership_section
 from equirec.fairness.schema import AuditReport
 from equirec.fairness.shadow import shadow_attack
 from equirec.io import atomic_write_text, jsonable
@@ -30,7 +30,7 @@ __all__ = [
     "audit_options",
     "audit_run",
     "item_exposure",
-    "membership_section",
+    "privacy_section",
 ]
 
 ITEM_EXPOSURE_CSV = "item_exposure.csv"
@@ -84,7 +84,7 @@ def audit_run(
     result = audit(
         data, user_representations=reps, context=context | options.pop("context", {}), **options
     )
-    privacy, why = membership_section(run, shadows=shadows, params=result.report["params"])
+    privacy, why = privacy_section(run, shadows=shadows, params=result.report["params"])
     result.report["privacy"] = privacy
     if why:
         result.report["warnings"].append(why)
@@ -99,7 +99,7 @@ def audit_run(
     return result
 
 
-def membership_section(
+def privacy_section(
     run: RunFolder, *, shadows: int, params: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, str | None]:
     """The audit's ``privacy`` section: membership inference against the run's model, its
@@ -122,24 +122,15 @@ def membership_section(
     if not model.scores_from_history:
         return None, f"no membership attack: {model.name} does not score from a history"
     train = run.split.train
-    rng = np.random.default_rng([int(params.get("seed", 0)), 0x3E3B])
     n_boot, confidence = int(params.get("n_boot", 1000)), float(params.get("confidence", 0.95))
-    rank = membership_attack(
+    section = membership_section(
         model,
-        train.history().sequences(min_length=2),
-        holdout.history().sequences(min_length=2),
+        train,
+        holdout,
         n_boot=n_boot,
         confidence=confidence,
-        rng=rng,
+        rng=np.random.default_rng([int(params.get("seed", 0)), 0x3E3B]),
     )
-    section: dict[str, Any] = {
-        "members": rank.members,
-        "non_members": rank.non_members,
-        "targets": rank.targets,
-        "confidence": confidence,
-        "rank": _attack_entry(rank),
-        "shadow": None,
-    }
     if shadows:
         log.info("membership: training %d shadow model(s) of %s", shadows, model.name)
         got = shadow_attack(
@@ -151,23 +142,13 @@ def membership_section(
             confidence=confidence,
             seed=int(params.get("seed", 0)),
         )
-        section["shadow"] = _attack_entry(got.target) | {
+        section["shadow"] = attack_entry(got.target) | {
             "shadow_auc": got.shadow_auc,
             "shadows": got.shadows,
             "shadow_epochs": got.shadow_epochs,
             "population": got.population,
         }
     return section, why
-
-
-def _attack_entry(attack: MembershipAttack) -> dict[str, Any]:
-    """An attack's AUC and interval; ``leaks``: the interval lies above chance (0.5)."""
-    return {
-        "auc": attack.auc,
-        "ci_low": attack.ci_low,
-        "ci_high": attack.ci_high,
-        "leaks": bool(attack.ci_low > 0.5),
-    }
 
 
 def item_exposure(data: AuditData, report: dict[str, Any]) -> pd.DataFrame:

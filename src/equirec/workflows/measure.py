@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from equirec.data.dataset import Dataset
@@ -18,7 +19,7 @@ from equirec.data.splits import Split
 from equirec.errors import ConfigError
 from equirec.fairness.audit import audit
 from equirec.fairness.inputs import AuditData
-from equirec.fairness.membership import auc, rank_scores
+from equirec.fairness.membership import membership_section
 from equirec.fairness.schema import AuditReport
 from equirec.mitigation.tradeoff import FAIRNESS_METRICS
 from equirec.models.base import Recommender
@@ -104,14 +105,4 @@ def membership_point(model: Recommender, members: Dataset, others: Dataset) -> d
             f"membership_auc: {model.name} does not score from a history, so the rank "
             "membership attack cannot run on it; choose another fairness metric"
         )
-    ms = rank_scores(model, members.history().sequences(min_length=2))
-    os_ = rank_scores(model, others.history().sequences(min_length=2))
-    value = auc(ms, os_)
-    return {
-        "members": len(ms),
-        "non_members": len(os_),
-        "targets": 5,
-        "confidence": 0.95,
-        "rank": {"auc": value, "ci_low": None, "ci_high": None, "leaks": False},
-        "shadow": None,
-    }
+    return membership_section(model, members, others, n_boot=0, rng=np.random.default_rng(0))
