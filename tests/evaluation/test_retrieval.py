@@ -65,6 +65,16 @@ def test_bad_retrieval_settings_are_named(fitted):
         ann_ranker(EASE().fit(train), method="hnsw", params={})
 
 
+def test_bad_retrieval_settings_stop_a_run_before_training():
+    from equirec.workflows.config import RunConfig
+
+    bad = {"retrieval": "hnsw", "retrieval_params": {"ef": 8}}
+    with pytest.raises(ConfigError, match=r"config: evaluation.retrieval_params: unknown key"):
+        RunConfig.from_dict({"model": {"name": "bpr"}, "evaluation": bad})
+    # faiss is here: an index is fine
+    RunConfig.from_dict({"model": {"name": "bpr"}, "evaluation": {"retrieval": "hnsw"}}).check()
+
+
 def test_a_run_reports_what_approximate_retrieval_changed(tmp_path):
     (tmp_path / "run.toml").write_text(
         '[data]\ndataset = "synthetic"\n[model]\nname = "bpr"\nepochs = 3\n'

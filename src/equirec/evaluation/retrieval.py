@@ -30,7 +30,14 @@ from equirec.errors import ConfigError
 if TYPE_CHECKING:
     from equirec.models.base import Recommender
 
-__all__ = ["RETRIEVALS", "AnnRanker", "ann_ranker", "retrieval_report", "topk_recall"]
+__all__ = [
+    "RETRIEVALS",
+    "AnnRanker",
+    "ann_ranker",
+    "check_retrieval",
+    "retrieval_report",
+    "topk_recall",
+]
 
 _PARAMS = {"hnsw": ("hnsw_m", "ef_search"), "ivf": ("nlist", "nprobe")}
 
@@ -148,12 +155,16 @@ class AnnRanker:
         return model.lists(users, items_out, scores_out)
 
 
-def ann_ranker(model: Recommender, *, method: str, params: dict[str, Any]) -> AnnRanker:
-    """An :class:`AnnRanker` of ``method`` with ``params``, checked.
+def check_retrieval(method: str, params: dict[str, Any]) -> None:
+    """Check a retrieval method and its index settings, and that faiss is there for an index
+    (before anything is trained on them).
 
     Raises:
-        ConfigError: An unknown method or parameter, or a value that is not a positive integer.
+        ConfigError: An unknown method or parameter, a value that is not a positive integer, or
+            faiss missing.
     """
+    if method == "exact":
+        return
     if method not in _PARAMS:
         raise ConfigError(f"retrieval must be one of {', '.join(RETRIEVALS)}, not {method!r}")
     unknown = sorted(set(params) - set(_PARAMS[method]))
@@ -167,6 +178,16 @@ def ann_ranker(model: Recommender, *, method: str, params: dict[str, Any]) -> An
             raise ConfigError(
                 f"evaluation.retrieval_params.{key} must be a positive integer, not {value!r}"
             )
+    _faiss()
+
+
+def ann_ranker(model: Recommender, *, method: str, params: dict[str, Any]) -> AnnRanker:
+    """An :class:`AnnRanker` of ``method`` with ``params``, checked (:func:`check_retrieval`).
+
+    Raises:
+        ConfigError: Bad settings, faiss missing, or a model without item vectors.
+    """
+    check_retrieval(method, params)
     return AnnRanker(model, method=method, **params)
 
 

@@ -242,6 +242,12 @@ class RunConfig(_Section):
         spec = signature_model(cls, name=f"{cls.__name__}Params")
         validate(spec, params, where=f"{source} [model] {cls.name!r}")
         self._validate_mitigation(source, cls)
+        from equirec.evaluation.retrieval import check_retrieval
+
+        try:
+            check_retrieval(self.evaluation.retrieval, self.evaluation.retrieval_params)
+        except ConfigError as err:
+            raise ConfigError(f"{source}: {err}") from None
         if self.evaluation.keep_k < max(self.evaluation.ks):
             raise ConfigError(
                 f"{source}: evaluation.keep_k ({self.evaluation.keep_k}) must be at least the "
