@@ -295,8 +295,7 @@ class _BPRTask:
     @property
     def batch_size(self) -> int:
         """Users per step that hold, on average, ``batch_size`` triples."""
-        per_user = len(self.items) / max(1, len(self.units))
-        return max(1, round(int(self.model.batch_size) / per_user))
+        return max(1, round(int(self.model.batch_size) / self.unit_positions()))
 
     def unit_positions(self) -> float:
         """Mean training triples per user."""

@@ -27,7 +27,6 @@ __all__ = [
     "broadcast_float",
     "current",
     "init_from_env",
-    "is_main",
     "leave",
     "local_device",
 ]
@@ -66,11 +65,6 @@ def current() -> Shard:
 def backend() -> str | None:
     """The process group's backend (``gloo``, ``nccl``), or ``None`` outside one."""
     return None if _dist() is None else str(torch.distributed.get_backend())
-
-
-def is_main() -> bool:
-    """Whether this process writes results (rank 0, or the only process)."""
-    return current().rank == 0
 
 
 def init_from_env() -> Shard:

@@ -14,9 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from equirec.data.dataset import Dataset
 from equirec.data.splits import Split
-from equirec.errors import ConfigError
 from equirec.fairness.audit import audit
 from equirec.fairness.inputs import AuditData
 from equirec.fairness.membership import membership_section
@@ -24,7 +22,7 @@ from equirec.fairness.schema import AuditReport
 from equirec.mitigation.tradeoff import FAIRNESS_METRICS
 from equirec.models.base import Recommender
 
-__all__ = ["Measure", "membership_point"]
+__all__ = ["Measure"]
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,10 @@ class Measure:
             data, k=k, metrics=("ndcg", "recall"), n_boot=0, n_permutations=0, **options
         ).report
         if self.membership and model is not None and split.holdout is not None:
-            report["privacy"] = membership_point(model, split.train, split.holdout)
+            # the rank attack's point estimate (no interval), as the sweep measures everything
+            report["privacy"] = membership_section(
+                model, split.train, split.holdout, n_boot=0, rng=np.random.default_rng(0)
+            )
         typed = AuditReport.model_validate(report)
         values: dict[str, float | None] = {}
         for key in self.shown:
@@ -95,14 +96,3 @@ class Measure:
             metric = activity.get(name)
             values[name] = None if metric is None else metric.overall
         return values
-
-
-def membership_point(model: Recommender, members: Dataset, others: Dataset) -> dict[str, Any]:
-    """The audit's ``privacy`` section with the rank attack's point estimate only (no
-    interval), members' training histories against the held-out users'."""
-    if not model.scores_from_history:
-        raise ConfigError(
-            f"membership_auc: {model.name} does not score from a history, so the rank "
-            "membership attack cannot run on it; choose another fairness metric"
-        )
-    return membership_section(model, members, others, n_boot=0, rng=np.random.default_rng(0))
