@@ -136,6 +136,7 @@ def shadow_attack(
         raise ConfigError(
             f"shadow attack: {len(users)} user(s) with two items or more; it needs at least 4"
         )
+    histories = history.sequences(min_length=2)  # of ``users``, in their order
     popularity = np.bincount(population.interactions["item_idx"], minlength=population.n_items)
     rng = np.random.default_rng([int(seed), 0x5AD0])
     epochs = _trained_epochs(model)
@@ -153,7 +154,6 @@ def shadow_attack(
         shadow.set_params(**settings)
         rows = inside[population.interactions["user_idx"].to_numpy()]
         shadow.fit(population.subset(rows, name=f"shadow {i + 1}"))
-        histories = history.sequences(min_length=2)
         features.append(attack_features(shadow, histories, popularity=popularity, targets=targets))
         labels.append(inside[users])
     x, y = np.concatenate(features), np.concatenate(labels)
