@@ -9,7 +9,7 @@ its scoring helpers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -132,7 +132,7 @@ class SequenceTask:
         sampled negatives, user features)."""
         if self.model.loss != "ce" or getattr(module, "user_proj", None) is not None:
             return None
-        return UnitLoss(module, self.model._train_items)
+        return UnitLoss(module, self.item_loss)
 
     def validate(self, module: nn.Module) -> float:
         """Mean NDCG@10 of the validation items, full ranking, training items excluded."""
@@ -149,24 +149,18 @@ class SequenceTask:
 
 
 class UnitLoss(nn.Module):
-    """One unit's (user's) full cross-entropy from its batch row, written for ``torch.func``:
-    no data-dependent shapes (a position without a target has weight 0)."""
+    """One unit's (user's) summed next-item loss from its batch row, written for ``torch.func``:
+    no data-dependent shapes (every position is scored; one without a target has weight 0)."""
 
-    def __init__(self, module: nn.Module, seen: tuple[torch.Tensor, torch.Tensor] | None) -> None:
+    def __init__(self, module: nn.Module, item_loss: Callable[..., torch.Tensor]) -> None:
         super().__init__()
         self.module = module
-        self.seen = seen
+        self.item_loss = item_loss
 
     def forward(self, row: dict[str, torch.Tensor]) -> torch.Tensor:
         hidden = self.module(row["tokens"][None])[0]  # (L, D)
-        table = self.module.output_embeddings()  # type: ignore[operator]
-        targets = row["targets"].clamp(min=0)
-        if self.seen is not None:  # content models: the softmax over the items training saw
-            table = table[self.seen[0]]
-            targets = self.seen[1][targets]
-        logits = hidden @ table.T
-        chosen = logits.gather(1, targets[:, None])[:, 0]
-        return ((torch.logsumexp(logits, dim=1) - chosen) * row["weights"]).sum()
+        losses = self.item_loss(self.module, hidden, row["targets"].clamp(min=0))
+        return (losses * row["weights"]).sum()
 
 
 class NextItemTask(SequenceTask):
