@@ -191,6 +191,15 @@ def test_membership_is_attacked_beside_leakage(held_out_run, capsys):
     assert "membership inference (shadow attack): AUC" in out
 
 
+def test_membership_without_resampling_has_no_interval(held_out_run, capsys):
+    assert main(["audit", str(held_out_run), "--n-boot", "0"]) == 0
+    rank = json.loads((held_out_run / "audit.json").read_text())["privacy"]["rank"]
+    assert rank["ci_low"] is None and rank["ci_high"] is None and rank["leaks"] is False
+    assert 0.0 <= rank["auc"] <= 1.0
+    out = capsys.readouterr().out
+    assert f"membership inference (rank attack): AUC {rank['auc']:.3f}, not above chance" in out
+
+
 def test_no_membership_attack_without_held_out_users(run_dir, capsys):
     assert main(["audit", str(run_dir), "--n-boot", "0", "--shadows", "1"]) == 0
     report = json.loads((run_dir / "audit.json").read_text())

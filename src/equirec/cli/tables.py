@@ -34,11 +34,15 @@ def audit_summary(console: Console, result: Any, path: Any) -> None:
     for name in ("rank", "shadow"):
         entry = privacy.get(name)
         if entry:
+            interval = (
+                ""
+                if entry["ci_low"] is None
+                else f" [{entry['ci_low']:.3f}, {entry['ci_high']:.3f}]"
+            )
+            verdict = "above chance" if entry["leaks"] else "not above chance"
             console.print(
-                f"membership inference ({name} attack): AUC {entry['auc']:.3f} "
-                f"[{entry['ci_low']:.3f}, {entry['ci_high']:.3f}], "
-                f"{'above chance' if entry['leaks'] else 'not above chance'} (0.5); "
-                f"{privacy['members']} members, {privacy['non_members']} held out"
+                f"membership inference ({name} attack): AUC {entry['auc']:.3f}{interval}, "
+                f"{verdict} (0.5); {privacy['members']} members, {privacy['non_members']} held out"
             )
     console.print(f"audit written to {path}/audit.json and {path}/audit.html")
 
