@@ -234,6 +234,8 @@ def test_epsilon_inf_is_training_as_the_run_did(private_run):
 def test_privacy_sweep_errors(run_dir, private_run, tmp_path):
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['lam'\]"):
         sweep_run(private_run, method="privacy", grid={"lam": [1]}, write=False)
+    with pytest.raises(ConfigError, match=r"point epsilon=high: privacy\.epsilon must be a number"):
+        sweep_run(private_run, method="privacy", grid={"epsilon": [8, "high"]}, write=False)
     with pytest.raises(ConfigError, match="'ease' cannot be trained privately"):
         ease = tmp_path / "ease"
         main(["run", "--dataset", "synthetic", "--model", "ease", "--out", str(ease), "-q"])

@@ -53,7 +53,7 @@ from equirec.mitigation.tradeoff import (
     pareto,
 )
 from equirec.models.registry import model_class
-from equirec.training.privacy import PRIVACY_KEYS
+from equirec.training.privacy import PRIVACY_KEYS, private_settings
 from equirec.workflows.config import MitigationConfig, RunConfig
 from equirec.workflows.measure import Measure
 from equirec.workflows.rerank import DeeperCandidates, candidate_lists, guaranteed_rerank
@@ -330,7 +330,8 @@ def privacy_point(fixed: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[
     """A privacy sweep point's ``privacy`` settings (``None``: not private, ``epsilon = inf``).
 
     Raises:
-        ConfigError: A key that is not a privacy setting.
+        ConfigError: A key that is not a privacy setting, or a value that is not a number
+            (checked as the model will: before any point is trained).
     """
     merged = {**fixed, **setting}
     unknown = sorted(set(merged) - set(PRIVACY_KEYS))
@@ -344,7 +345,9 @@ def privacy_point(fixed: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[
         epsilon = math.inf
     if isinstance(epsilon, float) and math.isinf(epsilon) and epsilon > 0:
         return None
-    return {**merged, "epsilon": epsilon} if "epsilon" in merged else merged
+    out = {**merged, "epsilon": epsilon} if "epsilon" in merged else merged
+    private_settings(out, name=f"privacy sweep point {_label(setting)}")
+    return out
 
 
 def _check_measurable(
