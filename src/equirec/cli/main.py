@@ -152,12 +152,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if args.cold_frac is not None:
         config.split = _cold_frac(config.split, args.cold_frac)
     if args.holdout_users is not None:
-        from equirec.params import validate
-
-        data = {**config.split.model_dump(), "holdout_users": args.holdout_users}
-        config.split = validate(
-            type(config.split), data, where="command line --holdout-users", noun="key"
-        )
+        config.split = _split_option(config.split, "holdout_users", args.holdout_users)
     if args.seed is not None:
         config.seed = args.seed
     if args.min_rating is not None:
@@ -193,14 +188,21 @@ _PLAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
 
 def _cold_frac(split: SplitConfig, value: float) -> SplitConfig:
     """The ``[split]`` section with ``--cold-frac`` applied, validated (range, method)."""
-    from equirec.params import validate
-
     if split.method != "cold-items":
         raise EquirecError(
             f"--cold-frac applies to --split cold-items only; the split method is {split.method!r}"
         )
-    data = {**split.model_dump(), "cold_frac": value}
-    return validate(type(split), data, where="command line --cold-frac", noun="key")
+    return _split_option(split, "cold_frac", value)
+
+
+def _split_option(split: SplitConfig, key: str, value: Any) -> SplitConfig:
+    """The ``[split]`` section with one flag's value, validated (``--cold-frac`` for
+    ``cold_frac``)."""
+    from equirec.params import validate
+
+    flag = "--" + key.replace("_", "-")
+    data = {**split.model_dump(), key: value}
+    return validate(type(split), data, where=f"command line {flag}", noun="key")
 
 
 def _separators(items: Sequence[str]) -> dict[str, str]:
