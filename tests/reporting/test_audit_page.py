@@ -639,6 +639,7 @@ def test_membership_is_shown_beside_leakage(
     assert "● leaks" in rank
     assert "not better than chance" in shadow and "on its 2 shadow model(s) 0.68" in shadow
     assert "○ not above chance" in shadow
+    assert "leaks (its 95% interval lies above 0.5)" in part  # the legend says what it tested
     assert ("A classifier tries to predict each attribute" in part) == with_attributes
     assert "Leakage was not measured" not in part
 

@@ -352,6 +352,7 @@ def dot_chart(
     label: str,
     level: str = "5%",
     width: float = 720,
+    filled: str | None = None,
 ) -> Markup:
     """Dot-and-whisker rows on [0, 1] against a chance level.
 
@@ -361,6 +362,8 @@ def dot_chart(
         label: Accessible name of the chart.
         level: The significance level, for the legend.
         width: Width of the view box.
+        filled: What a filled dot means, for the legend (default: a leak significant at
+            ``level`` after adjustment).
 
     Returns:
         The ``<svg>`` element, with a legend that says in words what filled and hollow mean.
@@ -378,7 +381,7 @@ def dot_chart(
     bottom = top + row_h * len(rows)
     out = x_axis(ticks, sx, top - 6, bottom, lambda v: f"{v:.1f}", "", 0)
     legend = (
-        (VERMILION, VERMILION, f"leaks (significant at {level}, adjusted)"),
+        (VERMILION, VERMILION, filled or f"leaks (significant at {level}, adjusted)"),
         ("#fff", MUTED, "not significant or not tested"),
     )
     lx = 8.0  # from the left edge: the legend is wider than the plot when the labels are long

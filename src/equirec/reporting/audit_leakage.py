@@ -192,7 +192,11 @@ def membership_view(ctx: AuditContext) -> MembershipView | None:
         f"their last {fmt_int(privacy.get('targets'))} items. ROC-AUC 0.5 is chance; an attack "
         f"succeeds when its {ctx.confidence_text} interval lies above it."
     )
-    svg = dot_chart(rows, label="Membership inference", level=ctx.level)
+    svg = dot_chart(
+        rows,
+        label="Membership inference",
+        filled=f"leaks (its {ctx.confidence_text} interval lies above 0.5)",
+    )
     return MembershipView(Figure(svg), sentences, intro)
 
 
