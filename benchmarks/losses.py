@@ -2,8 +2,9 @@
 
 Leave-one-out, full ranking, training + validation items excluded; SASRec's defaults (early
 stopping on validation NDCG@10) but ``max_len`` (default 50, for time), with only the loss
-changed: full softmax cross-entropy, sampled softmax over 256 uniform negatives, over 256
-popularity-sampled negatives with the logQ correction, and gBCE (256 negatives, t = 0.75).
+changed: full softmax cross-entropy, sampled softmax over 256 (or 1,024) uniform negatives,
+over 256 popularity-sampled negatives with the logQ correction, and gBCE (256 negatives,
+t = 0.75); negatives drawn for every position, or (``-shared``) once per batch.
 
     .venv/bin/python benchmarks/losses.py --seeds 0 1 2 --jobs 2 \\
         --out benchmarks/results/losses.json
@@ -20,11 +21,21 @@ from typing import Any
 from cold_start import mean_std, write_result
 
 ML_100K = {"dataset": "ml-100k", "data_dir": "../shared/datasets/ml-100k"}
+SHARED = {"shared_negatives": True}
 LOSSES: dict[str, dict[str, Any]] = {
     "ce": {},
     "sampled-uniform": {"loss": "sampled", "n_negatives": 256},
+    "sampled-uniform-1024": {"loss": "sampled", "n_negatives": 1024},
     "sampled-popularity-logq": {"loss": "sampled", "n_negatives": 256, "negatives": "popularity"},
     "gbce": {"loss": "gbce", "n_negatives": 256, "gbce_t": 0.75},
+    "sampled-uniform-shared": {"loss": "sampled", "n_negatives": 256, **SHARED},
+    "sampled-popularity-logq-shared": {
+        "loss": "sampled",
+        "n_negatives": 256,
+        "negatives": "popularity",
+        **SHARED,
+    },
+    "gbce-shared": {"loss": "gbce", "n_negatives": 256, "gbce_t": 0.75, **SHARED},
 }
 
 

@@ -3,6 +3,9 @@ import math
 import torch
 import torch.nn.functional as F
 
+import pytest
+
+from equirec.training import losses as losses_module
 from equirec.training.losses import full_cross_entropy, gbce, sampled_cross_entropy
 
 
@@ -28,7 +31,9 @@ def test_sampled_cross_entropy_known_value_and_accidental_hits_masked():
     targets = torch.tensor([0, 1, 2, 3])
     gen = torch.Generator().manual_seed(0)
     n_neg = 200  # every item is drawn, so each row sees its own target among the negatives
-    losses = sampled_cross_entropy(hidden, table, targets, n_negatives=n_neg, generator=gen)
+    losses = sampled_cross_entropy(
+        hidden, table, targets, n_negatives=n_neg, shared=True, generator=gen
+    )
     gen = torch.Generator().manual_seed(0)
     negatives = torch.randint(0, 5, (n_neg,), generator=gen)
     for row, t in enumerate(targets.tolist()):
@@ -78,9 +83,8 @@ def test_gbce_known_values():
     k = 5
 
     def loss(t):
-        return gbce(
-            hidden, table, targets, n_negatives=k, t=t, generator=torch.Generator().manual_seed(3)
-        )
+        gen = torch.Generator().manual_seed(3)
+        return gbce(hidden, table, targets, n_negatives=k, t=t, shared=True, generator=gen)
 
     negatives = torch.randint(0, 11, (k,), generator=torch.Generator().manual_seed(3))
     pos = (hidden * table[targets]).sum(-1)
@@ -94,3 +98,41 @@ def test_gbce_known_values():
     torch.testing.assert_close(loss(1.0), -alpha * F.logsigmoid(pos) + negative_part)
     beta = alpha * (0.75 * (1 - 1 / alpha) + 1 / alpha)
     torch.testing.assert_close(loss(0.75), -beta * F.logsigmoid(pos) + negative_part)
+
+
+@pytest.mark.parametrize("dense", [32, 0])  # logits gathered from the full product, or not
+@pytest.mark.parametrize("loss", ["sampled", "gbce"])
+def test_per_row_negatives_known_value_and_chunks_keep_gradients(loss, dense, monkeypatch):
+    monkeypatch.setattr(losses_module, "DENSE_NEGATIVES", dense)
+    torch.manual_seed(0)
+    hidden = torch.randn(9, 4, requires_grad=True)
+    table = torch.randn(7, 4, requires_grad=True)
+    targets = torch.randint(0, 7, (9,))
+    k = 6
+
+    def run():
+        gen = torch.Generator().manual_seed(5)
+        if loss == "sampled":
+            return sampled_cross_entropy(hidden, table, targets, n_negatives=k, generator=gen)
+        return gbce(hidden, table, targets, n_negatives=k, t=0.0, generator=gen)
+
+    # each row has its own k draws, in row order from the generator
+    negatives = torch.randint(0, 7, (9, k), generator=torch.Generator().manual_seed(5))
+    assert len({tuple(row) for row in negatives.tolist()}) > 1
+    pos = (hidden * table[targets]).sum(-1)
+    neg = torch.stack([hidden[r] @ table[negatives[r]].T for r in range(9)])
+    hit = negatives == targets[:, None]
+    if loss == "sampled":
+        neg = neg.masked_fill(hit, float("-inf"))
+        expected = -pos + torch.logsumexp(torch.cat([pos[:, None], neg], 1), 1)
+    else:
+        expected = -F.logsigmoid(pos) - (F.logsigmoid(-neg) * ~hit).sum(-1)
+    whole = run()
+    torch.testing.assert_close(whole, expected)
+    monkeypatch.setattr(losses_module, "LOGITS_PER_CHUNK", 2 * k * 4)  # chunks of 2 rows
+    chunked = run()
+    torch.testing.assert_close(chunked, expected)
+    g_whole = torch.autograd.grad(whole.sum(), [hidden, table])
+    g_chunk = torch.autograd.grad(chunked.sum(), [hidden, table])
+    for a, b in zip(g_whole, g_chunk, strict=True):
+        torch.testing.assert_close(a, b)

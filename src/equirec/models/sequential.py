@@ -71,6 +71,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         loss: str = "ce",
         n_negatives: int = 256,
         negatives: str = "uniform",
+        shared_negatives: bool = False,
         gbce_t: float = 0.75,
         epochs: int = 200,
         batch_size: int = 32,
@@ -100,6 +101,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.loss = loss
         self.n_negatives = n_negatives
         self.negatives = negatives
+        self.shared_negatives = shared_negatives
         self.gbce_t = gbce_t
         self.epochs = epochs
         self.batch_size = batch_size
@@ -389,9 +391,12 @@ class SASRec(SequentialRecommender):
         ffn_dim: Feed-forward inner size (default ``4 * dim``).
         dropout: Dropout rate.
         loss: ``"ce"`` (full softmax), ``"sampled"`` (sampled softmax) or ``"gbce"``.
-        n_negatives: Negatives per batch for the sampled loss and gBCE.
+        n_negatives: Negatives per position for the sampled loss and gBCE.
         negatives: How the sampled softmax draws them: ``"uniform"`` or ``"popularity"``
             (by training interactions, with the logQ correction).
+        shared_negatives: Draw one set of negatives for the whole batch instead of one per
+            position (cheaper, but on ML-100K it costs sampled softmax ~3% and gBCE most of
+            its quality; BENCHMARKS.md "Scale").
         gbce_t: gBCE's calibration ``t`` in [0, 1] (0: plain BCE).
         epochs: Maximum passes over the users.
         batch_size: Sequences per step.
