@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from equirec.cli.parser import build_parser
 from equirec.cli.tables import (
     audit_summary,
+    compare_table,
     curve_table,
     explanation_summary,
     gap_line,
@@ -413,6 +414,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from equirec.workflows.audit import audit_run
 
                 audit_summary(console, audit_run(reranked.out, k=args.k), reranked.out)
+        elif args.command == "compare":
+            from equirec.workflows.compare import compare_runs
+
+            compared = compare_runs(
+                args.run_dirs,
+                out=args.out,
+                fairness_metric=args.fairness_metric,
+                attribute=args.attribute,
+                n_boot=args.n_boot,
+                n_permutations=args.permutations,
+                seed=args.seed,
+                overwrite=args.overwrite,
+            )
+            console.print(compare_table(compared))
+            for warning in compared["warnings"]:
+                console.print(f"[yellow]warning:[/] {warning}")
+            console.print(f"comparison in {args.out}/compare.html")
         elif args.command == "sweep":
             from equirec.workflows.sweep import sweep_run
 

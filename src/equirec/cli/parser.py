@@ -321,6 +321,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _log_flags(sw)
 
+    cp = sub.add_parser(
+        "compare",
+        help="runs side by side: accuracy and fairness, paired tests against the first run",
+        description="Accuracy and every fairness headline of two or more runs side by side, "
+        "and each run tested against the first (the reference) on the same test users: a "
+        "paired bootstrap interval and a paired permutation p-value of every difference "
+        "(Holm-adjusted), with a Pareto view. A run without an audit.json is audited first.",
+    )
+    cp.add_argument("run_dirs", nargs="+", help="run folders; the first is the reference")
+    cp.add_argument("--out", required=True, help="output folder of compare.json/.csv/.html")
+    cp.add_argument(
+        "--fairness-metric",
+        help="the Pareto view's fairness axis (default ndcg_gap, or gini_exposure without a "
+        "user attribute)",
+    )
+    cp.add_argument("--attribute", help="user attribute of the fairness axis (default: first)")
+    cp.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    cp.add_argument(
+        "--permutations", type=int, default=2000, help="paired permutations (default 2000)"
+    )
+    cp.add_argument("--seed", type=int, default=0, help="seed of the resamples (default 0)")
+    cp.add_argument(
+        "--overwrite", action="store_true", help="replace the output folder if it holds files"
+    )
+    _log_flags(cp)
+
     sub.add_parser("datasets", help="list the built-in datasets")
     sub.add_parser("models", help="list the available models")
     me = sub.add_parser(

@@ -115,6 +115,34 @@ def sweep_table(swept: dict[str, Any], method: str) -> Table:
     return table
 
 
+def compare_table(compared: dict[str, Any]) -> Table:
+    """Every statistic of every run, and each other run's difference from the reference with
+    its adjusted p-value (``*``: significant)."""
+    from rich.table import Table
+
+    runs = compared["runs"]
+    table = Table(title=f"{len(runs)} runs against {runs[0]['label']} (paired tests)")
+    table.add_column("statistic")
+    for run in runs:
+        table.add_column(run["label"], justify="right")
+    for other in runs[1:]:
+        table.add_column(f"{other['label']} − ref (p)", justify="right")
+    tested = {d["run"]: {r["name"]: r for r in d["results"]} for d in compared["differences"]}
+    for name in compared["params"]["statistics"]:
+        row = [name, *(fmt(run["values"].get(name)) for run in runs)]
+        for other in runs[1:]:
+            r = tested.get(other["label"], {}).get(name)
+            row.append(
+                ""
+                if r is None
+                else f"{fmt(r['difference'])} ({fmt(r['p_adjusted'])}"
+                + ("*" if r["significant"] else "")
+                + ")"
+            )
+        table.add_row(*row)
+    return table
+
+
 def change(value: float | None, base: float | None) -> str:
     """The relative change from ``base``, e.g. ``-6.8%``, or ``312×`` from a value near 0 (empty
     without both)."""

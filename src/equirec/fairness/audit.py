@@ -36,6 +36,7 @@ from equirec.fairness.inputs import AuditData
 from equirec.fairness.items import item_side
 from equirec.fairness.leakage import bag_of_items, leakage_probe
 from equirec.fairness.schema import SCHEMA_VERSION, AuditReport
+from equirec.fairness.stats import holm
 from equirec.fairness.summary import summarise
 from equirec.fairness.users import (
     check_groups,
@@ -347,13 +348,9 @@ def _families(report: dict[str, Any]) -> list[list[dict[str, Any]]]:
 def _adjust(report: dict[str, Any], *, alpha: float) -> None:
     """Holm step-down adjustment within each family; sets ``p_adjusted`` and ``significant``."""
     for tests in _families(report):
-        order = sorted(range(len(tests)), key=lambda i: tests[i]["p_value"])
-        m = len(tests)
-        running = 0.0
-        for rank, i in enumerate(order):
-            running = max(running, min(1.0, (m - rank) * tests[i]["p_value"]))
-            tests[i]["p_adjusted"] = running
-            tests[i]["significant"] = bool(running < alpha)
+        for test, adjusted in zip(tests, holm([t["p_value"] for t in tests]), strict=True):
+            test["p_adjusted"] = adjusted
+            test["significant"] = bool(adjusted < alpha)
 
 
 def _leakage(

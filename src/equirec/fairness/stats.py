@@ -12,7 +12,7 @@ groups are in :mod:`equirec.fairness.gaps`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -108,6 +108,18 @@ class Bootstrap:
 
     means: np.ndarray
     overall: np.ndarray
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of ``p_values`` (in their order): the ``r``-th smallest is
+    multiplied by ``m − r + 1``, made monotone and capped at 1."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted = [0.0] * len(p_values)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * float(p_values[i])))
+        adjusted[i] = running
+    return adjusted
 
 
 def percentile_interval(stat: np.ndarray, confidence: float) -> tuple[float, float]:
