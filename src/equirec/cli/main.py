@@ -19,6 +19,7 @@ from equirec.cli.tables import (
     methods_table,
     rerank_summary,
     slice_lines,
+    study_table,
     summary_table,
     sweep_table,
 )
@@ -414,6 +415,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from equirec.workflows.audit import audit_run
 
                 audit_summary(console, audit_run(reranked.out, k=args.k), reranked.out)
+        elif args.command == "study":
+            from equirec.workflows.study import StudyConfig, study_from_flags, study_run
+
+            if args.config:
+                study = StudyConfig.from_toml(args.config)
+            else:
+                study = study_from_flags(
+                    dataset=args.dataset,
+                    data_dir=args.data_dir,
+                    models=args.model,
+                    grid=_grid(args.grid),
+                    fixed=_params(args.set, "--set"),
+                    seeds=[int(s) for s in args.seeds.split(",")] if args.seeds else None,
+                    out=args.out,
+                )
+            studied = study_run(
+                study, jobs=args.jobs, overwrite=args.overwrite, source=args.config or "study"
+            )
+            console.print(study_table(studied))
+            console.print(f"study in {studied['params']['out']}/results/study.html")
         elif args.command == "compare":
             from equirec.workflows.compare import compare_runs
 

@@ -347,6 +347,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _log_flags(cp)
 
+    st = sub.add_parser(
+        "study",
+        help="train and audit a grid of model families and sizes with several seeds; plot "
+        "accuracy and fairness against model size",
+        description="A study: every model family and grid point trained on one split with "
+        "each seed, audited, and summarised against the number of trained parameters "
+        "(study.json, study.csv, study.html under OUT/results). Resumable: runs already done "
+        "are read, not retrained. Give a TOML file, or the flags for a simple grid.",
+    )
+    st.add_argument("--config", help="a study TOML file ([[models]] with params and grid)")
+    st.add_argument("--dataset", help="built-in dataset (without --config)")
+    st.add_argument("--data-dir", help="folder of the dataset's files (e.g. ml-100k)")
+    st.add_argument(
+        "--model", action="append", default=[], help="a model family (repeat: --model sasrec)"
+    )
+    st.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        help="values crossed for every family that takes the parameter, e.g. dim=32,64,128",
+    )
+    st.add_argument(
+        "--set", action="append", default=[], help="fixed model parameter key=value (all families)"
+    )
+    st.add_argument("--seeds", help="comma-separated seeds (default 0,1,2)")
+    st.add_argument("--out", help="study folder (required without --config)")
+    st.add_argument("--jobs", type=int, default=1, help="runs trained at once (default 1)")
+    st.add_argument(
+        "--overwrite", action="store_true", help="retrain run folders that hold another run"
+    )
+    _log_flags(st)
+
     sub.add_parser("datasets", help="list the built-in datasets")
     sub.add_parser("models", help="list the available models")
     me = sub.add_parser(

@@ -143,6 +143,26 @@ def compare_table(compared: dict[str, Any]) -> Table:
     return table
 
 
+def study_table(studied: dict[str, Any]) -> Table:
+    """Every point of a study: parameters and each headline's mean ± sd over the seeds."""
+    from rich.table import Table
+
+    points = studied["points"]
+    keys = list(dict.fromkeys(k for p in points for k in p["values"]))
+    table = Table(title=f"study: {studied['params']['runs']} runs (mean ± sd over seeds)")
+    for col in ["family", "setting", "parameters", *keys]:
+        table.add_column(col, justify="left" if col in ("family", "setting") else "right")
+    for p in points:
+        cells = []
+        for key in keys:
+            v = p["values"].get(key) or {}
+            mean, std = v.get("mean"), v.get("std")
+            cells.append("" if mean is None else fmt(mean) + ("" if std is None else f"±{std:.3f}"))
+        size = "" if p["parameters"] is None else f"{p['parameters']:,.0f}"
+        table.add_row(p["family"], p["label"], size, *cells)
+    return table
+
+
 def change(value: float | None, base: float | None) -> str:
     """The relative change from ``base``, e.g. ``-6.8%``, or ``312×`` from a value near 0 (empty
     without both)."""
