@@ -1,9 +1,8 @@
 import math
 
+import pytest
 import torch
 import torch.nn.functional as F
-
-import pytest
 
 from equirec.training import losses as losses_module
 from equirec.training.losses import full_cross_entropy, gbce, sampled_cross_entropy

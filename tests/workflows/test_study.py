@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,9 +39,9 @@ def test_a_study_trains_audits_summarises_and_resumes(tmp_path, assert_well_form
         and points["pop", "default"]["parameters"] is None
     )
     for row in result["runs"]:  # every row reads its own run's files
-        folder = row["folder"]
-        metrics = json.loads(open(f"{folder}/metrics.json").read())
-        report = json.loads(open(f"{folder}/audit.json").read())
+        folder = Path(row["folder"])
+        metrics = json.loads((folder / "metrics.json").read_text())
+        report = json.loads((folder / "audit.json").read_text())
         assert row["values"]["ndcg@10"] == metrics["overall"]["ndcg@10"]
         assert row["values"]["gini_exposure"] == report["items"]["catalogue"]["gini_exposure"]
         assert row["values"]["gap:group"] == report["users"]["group"]["ndcg@10"]["difference"]
@@ -82,7 +83,7 @@ def test_summary_over_seeds_is_a_student_t_interval():
 def test_study_is_checked_before_anything_trains(tmp_path):
     bad = _study(tmp_path / "s")
     bad["models"][0]["grid"] = {"dim": [4, "wide"]}
-    with pytest.raises(ConfigError, match="dim4|wide|dim"):
+    with pytest.raises(ConfigError, match="'wide'"):
         plan(StudyConfig.model_validate(bad))
     assert not (tmp_path / "s").exists()
     with pytest.raises(ConfigError, match="unknown option"):
@@ -107,7 +108,7 @@ def test_flags_give_each_family_the_parameters_it_takes(tmp_path, capsys):
     assert sasrec.grid == {"dim": [4, 8]} and sasrec.params == {"epochs": 1}
     assert pop.grid == {} and pop.params == {}
     assert len(plan(study)) == 3
-    with pytest.raises(ConfigError, match="no model .* takes the parameter 'alpha'"):
+    with pytest.raises(ConfigError, match=r"no model .* takes the parameter 'alpha'"):
         study_from_flags(
             dataset="synthetic",
             data_dir=None,

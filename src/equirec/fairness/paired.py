@@ -279,9 +279,7 @@ def paired_tests(
             stat.value(_sums(w, xb)) - stat.value(_sums(w, xa))
             for w in _draws(n_boot if stat.resampled else 0, n_users, seed=seed, kind="boot")
         ]
-        lo, hi = (
-            percentile_interval(np.concatenate(boot), confidence) if boot else (np.nan, np.nan)
-        )
+        lo, hi = percentile_interval(np.concatenate(boot), confidence) if boot else (np.nan, np.nan)
         delta = xb - xa
         base_a, base_b = _sums(ones, xa), _sums(ones, xb)
         swaps = [

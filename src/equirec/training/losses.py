@@ -132,9 +132,7 @@ def sampled_cross_entropy(
     needs none).
     """
     n_items = table.shape[0]
-    negatives = _draw(
-        hidden, n_items, n_negatives, shared=shared, log_q=log_q, generator=generator
-    )
+    negatives = _draw(hidden, n_items, n_negatives, shared=shared, log_q=log_q, generator=generator)
 
     def rows(h: torch.Tensor, t: torch.Tensor, negs: torch.Tensor) -> torch.Tensor:
         pos = (h * table[t]).sum(-1, keepdim=True)
