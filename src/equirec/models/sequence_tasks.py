@@ -117,15 +117,15 @@ class SequenceTask:
         if seen is not None:  # content models: the softmax over the items training saw
             table, targets = table[seen[0]], seen[1][targets]
             log_q = None if log_q is None else log_q[seen[0]]
-        draw = {
-            "n_negatives": model.n_negatives,
-            "shared": model.shared_negatives,
-            "generator": self.generator,
-        }
+        k, shared, gen = int(model.n_negatives), bool(model.shared_negatives), self.generator
         if model.loss == "sampled":
-            return sampled_cross_entropy(hidden, table, targets, log_q=log_q, **draw)
+            return sampled_cross_entropy(
+                hidden, table, targets, n_negatives=k, shared=shared, generator=gen, log_q=log_q
+            )
         if model.loss == "gbce":
-            return gbce(hidden, table, targets, t=model.gbce_t, **draw)
+            return gbce(
+                hidden, table, targets, n_negatives=k, t=model.gbce_t, shared=shared, generator=gen
+            )
         return full_cross_entropy(hidden, table, targets)
 
     def unit_loss(self, module: nn.Module) -> nn.Module | None:
