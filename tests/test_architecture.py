@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "evaluation": 4,
     "explain": 4,
     "fairness": 5,
+    "llm": 5,
     "mitigation": 6,
     "reporting": 7,
     "workflows": 8,

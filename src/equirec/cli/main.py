@@ -16,6 +16,7 @@ from equirec.cli.tables import (
     curve_table,
     explanation_summary,
     gap_line,
+    llm_audit_table,
     methods_table,
     rerank_summary,
     slice_lines,
@@ -100,6 +101,52 @@ def _grid(items: Sequence[str]) -> dict[str, list[Any]]:
             raise EquirecError(f"--grid {item!r}: write name=v1,v2,... (e.g. p=0.1,0.3,0.5)")
         out[key.strip()] = [_value(v.strip()) for v in values.split(",")]
     return out
+
+
+def _llm_audit(args: argparse.Namespace, console: Any) -> None:
+    from pathlib import Path
+
+    from equirec.data import load_dataset
+    from equirec.llm.providers import LocalTransformers, OpenAICompatible, callable_from_path
+    from equirec.workflows.llm_audit import attributes_from_specs, llm_audit_run
+
+    needs = {"openai": ("base_url", "llm_model"), "transformers": ("model_path",)}
+    needs["python"] = ("callable",)
+    missing = [f"--{n.replace('_', '-')}" for n in needs[args.provider] if not getattr(args, n)]
+    if missing:
+        raise EquirecError(f"--provider {args.provider} needs {' and '.join(missing)}")
+    provider: Any
+    if args.provider == "openai":
+        provider = OpenAICompatible(
+            base_url=args.base_url, model=args.llm_model, api_key_env=args.api_key_env
+        )
+    elif args.provider == "transformers":
+        provider = LocalTransformers(path=args.model_path)
+    else:
+        provider = callable_from_path(args.callable)
+    anchors = None
+    if args.anchors_file:
+        path = Path(args.anchors_file)
+        if not path.is_file():
+            raise EquirecError(f"--anchors-file {path}: no such file")
+        anchors = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    report = llm_audit_run(
+        provider,
+        load_dataset(args.dataset, data_dir=args.data_dir),
+        out=args.out,
+        requests=args.requests,
+        n_requests=args.n_requests,
+        anchors=anchors,
+        attributes=attributes_from_specs(args.attribute),
+        k=args.k,
+        cache=args.cache,
+        n_boot=args.n_boot,
+        n_permutations=args.permutations,
+        seed=args.seed,
+        overwrite=args.overwrite,
+    )
+    console.print(llm_audit_table(report))
+    console.print(f"results in {args.out}/results/llm_audit.json")
 
 
 def _launch(nproc: int, argv: list[str]) -> int:
@@ -435,6 +482,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             console.print(study_table(studied))
             console.print(f"study in {studied['params']['out']}/results/study.html")
+        elif args.command == "llm-audit":
+            _llm_audit(args, console)
         elif args.command == "compare":
             from equirec.workflows.compare import compare_runs
 

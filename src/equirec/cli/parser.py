@@ -379,6 +379,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _log_flags(st)
 
+    la = sub.add_parser(
+        "llm-audit",
+        help="audit an LLM recommender: FaiRLLM's neutral against sensitive requests",
+        description="Ask an LLM for recommendations neutrally and naming each value of "
+        "sensitive attributes (FaiRLLM), match the answers to the dataset's titles, and "
+        "measure how the lists move (Jaccard, SERP*, PRAG*; SNSR and SNSV with intervals and "
+        "permutation tests), the unmatched (invented) titles, and with --requests history the "
+        "lists' alignment with each user's held-out item. Every answer is cached.",
+    )
+    la.add_argument(
+        "--provider",
+        choices=["openai", "transformers", "python"],
+        required=True,
+        help="an OpenAI-compatible endpoint, a local transformers folder, or a Python function",
+    )
+    la.add_argument("--base-url", help="openai: the API root, e.g. http://127.0.0.1:8000/v1")
+    la.add_argument("--llm-model", help="openai: the model name the server knows")
+    la.add_argument(
+        "--api-key-env", default="OPENAI_API_KEY", help="openai: environment variable of the key"
+    )
+    la.add_argument("--model-path", help="transformers: the local model folder")
+    la.add_argument("--callable", help="python: package.module:function of the prompt")
+    la.add_argument("--dataset", default="movielens-small", help="catalogue (needs titles)")
+    la.add_argument("--data-dir", help="folder of the dataset's files (e.g. ml-100k)")
+    la.add_argument(
+        "--requests",
+        choices=["anchors", "history"],
+        default="anchors",
+        help="anchors: 'I am a fan of TITLE'; history: a user's liked titles (default anchors)",
+    )
+    la.add_argument("--n-requests", type=int, default=50, help="requests (default 50)")
+    la.add_argument("--anchors-file", help="anchor names, one per line (instead of titles)")
+    la.add_argument(
+        "--attribute",
+        action="append",
+        default=[],
+        help="NAME (default values) or NAME=value:phrase,value:phrase (repeat; default gender, "
+        "age, occupation)",
+    )
+    la.add_argument("--k", type=int, default=20, help="list length (default 20)")
+    la.add_argument("--cache", help="response cache file (default OUT/answers.sqlite)")
+    la.add_argument("--out", required=True, help="output folder")
+    la.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
+    la.add_argument("--permutations", type=int, default=1000, help="permutations per test")
+    la.add_argument("--seed", type=int, default=0, help="seed (users drawn, resampling)")
+    la.add_argument("--overwrite", action="store_true", help="replace earlier results in OUT")
+    _log_flags(la)
+
     sub.add_parser("datasets", help="list the built-in datasets")
     sub.add_parser("models", help="list the available models")
     me = sub.add_parser(

@@ -163,6 +163,28 @@ def study_table(studied: dict[str, Any]) -> Table:
     return table
 
 
+def llm_audit_table(report: dict[str, Any]) -> Table:
+    """Per attribute and similarity: each value's mean similarity to the neutral list, SNSR
+    with its adjusted p-value (``*``: significant), SNSV; the unmatched rate in the title."""
+    from rich.table import Table
+
+    params = report["params"]
+    unmatched = (report.get("unmatched") or {}).get("overall")
+    title = f"LLM audit of {params['provider']}: {params['requests']} requests, K={params['k']}"
+    if unmatched is not None:
+        title += f", {unmatched:.1%} of titles unmatched"
+    table = Table(title=title)
+    for col in ("attribute", "similarity", "value means", "SNSR (p adj.)", "SNSV"):
+        table.add_column(col, justify="left" if col != "SNSV" else "right")
+    for attr, metrics in report["attributes"].items():
+        for name, e in metrics.items():
+            means = ", ".join(f"{v} {x['mean']:.3f}" for v, x in e["values"].items())
+            mark = "*" if e.get("significant") else ""
+            snsr = f"{e['snsr']:.4f} ({fmt(e.get('p_adjusted'))}{mark})"
+            table.add_row(attr, name, means, snsr, f"{e['snsv']:.4f}")
+    return table
+
+
 def change(value: float | None, base: float | None) -> str:
     """The relative change from ``base``, e.g. ``-6.8%``, or ``312×`` from a value near 0 (empty
     without both)."""
