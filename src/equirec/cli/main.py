@@ -15,6 +15,7 @@ from equirec.cli.tables import (
     compare_table,
     curve_table,
     explanation_summary,
+    fmt,
     gap_line,
     llm_audit_table,
     methods_table,
@@ -482,6 +483,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             console.print(study_table(studied))
             console.print(f"study in {studied['params']['out']}/results/study.html")
+        elif args.command == "counterfactual":
+            from equirec.workflows.counterfactual import counterfactual_run
+
+            flipped = counterfactual_run(
+                args.run_dir,
+                attribute=args.attribute,
+                k=args.k,
+                n_permutations=args.permutations,
+                out=args.out,
+                overwrite=args.overwrite,
+            )
+            for name, entry in flipped["similarity"].items():
+                groups = ", ".join(f"{g} {v['mean']:.3f}" for g, v in entry["by_group"].items())
+                test = entry["gap_test"] or {}
+                console.print(
+                    f"{name}@{args.k} with {args.attribute} flipped: {entry['mean']:.3f} "
+                    f"(by true {args.attribute}: {groups}; gap p = {fmt(test.get('p_value'))})"
+                )
+            change = flipped["ndcg_change"]
+            console.print(
+                f"NDCG@{args.k}: {change['factual']:.4f} as the users are, "
+                f"{change['counterfactual']:.4f} flipped"
+            )
         elif args.command == "llm-audit":
             _llm_audit(args, console)
         elif args.command == "compare":

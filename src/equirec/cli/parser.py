@@ -427,6 +427,21 @@ def build_parser() -> argparse.ArgumentParser:
     la.add_argument("--overwrite", action="store_true", help="replace earlier results in OUT")
     _log_flags(la)
 
+    cf = sub.add_parser(
+        "counterfactual",
+        help="flip a user attribute the model sees and compare the lists (FaiRLLM's protocol)",
+        description="Rank every test user with their own value of a user attribute the model "
+        "takes as a feature and with every other value; report the lists' similarity "
+        "(Jaccard, SERP*, PRAG*), its gap between the true groups, and the change of NDCG.",
+    )
+    cf.add_argument("run_dir", help="a run whose model has user_attributes")
+    cf.add_argument("--attribute", required=True, help="a categorical user attribute (gender)")
+    cf.add_argument("--k", type=int, default=10, help="list length (default 10)")
+    cf.add_argument("--permutations", type=int, default=2000, help="per gap test (default 2000)")
+    cf.add_argument("--out", help="write the report as JSON to this file")
+    cf.add_argument("--overwrite", action="store_true", help="replace --out")
+    _log_flags(cf)
+
     sub.add_parser("datasets", help="list the built-in datasets")
     sub.add_parser("models", help="list the available models")
     me = sub.add_parser(
