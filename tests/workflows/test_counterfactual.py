@@ -7,6 +7,7 @@ from equirec.cli import main
 from equirec.errors import ConfigError
 from equirec.workflows.counterfactual import counterfactual_run
 
+
 @pytest.fixture(scope="module")
 def seeing_run(tmp_path_factory):
     """SASRec that sees the synthetic users' group as a feature."""
