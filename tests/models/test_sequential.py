@@ -428,3 +428,19 @@ def test_a_content_model_transfers_to_other_items_through_their_content(tmp_path
         SASRec(epochs=0, init_from=str(tmp_path), **SMALL).fit(target)
     with pytest.raises(ConfigError, match="epochs must be >= 1"):
         SASRec(epochs=0, **SMALL).fit(target)
+
+
+def test_untied_output_embeddings_score_items_and_are_saved(tmp_path):
+    d = _cycles()
+    train, valid, _ = _split(d)
+    model = SASRec(epochs=3, tied_embeddings=False, loss="gbce", n_negatives=5, **SMALL)
+    model.fit(train, valid=valid)
+    module = model.module_
+    assert module.out_emb is not None
+    assert module.output_embeddings().shape == (N_ITEMS, SMALL["dim"])
+    assert not torch.equal(module.output_embeddings(), module.item_table()[1 : N_ITEMS + 1])
+    model.save(tmp_path / "m")
+    loaded = Recommender.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(loaded.recommend(k=5), model.recommend(k=5))
+    with pytest.raises(ConfigError, match="tied_embeddings=false"):
+        SASRec(tied_embeddings=False, content_attributes=["genres"], **SMALL).fit(train)

@@ -31,6 +31,11 @@ def check_params(model: SequentialRecommender) -> None:
         )
     if model.loss != "ce" and int(model.n_negatives) < 1:
         raise ConfigError(f"{model.name}: n_negatives must be >= 1, not {model.n_negatives!r}")
+    if not model.tied_embeddings and model.content_attributes:
+        raise ConfigError(
+            f"{model.name}: tied_embeddings=false gives items output embeddings of their own, "
+            "which content features would not reach; keep it true with content_attributes"
+        )
     if not 0.0 <= float(model.gbce_t) <= 1.0:
         raise ConfigError(f"{model.name}: gbce_t must be in [0, 1], not {model.gbce_t!r}")
     for key in ("max_len", "dim", "layers", "heads", "epochs", "batch_size"):

@@ -73,6 +73,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         negatives: str = "uniform",
         shared_negatives: bool = False,
         gbce_t: float = 0.75,
+        tied_embeddings: bool = True,
         epochs: int = 200,
         batch_size: int = 32,
         lr: float = 2e-3,
@@ -103,6 +104,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.negatives = negatives
         self.shared_negatives = shared_negatives
         self.gbce_t = gbce_t
+        self.tied_embeddings = tied_embeddings
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -143,6 +145,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             fusion=self.fusion,
             id_dropout=float(self.id_dropout),
             user_features=user_features,
+            tied=bool(self.tied_embeddings),
         )
 
     def _check_params(self) -> None:
@@ -398,6 +401,8 @@ class SASRec(SequentialRecommender):
             position (cheaper, but on ML-100K it costs sampled softmax ~3% and gBCE most of
             its quality; BENCHMARKS.md "Scale").
         gbce_t: gBCE's calibration ``t`` in [0, 1] (0: plain BCE).
+        tied_embeddings: Score items with their input embeddings (default); ``False`` gives
+            them separate output embeddings, as gSASRec does (ID-only models).
         epochs: Maximum passes over the users.
         batch_size: Sequences per step.
         lr: AdamW learning rate (the peak, with a schedule).

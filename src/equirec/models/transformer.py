@@ -121,6 +121,9 @@ class SequenceTransformer(nn.Module):
         user_features: Optional ``(n_users, G)`` user features (gender, age...); their linear
             projection is what :meth:`user_vectors` adds to a user's hidden states (the caller
             adds it: the encoder itself reads items only).
+        tied: Score items with the input item embeddings (SASRec's choice); ``False`` gives
+            them separate output embeddings (gSASRec's), which sampled losses that push many
+            negatives down at every position may need.
     """
 
     def __init__(
@@ -139,6 +142,7 @@ class SequenceTransformer(nn.Module):
         fusion: str = "add",
         id_dropout: float = 0.0,
         user_features: torch.Tensor | None = None,
+        tied: bool = True,
     ) -> None:
         super().__init__()
         if fusion not in FUSIONS:
@@ -175,6 +179,10 @@ class SequenceTransformer(nn.Module):
             self.user_proj = nn.Linear(user_features.shape[1], dim, bias=False)
         else:
             self.user_features = None
+        self.out_emb: nn.Embedding | None = None
+        if not tied:
+            self.out_emb = nn.Embedding(n_items, dim)
+            nn.init.normal_(self.out_emb.weight, std=dim**-0.5)
         nn.init.normal_(self.item_emb.weight, std=dim**-0.5)
         nn.init.normal_(self.pos_emb.weight, std=0.02)
         with torch.no_grad():
@@ -217,7 +225,10 @@ class SequenceTransformer(nn.Module):
             self.item_emb.weight[items + 1] = 0.0
 
     def output_embeddings(self) -> torch.Tensor:
-        """Embeddings that score catalogue items (tied with the input): ``(n_items, D)``."""
+        """Embeddings that score catalogue items: ``(n_items, D)``, tied with the input ones
+        unless the module was built with ``tied=False``."""
+        if self.out_emb is not None:
+            return self.out_emb.weight
         return self.item_table()[1 : self.n_items + 1]
 
     def forward(
