@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from equirec.errors import OutputExistsError
+from equirec.errors import ConfigError, OutputExistsError
 
 
 def check_new(path: Path, *, overwrite: bool) -> None:
@@ -82,6 +82,29 @@ def _usual_mode(path: Path, mode: int) -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, mode & ~umask)
+
+
+def read_toml(path: str | Path, *, what: str = "config file") -> dict[str, Any]:
+    """A TOML file as a dict.
+
+    Raises:
+        ConfigError: The file is missing or not valid TOML (naming ``what`` and the path).
+    """
+    import tomllib
+
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} {path} is not valid TOML: {exc}") from None
+
+
+def relative_to(base: Path, value: str) -> str:
+    """``value`` as a path, relative ones taken from ``base`` (a config file's folder)."""
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else base / path)
 
 
 def jsonable(value: Any) -> Any:

@@ -42,12 +42,13 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from equirec.errors import ConfigError
+from equirec.io import read_toml, relative_to
 from equirec.params import STRICT, Params, signature_model, validate
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
 __all__ = [
     "DataConfig",
@@ -161,7 +162,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "mitigation": MitigationConfig,
     "evaluation": EvaluationConfig,
 }
-_PATHS = ("data_dir", "interactions", "user_attributes", "item_attributes")
+DATA_PATHS = ("data_dir", "interactions", "user_attributes", "item_attributes")
 
 
 class RunConfig(_Section):
@@ -206,20 +207,15 @@ class RunConfig(_Section):
     def from_toml(cls, path: str | Path) -> RunConfig:
         """Read a TOML config file; relative paths in it are relative to its folder."""
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        data = read_toml(path)
         base = path.parent
         section = data.get("data")
         if isinstance(section, dict):
-            for key in _PATHS:
+            for key in DATA_PATHS:
                 if isinstance(section.get(key), str):
-                    section[key] = _relative_to(base, section[key])
+                    section[key] = relative_to(base, section[key])
         if isinstance(data.get("out"), str):
-            data["out"] = _relative_to(base, data["out"])
+            data["out"] = relative_to(base, data["out"])
         return cls.from_dict(data, source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
@@ -272,8 +268,3 @@ class RunConfig(_Section):
             check_model(m.method, params, model)
         except ConfigError as err:
             raise ConfigError(f"{source}: {err}") from None
-
-
-def _relative_to(base: Path, value: str) -> str:
-    path = Path(value).expanduser()
-    return str(path if path.is_absolute() else base / path)

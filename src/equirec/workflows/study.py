@@ -28,16 +28,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import tomllib
 from pydantic import Field
 from scipy import stats as scipy_stats
 
 from equirec.errors import ConfigError
 from equirec.fairness.audit import audit
-from equirec.io import atomic_dir, check_new, jsonable
+from equirec.io import atomic_dir, check_new, jsonable, read_toml, relative_to
 from equirec.mitigation.tradeoff import grid_points
 from equirec.params import Params, validate
-from equirec.workflows.config import RunConfig
+from equirec.workflows.config import DATA_PATHS, RunConfig
 
 __all__ = ["StudyConfig", "StudyModel", "plan", "study_from_flags", "study_run", "summarise"]
 
@@ -81,18 +80,12 @@ class StudyConfig(Params):
     def from_toml(cls, path: str | Path) -> StudyConfig:
         """Read a TOML study file; relative paths in it are relative to its folder."""
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"study file {path} does not exist") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"study file {path} is not valid TOML: {exc}") from None
-        for section, keys in (("data", ("data_dir", "interactions")), (None, ("out",))):
-            table = data.get(section, {}) if section else data
+        data = read_toml(path, what="study file")
+        paths = [(data.get("data"), DATA_PATHS), (data, ("out",))]
+        for table, keys in paths:
             for key in keys:
                 if isinstance(table, dict) and isinstance(table.get(key), str):
-                    value = Path(table[key]).expanduser()
-                    table[key] = str(value if value.is_absolute() else path.parent / value)
+                    table[key] = relative_to(path.parent, table[key])
         return validate(cls, data, where=str(path), noun="key")
 
 
