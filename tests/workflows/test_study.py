@@ -53,10 +53,21 @@ def test_a_study_trains_audits_summarises_and_resumes(tmp_path, assert_well_form
     again = study_run(_study(out))  # resumed: nothing retrained, the same numbers
     assert again["params"]["trained_now"] == 0
     assert again["points"] == result["points"]
+    reaudited = study_run(_study(out, audit={**AUDIT, "n_boot": 30}))  # audit options changed
+    assert reaudited["params"]["trained_now"] == 0 and reaudited["params"]["audited_now"] == 3
     changed = _study(out)
     changed["models"][0]["params"] = {**TINY, "dropout": 0.1}
     with pytest.raises(ConfigError, match="another config"):
         study_run(changed)
+    before = (Path(result["runs"][0]["folder"]) / "metrics.json").read_text()
+    retrained = study_run(changed, overwrite=True)  # the changed point is trained anew
+    assert retrained["params"]["trained_now"] == 2
+    assert (Path(result["runs"][0]["folder"]) / "metrics.json").read_text() != before
+    other = tmp_path / "elsewhere"
+    (other / "results").mkdir(parents=True)
+    (other / "results" / "mine.txt").write_text("a user's file")
+    with pytest.raises(Exception, match="exist"):
+        study_run(_study(other))
 
 
 def test_summary_over_seeds_is_a_student_t_interval():

@@ -104,6 +104,17 @@ def _grid(items: Sequence[str]) -> dict[str, list[Any]]:
     return out
 
 
+def _seeds(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(s) for s in text.split(",")]
+    except ValueError:
+        raise EquirecError(
+            f"--seeds {text!r}: write integers separated by commas (0,1,2)"
+        ) from None
+
+
 def _llm_audit(args: argparse.Namespace, console: Any) -> None:
     from pathlib import Path
 
@@ -475,7 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     models=args.model,
                     grid=_grid(args.grid),
                     fixed=_params(args.set, "--set"),
-                    seeds=[int(s) for s in args.seeds.split(",")] if args.seeds else None,
+                    seeds=_seeds(args.seeds),
                     out=args.out,
                 )
             studied = study_run(

@@ -293,7 +293,7 @@ def item_side(
         "catalogue": {
             key: _num(value) if isinstance(value, float) else value
             for key, value in catalogue_exposure(
-                lists, n_items=data.n_items, k=k, attention=attention
+                lists, n_items=data.n_items, k=k, attention=attention, patience=patience
             ).items()
         }
         | {"n_items": data.n_items},

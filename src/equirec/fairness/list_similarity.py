@@ -61,7 +61,8 @@ def serp_at_k(x: Sequence[Hashable], y: Sequence[Hashable], k: int) -> float:
 
 def prag_at_k(x: Sequence[Hashable], y: Sequence[Hashable], k: int) -> float:
     """PRAG*@K of the sensitive list ``x`` against the neutral list ``y`` (pairs of ``x``
-    whose order ``y`` keeps, the first item in ``y``); 1.0 or 0.0 for a list of one item."""
+    whose order ``y`` keeps, the first item in ``y``). A list of one item has no pair: it
+    scores 1.0 when its item is in ``y`` (FaiRLLM's code asks for ``x == y``), else 0.0."""
     top_x = _top(x, k)
     rank_y = {item: r for r, item in enumerate(_top(y, k))}
     if len(top_x) < 2:

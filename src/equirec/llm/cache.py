@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from equirec.errors import ConfigError
 from equirec.llm.providers import Provider
 
 __all__ = ["ResponseCache"]
@@ -42,11 +43,17 @@ class ResponseCache:
         if self.path is not None:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(":memory:" if self.path is None else str(self.path))
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, provider TEXT NOT NULL, "
-            "prompt TEXT NOT NULL, answer TEXT NOT NULL, created TEXT NOT NULL)"
-        )
-        self._db.commit()
+        try:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, provider TEXT NOT NULL, "
+                "prompt TEXT NOT NULL, answer TEXT NOT NULL, created TEXT NOT NULL)"
+            )
+            self._db.commit()
+        except sqlite3.DatabaseError as err:
+            self._db.close()
+            raise ConfigError(
+                f"{self.path}: not an answer cache ({err}); give another --cache file"
+            ) from err
 
     def get(self, provider: str, prompt: str) -> str | None:
         """The stored answer, or ``None``."""

@@ -11,8 +11,8 @@ requests, SNSR and SNSV with intervals, and a within-request permutation test of
 Requests come from *anchors* (FaiRLLM: names or titles the user is a fan of;
 :func:`anchor_requests`) or from *users' histories* (CFaiRLLM, Deldjoo & Di Noia:
 :func:`history_requests`): the prompt lists titles the user liked, and the user's held-out
-items give each list's *alignment* with what the user really went on to choose (the share of
-the user's held-out items in the matched list, HR@K), per value and neutrally. Titles that
+items give each list's *alignment* with what the user really went on to choose (whether the
+matched list holds one of them, HR@K), per value and neutrally. Titles that
 match no catalogue item are counted (the *unmatched* rate, per value).
 
 Every answer goes through a :class:`~equirec.llm.cache.ResponseCache`, so the same audit run
@@ -255,13 +255,14 @@ def fairllm_audit(
                         "item": item,
                     }
                 )
-    rng = np.random.default_rng(seed)
     attributes: dict[str, Any] = {}
     tests: list[dict[str, Any]] = []
-    for attr, values in shape.items():
+    for a, (attr, values) in enumerate(shape.items()):
         attributes[attr] = {}
         for name in similarities:
             fn = SIMILARITIES[name]
+            # each test's own stream: adding a similarity or attribute changes no other number
+            rng = np.random.default_rng([seed, a, list(SIMILARITIES).index(name)])
             sim = np.array(
                 [
                     [fn(lists.items[r.key, attr, v], lists.items[r.key, "", ""], k) for v in values]

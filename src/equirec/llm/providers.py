@@ -11,6 +11,7 @@ function), so that cached answers of one are never taken for another's.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 from collections.abc import Callable
@@ -28,6 +29,10 @@ __all__ = [
     "ProviderError",
     "callable_from_path",
 ]
+
+
+def _digest(*settings: Any) -> str:
+    return hashlib.sha256(repr(settings).encode("utf-8")).hexdigest()[:12]
 
 
 class ProviderError(EquirecError):
@@ -76,7 +81,9 @@ class OpenAICompatible:
 
     @property
     def name(self) -> str:
-        return f"openai:{self.base_url.rstrip('/')}:{self.model}:t={self.temperature}"
+        """The endpoint, model and every setting that changes an answer (the cache's key)."""
+        settings = _digest(self.system, self.temperature, self.max_tokens, self.seed)
+        return f"openai:{self.base_url.rstrip('/')}:{self.model}:{settings}"
 
     def _openai(self) -> Any:
         if not self._client:
@@ -98,9 +105,9 @@ class OpenAICompatible:
         return self._client[0]
 
     def complete(self, prompt: str) -> str:
+        client = self._openai()  # imports openai, or says which extra to install
         import openai
 
-        client = self._openai()
         try:
             response = client.chat.completions.create(
                 model=self.model,
@@ -137,7 +144,9 @@ class LocalTransformers:
 
     @property
     def name(self) -> str:
-        return f"transformers:{Path(self.path).resolve()}"
+        """The folder and the settings that change an answer (the cache's key)."""
+        settings = _digest(self.system, self.max_new_tokens)
+        return f"transformers:{Path(self.path).resolve()}:{settings}"
 
     def _load(self) -> tuple[Any, Any]:
         if not self._loaded:
@@ -149,8 +158,11 @@ class LocalTransformers:
                 ) from exc
             if not (Path(self.path) / "config.json").is_file():
                 raise ConfigError(f"{self.path}: not a model folder (no config.json)")
-            tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(self.path, local_files_only=True)
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
+                model = AutoModelForCausalLM.from_pretrained(self.path, local_files_only=True)
+            except (OSError, ValueError) as exc:
+                raise ProviderError(f"{self.path}: not a readable causal LM ({exc})") from exc
             model.eval()
             self._loaded.extend([tokenizer, model])
         return self._loaded[0], self._loaded[1]

@@ -20,9 +20,10 @@ from equirec.errors import ConfigError
 
 __all__ = ["TitleMatcher", "normalise_title", "parse_titles"]
 
-_ITEM = re.compile(r"^\s*(?:\d+\s*[.):\]-]|[-*•·]|#\d+)\s*(.+?)\s*$")
+_NUMBERED = re.compile(r"^\s*#?(\d{1,3})\s*[.):\]-]\s*(.+?)\s*$")
+_BULLET = re.compile(r"^\s*[-*•·]\s*(.+?)\s*$")
 _YEAR = re.compile(r"\s*[(\[]\s*\d{4}\s*[)\]]\s*$")
-_ARTICLES = "the|a|an|la|le|les|il|el|die|der|das"
+_ARTICLES = "the|a|an"
 _LEADING = re.compile(rf"^(?:{_ARTICLES})\s+")
 _TRAILING = re.compile(rf",\s*(?:{_ARTICLES})$")
 _ASIDE = re.compile(r"\s*\(.*?\)\s*$")
@@ -33,18 +34,18 @@ _SPACES = re.compile(r"\s+")
 def parse_titles(answer: str, *, k: int | None = None) -> list[str]:
     """The titles listed in ``answer``, in order (the first ``k``).
 
-    Numbered or bulleted lines are the list when there are any; otherwise every non-empty
-    line is a title. A quoted title is taken from its quotes, and what follows a spaced dash
+    Lines numbered 1, 2, 3... are the list when there are any, else bulleted lines, else every
+    non-empty line. A quoted title is taken from its quotes, and what follows a spaced dash
     after an unquoted one ("Heat - a crime drama") is dropped (a colon is kept: "Star Wars:
     Episode IV").
     """
     lines = [line for line in answer.splitlines() if line.strip()]
-    listed = [m.group(1) for line in lines if (m := _ITEM.match(line))]
+    listed = _numbered(lines) or [m.group(1) for line in lines if (m := _BULLET.match(line))]
     if not listed:
         listed = [line.strip() for line in lines]
     out = []
     for raw in listed:
-        quoted = re.search(r'"([^"]+)"|“([^”]+)”', raw)
+        quoted = re.match(r'\s*(?:"([^"]+)"|“([^”]+)”)', raw)  # a title given in quotes
         title = next(g for g in quoted.groups() if g) if quoted else raw
         if not quoted:
             title = re.split(r"\s+[-–—]\s+", title, maxsplit=1)[0]
@@ -54,9 +55,21 @@ def parse_titles(answer: str, *, k: int | None = None) -> list[str]:
     return out[:k] if k is not None else out
 
 
+def _numbered(lines: list[str]) -> list[str]:
+    """The items of a list numbered 1, 2, 3... (a line such as "2001: A Space Odyssey" is a
+    title, not item 2001: only the run of numbers counting up from 1 is the list)."""
+    out, expected = [], 1
+    for line in lines:
+        m = _NUMBERED.match(line)
+        if m and int(m.group(1)) == expected:
+            out.append(m.group(2))
+            expected += 1
+    return out if len(out) >= 2 or (out and len(lines) == 1) else []
+
+
 def normalise_title(title: str) -> str:
-    """Lower case, accents and punctuation removed, a trailing year and an article dropped
-    ("Matrix, The (1999)" and "The Matrix" both give "matrix")."""
+    """Lower case, accents and punctuation removed, a trailing year and an English article
+    dropped ("Matrix, The (1999)" and "The Matrix" both give "matrix"; "Die Hard" stays)."""
     text = unicodedata.normalize("NFKD", title)
     text = "".join(c for c in text if not unicodedata.combining(c)).lower().strip()
     text = _ASIDE.sub("", _YEAR.sub("", text))  # a trailing year, then an aside "(a.k.a. ...)"

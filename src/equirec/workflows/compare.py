@@ -120,9 +120,9 @@ def compare_runs(
     for run, data in zip(runs[1:], datas[1:], strict=True):
         if not _same_test(datas[0], data):
             raise ConfigError(
-                f"{run.path}: its test users, items or history differ from {runs[0].path}'s "
-                "(another dataset, split or split seed); compare runs made on the same split, "
-                "so that their differences can be tested on the same users"
+                f"{run.path}: its test users, items, history or listed users differ from "
+                f"{runs[0].path}'s (another dataset, split or split seed); compare runs made on "
+                "the same split, so that their differences can be tested on the same users"
             )
     systems = [_system(data, params, units) for data in datas]
     labels = _labels(paths)
@@ -214,6 +214,7 @@ def _same_test(a: AuditData, b: AuditData) -> bool:
     return (
         a.user_ids.equals(b.user_ids)
         and a.item_ids.equals(b.item_ids)
+        and np.array_equal(np.sort(a.list_users), np.sort(b.list_users))
         and a.relevant.shape == b.relevant.shape
         and (a.relevant != b.relevant).nnz == 0
         and np.array_equal(a.popularity, b.popularity)
@@ -370,6 +371,6 @@ def _write(folder: Path, result: dict[str, Any], *, overwrite: bool) -> None:
         ]
     )
     with atomic_dir(folder, overwrite=overwrite) as tmp:
-        (tmp / "compare.json").write_text(json.dumps(jsonable(result), indent=2))
+        (tmp / "compare.json").write_text(json.dumps(jsonable(result), indent=2), encoding="utf-8")
         table.to_csv(tmp / "compare.csv", index=False)
-        (tmp / "compare.html").write_text(render_compare(jsonable(result)))
+        (tmp / "compare.html").write_text(render_compare(jsonable(result)), encoding="utf-8")

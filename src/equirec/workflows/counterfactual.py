@@ -119,14 +119,18 @@ def counterfactual_run(
         for r in range(len(users)):
             own_value = groups.labels[codes[r]]
             sims = [
-                fn(list(lists[v][r]), list(factual[r]), k) for v in groups.labels if v != own_value
+                fn(_items(lists[v][r]), _items(factual[r]), k)
+                for v in groups.labels
+                if v != own_value
             ]
             per_user[r] = float(np.mean(sims))
         for g, label in enumerate(groups.labels):
             mine = np.flatnonzero(codes == g)
             if len(mine):
                 by_pair[label] = {
-                    v: float(np.mean([fn(list(lists[v][r]), list(factual[r]), k) for r in mine]))
+                    v: float(
+                        np.mean([fn(_items(lists[v][r]), _items(factual[r]), k) for r in mine])
+                    )
                     for v in groups.labels
                     if v != label
                 }
@@ -147,6 +151,11 @@ def counterfactual_run(
     if target is not None:
         atomic_write_text(target, json.dumps(jsonable(report), indent=2))
     return report
+
+
+def _items(row: np.ndarray) -> list[int]:
+    """A ranked list without its padding (``-1``: a user with fewer unseen items than k)."""
+    return [int(i) for i in row if i >= 0]
 
 
 def _typed(label: str, column: pd.Series) -> Any:

@@ -205,6 +205,8 @@ def llm_audit_run(
         lists = pd.DataFrame(report["lists"])
         summary = {k: v for k, v in report.items() if k != "lists"}
         with atomic_dir(results, overwrite=overwrite) as tmp:
-            (tmp / "llm_audit.json").write_text(json.dumps(jsonable(summary), indent=2))
+            (tmp / "llm_audit.json").write_text(
+                json.dumps(jsonable(summary), indent=2), encoding="utf-8"
+            )
             lists.to_csv(tmp / "lists.csv", index=False)
     return report

@@ -216,20 +216,42 @@ def study_run(
         raise ConfigError(f"jobs must be at least 1, not {jobs}")
     runs = plan(config, source=source)
     out = Path(config.out)
-    todo = [r for r in runs if not _done(r, overwrite=overwrite)]
-    log.info("study: %d runs, %d to train", len(runs), len(todo))
+    results = out / "results"
+    if results.exists() and not (results / "study.json").is_file():
+        check_new(results, overwrite=overwrite)  # not a study's results: never replaced unasked
+    needs = {r["folder"]: _todo(r, config.audit, overwrite=overwrite) for r in runs}
+    todo = [r for r in runs if needs[r["folder"]]]
+    log.info(
+        "study: %d runs, %d to train, %d to audit",
+        len(runs),
+        sum(n == "train" for n in needs.values()),
+        sum(n == "audit" for n in needs.values()),
+    )
     t0 = time.perf_counter()
     threads = max(1, (os.cpu_count() or 1) // jobs)
     if jobs == 1 or len(todo) <= 1:
         for r in todo:
-            _train_and_audit(r["config"], config.audit, threads)
+            _train_and_audit(
+                r["config"], config.audit, threads, train=needs[r["folder"]] == "train"
+            )
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = [
-                pool.submit(_train_and_audit, r["config"], config.audit, threads) for r in todo
+                pool.submit(
+                    _train_and_audit,
+                    r["config"],
+                    config.audit,
+                    threads,
+                    train=needs[r["folder"]] == "train",
+                )
+                for r in todo
             ]
-            for future in futures:
-                future.result()
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
     rows = [_row(r) for r in runs]
     result = {
         "schema_version": "equirec-study/1",
@@ -242,7 +264,8 @@ def study_run(
             "split": config.split,
             "audit": config.audit,
             "runs": len(runs),
-            "trained_now": len(todo),
+            "trained_now": sum(n == "train" for n in needs.values()),
+            "audited_now": len(todo),
             "seconds": time.perf_counter() - t0,
         },
         "runs": rows,
@@ -252,23 +275,47 @@ def study_run(
     return result
 
 
-def _done(run: Mapping[str, Any], *, overwrite: bool) -> bool:
-    """Whether the run's folder already holds this run and its audit."""
+def _todo(run: Mapping[str, Any], audit_options: Mapping[str, Any], *, overwrite: bool) -> str:
+    """What the run's folder still needs: ``"train"`` (then audit), ``"audit"`` or ``""``.
+
+    Raises:
+        ConfigError: (Without ``overwrite``) the folder holds files of another run, or an
+            unreadable ``config.json``.
+    """
     folder = Path(run["folder"])
     config_path = folder / "config.json"
     if not config_path.is_file():
         if folder.exists():
             check_new(folder, overwrite=overwrite)
-        return False
-    saved = json.loads(config_path.read_text()).get("config") or {}
+        return "train"
+    try:
+        saved = json.loads(config_path.read_text(encoding="utf-8")).get("config") or {}
+    except (ValueError, AttributeError) as err:
+        if not overwrite:
+            raise ConfigError(f"{config_path}: unreadable ({err}); pass --overwrite") from err
+        return "train"
     if not _same_run(saved, jsonable(run["config"])):
         if not overwrite:
             raise ConfigError(
                 f"{folder} holds a run of another config than the study's point; pass "
                 "--overwrite to retrain it, or give the study another out folder"
             )
+        return "train"
+    if not (folder / "metrics.json").is_file():
+        return "train"
+    return "" if _same_audit(folder / "audit.json", audit_options) else "audit"
+
+
+def _same_audit(path: Path, options: Mapping[str, Any]) -> bool:
+    """Whether ``audit.json`` exists and was made with the study's audit options (those its
+    ``params`` record: ``k``, ``n_boot``, ``seed``...)."""
+    if not path.is_file():
         return False
-    return (folder / "metrics.json").is_file() and (folder / "audit.json").is_file()
+    try:
+        params = json.loads(path.read_text(encoding="utf-8"))["params"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return all(params[k] == v for k, v in jsonable(dict(options)).items() if k in params)
 
 
 def _same_run(saved: Mapping[str, Any], planned: Mapping[str, Any]) -> bool:
@@ -285,7 +332,9 @@ def _same_run(saved: Mapping[str, Any], planned: Mapping[str, Any]) -> bool:
     return True
 
 
-def _train_and_audit(config: dict[str, Any], audit_options: dict[str, Any], threads: int) -> None:
+def _train_and_audit(
+    config: dict[str, Any], audit_options: dict[str, Any], threads: int, *, train: bool
+) -> None:
     import torch
 
     from equirec.workflows.audit import audit_run
@@ -293,9 +342,9 @@ def _train_and_audit(config: dict[str, Any], audit_options: dict[str, Any], thre
 
     torch.set_num_threads(threads)
     folder = Path(config["out"])
-    if not (folder / "metrics.json").is_file():
+    if train:
         log.info("study: training %s", folder)
-        run(config, overwrite=True)  # the study's own folder (checked by _done)
+        run(config, overwrite=True)  # the study's own folder (checked by _todo)
     log.info("study: auditing %s", folder)
     audit_run(folder, **audit_options)
 
@@ -408,6 +457,6 @@ def _write(out: Path, result: dict[str, Any]) -> None:
     )
     results = out / "results"
     with atomic_dir(results, overwrite=True) as tmp:  # the study's own results, rewritten
-        (tmp / "study.json").write_text(json.dumps(jsonable(result), indent=2))
+        (tmp / "study.json").write_text(json.dumps(jsonable(result), indent=2), encoding="utf-8")
         table.to_csv(tmp / "study.csv", index=False)
-        (tmp / "study.html").write_text(render_study(jsonable(result)))
+        (tmp / "study.html").write_text(render_study(jsonable(result)), encoding="utf-8")
