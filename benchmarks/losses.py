@@ -28,6 +28,8 @@ LOSSES: dict[str, dict[str, Any]] = {
     "sampled-uniform-1024": {"loss": "sampled", "n_negatives": 1024},
     "sampled-popularity-logq": {"loss": "sampled", "n_negatives": 256, "negatives": "popularity"},
     "gbce": {"loss": "gbce", "n_negatives": 256, "gbce_t": 0.75},
+    # gBCE learns slowly: validation still rises at epoch 200, and an early dip stops seed 0
+    "gbce-long": {"loss": "gbce", "n_negatives": 256, "epochs": 400, "min_epochs": 150},
     "sampled-uniform-shared": {"loss": "sampled", "n_negatives": 256, **SHARED},
     "sampled-popularity-logq-shared": {
         "loss": "sampled",
