@@ -444,3 +444,18 @@ def test_untied_output_embeddings_score_items_and_are_saved(tmp_path):
     pd.testing.assert_frame_equal(loaded.recommend(k=5), model.recommend(k=5))
     with pytest.raises(ConfigError, match="tied_embeddings=false"):
         SASRec(tied_embeddings=False, content_attributes=["genres"], **SMALL).fit(train)
+
+
+def test_bert4rec_last_item_masking_masks_the_last_position_alone():
+    d = _cycles()
+    train, _, _ = _split(d)
+    model = BERT4Rec(epochs=1, last_mask_prob=1.0, **SMALL).fit(train)
+    history = train.history()
+    task = model._task(history, None)
+    users = np.arange(10)
+    batch = task.make_batch(users, np.random.default_rng(0))
+    targets = batch["targets"].numpy()
+    assert (targets[:, :-1] == -1).all() and (targets[:, -1] >= 0).all()
+    assert task.unit_positions() == 1.0
+    with pytest.raises(ConfigError, match="last_mask_prob"):
+        BERT4Rec(last_mask_prob=1.5, **SMALL).fit(train)

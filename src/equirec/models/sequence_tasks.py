@@ -205,7 +205,9 @@ class MaskedItemTask(NextItemTask):
     def unit_positions(self) -> float:
         """Expected masked positions per user (at least one per sequence)."""
         lengths = np.minimum(self.train.lengths()[self.users], self.model.max_len)
-        return float(np.maximum(1.0, self.model.mask_prob * lengths).mean())
+        random = float(np.maximum(1.0, self.model.mask_prob * lengths).mean())
+        last = float(self.model.last_mask_prob)
+        return (1.0 - last) * random + last  # a last-item sequence masks one position
 
     def make_batch(self, users: np.ndarray, rng: np.random.Generator) -> Batch:
         from equirec.models.sequential import BERT4Rec
@@ -221,9 +223,13 @@ class MaskedItemTask(NextItemTask):
             lo, hi = self.train.indptr[u], self.train.indptr[u + 1]
             seq, w = self.train.items[lo:hi][-length:], self.train.weights[lo:hi][-length:]
             n = len(seq)
-            masked = rng.random(n) < model.mask_prob
-            if not masked.any():
-                masked[rng.integers(n)] = True
+            if model.last_mask_prob and rng.random() < model.last_mask_prob:
+                masked = np.zeros(n, dtype=bool)  # the prediction's form: the last item alone
+                masked[-1] = True
+            else:
+                masked = rng.random(n) < model.mask_prob
+                if not masked.any():
+                    masked[rng.integers(n)] = True
             inp = np.where(masked, mask_token, seq + 1)
             tokens[row, length - n :] = inp
             targets[row, length - n :] = np.where(masked, seq, -1)

@@ -461,8 +461,10 @@ class SASRec(SequentialRecommender):
 class BERT4Rec(SequentialRecommender):
     """BERT4Rec (Sun et al. 2019): bidirectional transformer trained to recover masked items.
 
-    Same parameters as :class:`SASRec`, plus ``mask_prob`` (share of items masked in training).
-    At prediction a mask token is appended after the user's last ``max_len - 1`` items and its
+    Same parameters as :class:`SASRec`, plus ``mask_prob`` (share of items masked in training)
+    and ``last_mask_prob`` (share of training sequences whose last item alone is masked, as
+    the original BERT4Rec's data generator adds them: the form a prediction takes). At
+    prediction a mask token is appended after the user's last ``max_len - 1`` items and its
     output scores the catalogue.
     """
 
@@ -470,14 +472,21 @@ class BERT4Rec(SequentialRecommender):
     causal = False
     extra_tokens = 1
 
-    def __init__(self, *, mask_prob: float = 0.2, **kwargs: Any) -> None:
+    def __init__(
+        self, *, mask_prob: float = 0.2, last_mask_prob: float = 0.0, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.mask_prob = mask_prob
+        self.last_mask_prob = last_mask_prob
 
     def _check_params(self) -> None:
         super()._check_params()
         if not 0.0 < self.mask_prob < 1.0:
             raise ConfigError(f"bert4rec: mask_prob must be in (0, 1), not {self.mask_prob!r}")
+        if not 0.0 <= self.last_mask_prob <= 1.0:
+            raise ConfigError(
+                f"bert4rec: last_mask_prob must be in [0, 1], not {self.last_mask_prob!r}"
+            )
 
     def _task(self, train: History, valid: History | None) -> SequenceTask:
         return MaskedItemTask(self, train, valid)
@@ -489,4 +498,4 @@ class BERT4Rec(SequentialRecommender):
 
     @classmethod
     def _get_param_names(cls) -> list[str]:
-        return sorted({"mask_prob", *SequentialRecommender._get_param_names()})
+        return sorted({"mask_prob", "last_mask_prob", *SequentialRecommender._get_param_names()})
