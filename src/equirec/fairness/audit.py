@@ -299,6 +299,8 @@ def audit(
         "min_group_size": min_group_size,
         "head": {"method": head, "cutoff": head_cutoff},
         "activity_top": activity_top,
+        "activity_bands": activity_bands,
+        "numeric_bands": numeric_bands,
         "multi": multi,
         "leakage_permutations": leakage_permutations,
         "leakage_repeats": leakage_repeats,

@@ -126,6 +126,8 @@ class AuditParams(BaseModel):
         min_group_size: Groups smaller than this are flagged.
         head: The head/tail cut of ``popularity``.
         activity_top: UGF's share of most active users.
+        activity_bands: Quantile bands of ``activity_band`` (absent before session 9: 4).
+        numeric_bands: Quantile bands of numeric user attributes (absent before: 4).
         multi: Membership of multi-valued item attributes.
         leakage_permutations: Label permutations of every leakage probe (0: none).
         leakage_repeats: Cross-validation repeats of every leakage probe.
@@ -156,6 +158,8 @@ class AuditParams(BaseModel):
     min_group_size: int
     head: HeadParams
     activity_top: float
+    activity_bands: int = 4
+    numeric_bands: int = 4
     multi: Literal["count", "split"]
     leakage_permutations: int
     leakage_repeats: int

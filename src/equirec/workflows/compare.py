@@ -46,7 +46,16 @@ from equirec.workflows.rundir import AUDIT_JSON, RunFolder, open_run
 __all__ = ["SCHEMA", "compare_runs"]
 
 SCHEMA = "equirec-compare/1"
-SAME_AUDIT = ("k", "metrics", "attention", "patience", "head", "activity_top")
+SAME_AUDIT = (
+    "k",
+    "metrics",
+    "attention",
+    "patience",
+    "head",
+    "activity_top",
+    "activity_bands",
+    "numeric_bands",
+)
 """Audit settings every compared run must share (its numbers are measured the same way)."""
 
 AUC_KEYS = ("auc", "ci_low", "ci_high")
@@ -193,13 +202,16 @@ def _audit_of(run: RunFolder) -> dict[str, Any]:
 
 
 def _check_same_audit(paths: Sequence[Path], reports: Sequence[dict[str, Any]]) -> None:
+    def value(params: dict[str, Any], key: str) -> Any:
+        return params.get(key, 4 if key.endswith("_bands") else None)  # older audits: 4 bands
+
     first = reports[0]["params"]
     for path, report in zip(paths[1:], reports[1:], strict=True):
         for key in SAME_AUDIT:
-            if report["params"].get(key) != first.get(key):
+            if value(report["params"], key) != value(first, key):
                 raise ConfigError(
-                    f"{path}: its audit was made with {key} = {report['params'].get(key)!r}, "
-                    f"{paths[0]}'s with {first.get(key)!r}; audit both the same way (e.g. "
+                    f"{path}: its audit was made with {key} = {value(report['params'], key)!r}, "
+                    f"{paths[0]}'s with {value(first, key)!r}; audit both the same way (e.g. "
                     f"`equirec audit {path} --k {first['k']}`) before comparing them"
                 )
 
@@ -257,6 +269,8 @@ def _statistics(
             attributes=plain,
             intersections=pairs,
             activity_top=float(params["activity_top"]),
+            activity_bands=int(params.get("activity_bands", 4)),
+            numeric_bands=int(params.get("numeric_bands", 4)),
         )
     }
     for name in names:
