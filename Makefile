@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[dev,parquet,serve,text,explain,privacy,ann,llm]"
+	$(BIN)/python -m pip install -q -e ".[dev,parquet,serve,text,explain,privacy,ann,llm,tune]"
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 

@@ -104,6 +104,24 @@ def _grid(items: Sequence[str]) -> dict[str, list[Any]]:
     return out
 
 
+def _space(items: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``--space`` values: ``NAME=LOW:HIGH[:log]`` or ``NAME=A,B,C``."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name, sep, spec = item.partition("=")
+        if not sep or not name.strip() or not spec.strip():
+            raise EquirecError(f"--space {item!r}: write NAME=LOW:HIGH[:log] or NAME=A,B,C")
+        if ":" in spec:
+            parts = spec.split(":")
+            if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "log"):
+                raise EquirecError(f"--space {item!r}: write NAME=LOW:HIGH or NAME=LOW:HIGH:log")
+            low, high = _value(parts[0]), _value(parts[1])
+            out[name.strip()] = {"low": low, "high": high, "log": len(parts) == 3}
+        else:
+            out[name.strip()] = {"choices": [_value(v.strip()) for v in spec.split(",")]}
+    return out
+
+
 def _seeds(text: str | None) -> list[int] | None:
     if not text:
         return None
@@ -494,6 +512,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             console.print(study_table(studied))
             console.print(f"study in {studied['params']['out']}/results/study.html")
+        elif args.command == "tune":
+            from equirec.workflows.config import RunConfig
+            from equirec.workflows.tune import tune_run
+
+            tuned = tune_run(
+                RunConfig.from_toml(args.config),
+                settings={
+                    "minutes": args.minutes,
+                    "trials": args.trials,
+                    "space": _space(args.space),
+                    "seed": args.seed,
+                    "prune": not args.no_prune,
+                },
+                out=args.out,
+                overwrite=args.overwrite,
+            )
+            counts = tuned["counts"]
+            console.print(
+                f"{counts['complete']} trials complete, {counts['pruned']} pruned in "
+                f"{tuned['params']['seconds']:.0f} s; validation NDCG@10 "
+                f"{tuned['default']['ndcg@10']:.4f} as given, {tuned['best']['ndcg@10']:.4f} "
+                f"best with {tuned['best']['params']}"
+            )
+            console.print(f"best run config: {args.out}/best.toml")
         elif args.command == "counterfactual":
             from equirec.workflows.counterfactual import counterfactual_run
 

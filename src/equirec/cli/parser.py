@@ -442,6 +442,30 @@ def build_parser() -> argparse.ArgumentParser:
     cf.add_argument("--overwrite", action="store_true", help="replace --out")
     _log_flags(cf)
 
+    tu = sub.add_parser(
+        "tune",
+        help="search a model's parameters for the best validation NDCG@10 (Optuna)",
+        description="Search the model of a run config for the best validation NDCG@10 within "
+        "a time budget: the config as given is the first trial, TPE proposes the next, trials "
+        "that fall behind are pruned. Test items are never scored. Writes trials.csv, "
+        "tune.json and best.toml (a run config: equirec run --config OUT/best.toml).",
+    )
+    tu.add_argument("--config", required=True, help="the run config whose model is tuned")
+    tu.add_argument("--minutes", type=float, default=20.0, help="time budget (default 20)")
+    tu.add_argument("--trials", type=int, help="most trials (default: what the budget allows)")
+    tu.add_argument(
+        "--space",
+        action="append",
+        default=[],
+        help="a searched parameter: NAME=LOW:HIGH[:log] or NAME=A,B,C (repeat; default: the "
+        "model's own space)",
+    )
+    tu.add_argument("--seed", type=int, default=0, help="seed of the sampler (default 0)")
+    tu.add_argument("--no-prune", action="store_true", help="never stop a trial early")
+    tu.add_argument("--out", required=True, help="output folder")
+    tu.add_argument("--overwrite", action="store_true", help="replace the output folder")
+    _log_flags(tu)
+
     sub.add_parser("datasets", help="list the built-in datasets")
     sub.add_parser("models", help="list the available models")
     me = sub.add_parser(

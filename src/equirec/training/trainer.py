@@ -16,6 +16,8 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -46,6 +48,23 @@ weight decay and gradient clipping), so a term can learn, e.g. an adversary's di
 Its parameters are not part of the model: they are neither saved nor restored by early
 stopping, and they keep their values from one fit to the next.
 """
+
+
+_VALIDATION_HOOK: ContextVar[Callable[[int, float], None] | None] = ContextVar(
+    "equirec_validation_hook", default=None
+)
+
+
+@contextmanager
+def on_validation(hook: Callable[[int, float], None]) -> Iterator[None]:
+    """Call ``hook(epoch, score)`` after every validation of every :meth:`Trainer.fit` inside
+    the block (e.g. a tuner reporting to its pruner; an exception it raises stops training and
+    propagates)."""
+    token = _VALIDATION_HOOK.set(hook)
+    try:
+        yield
+    finally:
+        _VALIDATION_HOOK.reset(token)
 
 
 class LossTermsMixin:
@@ -276,6 +295,9 @@ class Trainer:
                         score = float(task.validate(module))
                 score = distributed.broadcast_float(score)
                 record["valid"] = score
+                hook = _VALIDATION_HOOK.get()
+                if hook is not None:
+                    hook(epoch, score)
                 if not score <= result.best_score:  # also true for the first (NaN best)
                     result.best_score, result.best_epoch, stale = score, epoch, 0
                     best_state = copy.deepcopy(module.state_dict())
