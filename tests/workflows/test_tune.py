@@ -91,3 +91,12 @@ def test_tune_settings_are_checked(tmp_path, capsys):
         == 0
     )
     assert main([*argv[:-2], "--space", "l2=1:2:cube", "--out", str(tmp_path / "u")]) == 2
+
+
+def test_the_first_trial_is_the_config_even_outside_the_space():
+    result = tune_run(
+        {**EASE, "model": {"name": "ease", "l2": 5000.0}},
+        settings={"trials": 1, "space": {"l2": {"low": 1.0, "high": 100.0, "log": True}}},
+    )
+    assert result["trials"][0]["params.l2"] == 5000.0
+    assert result["params"]["space"]["l2"]["high"] == 5000.0

@@ -165,7 +165,8 @@ def tune_run(
         settings = validate(TuneSettings, dict(settings or {}), where="tune", noun="setting")
     if settings.minutes <= 0 or (settings.trials is not None and settings.trials < 1):
         raise ConfigError("tune: minutes must be > 0 and trials at least 1")
-    space = _space(config, settings)
+    defaults = _defaults(config, _space(config, settings))
+    space = _covering(_space(config, settings), defaults)
     folder = None if out is None else Path(out)
     if folder is not None:
         check_new(folder, overwrite=overwrite)
@@ -202,7 +203,6 @@ def tune_run(
         sampler=optuna.samplers.TPESampler(seed=settings.seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=settings.warmup),
     )
-    defaults = _defaults(config, space)
     study.enqueue_trial(defaults, skip_if_exists=True)
     t0 = time.perf_counter()
     study.optimize(
@@ -264,6 +264,30 @@ def _defaults(config: RunConfig, space: Mapping[str, Dimension]) -> dict[str, An
 
     model = build_model(config)
     return {key: model.get_params()[key] for key in space}
+
+
+def _covering(space: Mapping[str, Dimension], values: Mapping[str, Any]) -> dict[str, Dimension]:
+    """The space widened where the config's own value lies outside it (a ``dim`` of 48 joins
+    the choices), so that the first trial is the config exactly as given."""
+    out = {}
+    for key, dim in space.items():
+        value = values[key]
+        if dim.choices is not None:
+            choices = dim.choices if value in dim.choices else [*dim.choices, value]
+            out[key] = dim.model_copy(update={"choices": choices})
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            assert dim.low is not None and dim.high is not None  # checked by _space
+            if dim.log and value <= 0:
+                raise ConfigError(
+                    f"tune: {key} = {value} (the config's value, its first trial) cannot be "
+                    f"searched on a log scale; give {key} a positive value or choices"
+                )
+            out[key] = dim.model_copy(
+                update={"low": min(dim.low, value), "high": max(dim.high, value)}
+            )
+        else:
+            out[key] = dim
+    return out
 
 
 def _write(folder: Path, result: dict[str, Any], *, overwrite: bool) -> None:
