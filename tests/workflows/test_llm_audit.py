@@ -30,7 +30,7 @@ def small():
     return load_dataset("movielens-small")
 
 
-def test_anchor_and_history_audits_of_a_dataset(small, tmp_path):
+def test_anchor_and_history_audits_of_a_dataset(small, tmp_path, assert_well_formed):
     titles = list(small.item_attributes["title"].dropna())
     answer = planted_answers(titles[:400], phrases=["a", "a male", "a female"], k=10)
     provider = CallableProvider(answer, "python:planted")
@@ -49,6 +49,10 @@ def test_anchor_and_history_audits_of_a_dataset(small, tmp_path):
     assert str(small.item_attributes["title"][popular]) in report["lists"][0]["request"]
     saved = json.loads((tmp_path / "a" / "results" / "llm_audit.json").read_text())
     assert saved["attributes"] == report["attributes"] and "lists" not in saved
+    page = (tmp_path / "a" / "results" / "llm_audit.html").read_text()
+    assert_well_formed(page)
+    assert "SNSR" in page and "<svg" in page
+    assert report["warnings"] and "permutations cannot make" in report["warnings"][0]
     assert (tmp_path / "a" / "answers.sqlite").is_file()
     history = llm_audit_run(
         provider,

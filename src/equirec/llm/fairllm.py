@@ -220,7 +220,7 @@ def fairllm_audit(
         The report: ``params``, ``answers`` (asked and cached), ``unmatched`` rates,
         ``attributes`` (per attribute and similarity: ``values``, ``snsr``, ``snsv``, their
         intervals, ``p_value``, ``p_adjusted``, ``significant``), ``alignment`` (history
-        requests) and ``lists`` (every parsed title, its item and its list).
+        requests), ``warnings`` and ``lists`` (every parsed title, its item and its list).
 
     Raises:
         ConfigError: No request, an unknown similarity, or requests with different attributes.
@@ -290,6 +290,13 @@ def fairllm_audit(
             }
             attributes[attr][name] = entry
             tests.append(entry)
+    warnings = []
+    if n_permutations and len(tests) / (1 + n_permutations) >= 1.0 - confidence:
+        warnings.append(
+            f"{n_permutations} permutations cannot make any of {len(tests)} tests significant "
+            f"after Holm's adjustment (the smallest p-value is 1/{1 + n_permutations}); use at "
+            f"least {int(np.ceil(len(tests) / (1.0 - confidence)))}"
+        )
     tested = [t for t in tests if not np.isnan(t["p_value"])]
     p_values = [float(t["p_value"]) for t in tested]
     for t, adjusted in zip(tested, holm(p_values), strict=True):
@@ -313,6 +320,7 @@ def fairllm_audit(
         "unmatched": _unmatched(lists, shape) if matcher is not None else None,
         "attributes": attributes,
         "alignment": _alignment(lists, requests, shape, k),
+        "warnings": warnings,
         "lists": lists.rows,
     }
 

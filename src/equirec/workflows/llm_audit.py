@@ -3,8 +3,8 @@
 :func:`llm_audit_run` builds FaiRLLM's requests from the dataset (anchors: its most popular
 titles, or titles from a file; or users' histories, CFaiRLLM-style, each user's last item held
 out for alignment), asks the provider through a response cache, matches the answers' titles to
-the catalogue and writes ``llm_audit.json`` and ``lists.csv`` (every title, its item, its list)
-into the output folder, atomically.
+the catalogue and writes ``llm_audit.json``, ``llm_audit.html`` and ``lists.csv`` (every title,
+its item, its list) into the output folder's ``results/``, atomically.
 """
 
 from __future__ import annotations
@@ -202,6 +202,8 @@ def llm_audit_run(
         "cache": str(cache_path),
     }
     if results is not None:
+        from equirec.reporting.llm_audit import render_llm_audit
+
         lists = pd.DataFrame(report["lists"])
         summary = {k: v for k, v in report.items() if k != "lists"}
         with atomic_dir(results, overwrite=overwrite) as tmp:
@@ -209,4 +211,7 @@ def llm_audit_run(
                 json.dumps(jsonable(summary), indent=2), encoding="utf-8"
             )
             lists.to_csv(tmp / "lists.csv", index=False)
+            (tmp / "llm_audit.html").write_text(
+                render_llm_audit(jsonable(summary)), encoding="utf-8"
+            )
     return report
