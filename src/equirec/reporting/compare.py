@@ -17,6 +17,7 @@ from typing import Any
 from equirec.reporting.environment import Section, render_page
 from equirec.reporting.formatting import as_float, as_list, as_map, fmt_num, fmt_p
 from equirec.reporting.pareto import SweepPoint, pareto_chart
+from equirec.reporting.sweep import PARAMETER_NAMES as SWEEP_NAMES
 from equirec.reporting.sweep import TradeoffView
 from equirec.reporting.views import Figure, parameters_view
 
@@ -25,11 +26,8 @@ __all__ = ["DifferenceTable", "RunsTable", "render_compare"]
 PARAMETER_NAMES: dict[str, tuple[str, str]] = {
     "runs": ("Runs", "the folders compared, in order"),
     "reference": ("Reference", "every other run is tested against it"),
-    "k": ("List length", "every metric is measured on the top k of each list"),
-    "accuracy_metric": ("Accuracy metric", "the chart's vertical axis"),
-    "fairness_metric": ("Fairness metric", "the chart's horizontal axis"),
-    "fairness_label": ("Fairness metric, in words", ""),
-    "fairness_better": ("Fairer direction", "which way the fairness metric improves"),
+    **{key: SWEEP_NAMES[key] for key in ("k", "accuracy_metric", "fairness_metric")},
+    **{key: SWEEP_NAMES[key] for key in ("fairness_label", "fairness_better")},
     "attribute": ("User attribute", "of the fairness axis"),
     "n_boot": ("Bootstrap resamples", "paired: the same users for both runs"),
     "n_permutations": ("Permutations", "each swaps, user by user, which run's list they got"),
