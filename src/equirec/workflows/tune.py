@@ -165,6 +165,11 @@ def tune_run(
         settings = validate(TuneSettings, dict(settings or {}), where="tune", noun="setting")
     if settings.minutes <= 0 or (settings.trials is not None and settings.trials < 1):
         raise ConfigError("tune: minutes must be > 0 and trials at least 1")
+    if config.mitigation.method is not None:
+        raise ConfigError(
+            "tune: the config has a [mitigation]; tune the model without it (then sweep the "
+            "mitigation's strength with `equirec sweep`)"
+        )
     defaults = _defaults(config, _space(config, settings))
     space = _covering(_space(config, settings), defaults)
     folder = None if out is None else Path(out)
