@@ -72,8 +72,9 @@ def test_tune_settings_are_checked(tmp_path, capsys):
         tune_run({**EASE, "model": {"name": "pop"}})
     with pytest.raises(ConfigError, match="minutes"):
         tune_run(EASE, settings={"minutes": 0})
-    mitigated = {**EASE, "mitigation": {"method": "reweight", "params": {"attribute": "group"}}}
-    with pytest.raises(ConfigError, match="mitigation"):
+    reweight = {"method": "reweight", "params": {"attribute": "group"}}
+    mitigated = {**EASE, "model": {"name": "sasrec"}, "mitigation": reweight}
+    with pytest.raises(ConfigError, match="tune the model without it"):
         tune_run(mitigated)
     config = tmp_path / "run.toml"
     config.write_text('seed = 0\n[data]\ndataset = "synthetic"\n[model]\nname = "ease"\n')
