@@ -50,6 +50,11 @@ def test_a_study_trains_audits_summarises_and_resumes(tmp_path, assert_well_form
     page = (results / "study.html").read_text()
     assert_well_formed(page)
     assert page.count("<svg") >= 5 and "trained parameters" in page
+    bigger = _study(out)
+    bigger["models"][0]["grid"] = {"dim": [4, 8, 12]}
+    progress = study_run(bigger, train=False)  # what is done so far, nothing trained
+    assert progress["params"]["trained_now"] == 0 and len(progress["runs"]) == 3
+    assert [Path(f).name for f in progress["params"]["missing"]] == ["dim12-seed0"]
     again = study_run(_study(out))  # resumed: nothing retrained, the same numbers
     assert again["params"]["trained_now"] == 0
     assert again["points"] == result["points"]

@@ -508,9 +508,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     out=args.out,
                 )
             studied = study_run(
-                study, jobs=args.jobs, overwrite=args.overwrite, source=args.config or "study"
+                study,
+                jobs=args.jobs,
+                overwrite=args.overwrite,
+                train=not args.no_train,
+                source=args.config or "study",
             )
             console.print(study_table(studied))
+            if studied["params"]["missing"]:
+                console.print(f"{len(studied['params']['missing'])} run(s) not done yet")
             console.print(f"study in {studied['params']['out']}/results/study.html")
         elif args.command == "tune":
             from equirec.workflows.config import RunConfig

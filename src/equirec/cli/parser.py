@@ -377,6 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument(
         "--overwrite", action="store_true", help="retrain run folders that hold another run"
     )
+    st.add_argument(
+        "--no-train",
+        action="store_true",
+        help="summarise the runs already done, train nothing (a long study's progress)",
+    )
     _log_flags(st)
 
     la = sub.add_parser(

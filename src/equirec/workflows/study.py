@@ -192,6 +192,7 @@ def study_run(
     *,
     jobs: int = 1,
     overwrite: bool = False,
+    train: bool = True,
     source: str = "study",
 ) -> dict[str, Any]:
     """Train and audit every run of the study (resuming those already done); write results.
@@ -200,6 +201,8 @@ def study_run(
         config: The study (a :class:`StudyConfig` or its dict).
         jobs: Runs trained at once, each in its own process on ``cores / jobs`` threads.
         overwrite: Replace run folders that hold another run, and the study's results.
+        train: Train and audit what is missing; ``False``: summarise the runs already done
+            (and audited) only, listing the others as ``missing`` (a long study's progress).
         source: Where the config came from, for messages.
 
     Returns:
@@ -220,7 +223,8 @@ def study_run(
     if results.exists() and not (results / "study.json").is_file():
         check_new(results, overwrite=overwrite)  # not a study's results: never replaced unasked
     needs = {r["folder"]: _todo(r, config.audit, overwrite=overwrite) for r in runs}
-    todo = [r for r in runs if needs[r["folder"]]]
+    todo = [r for r in runs if needs[r["folder"]]] if train else []
+    missing = [r["folder"] for r in runs if needs[r["folder"]]] if not train else []
     log.info(
         "study: %d runs, %d to train, %d to audit",
         len(runs),
@@ -252,7 +256,9 @@ def study_run(
             except BaseException:
                 pool.shutdown(cancel_futures=True)
                 raise
-    rows = [_row(r) for r in runs]
+    rows = [_row(r) for r in runs if r["folder"] not in missing]
+    if not rows:
+        raise ConfigError(f"study: no run of {config.out} is done yet; run it without --no-train")
     result = {
         "schema_version": "equirec-study/1",
         "params": {
@@ -264,8 +270,9 @@ def study_run(
             "split": config.split,
             "audit": config.audit,
             "runs": len(runs),
-            "trained_now": sum(n == "train" for n in needs.values()),
+            "trained_now": sum(needs[r["folder"]] == "train" for r in todo),
             "audited_now": len(todo),
+            "missing": missing,
             "seconds": time.perf_counter() - t0,
         },
         "runs": rows,
