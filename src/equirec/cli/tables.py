@@ -144,12 +144,19 @@ def compare_table(compared: dict[str, Any]) -> Table:
 
 
 def study_table(studied: dict[str, Any]) -> Table:
-    """Every point of a study: parameters and each headline's mean ± sd over the seeds."""
+    """Every point of a study: parameters, NDCG@10, Gini and the first attribute's gap and
+    leakage, each as mean ± sd over the seeds (the page has every headline)."""
     from rich.table import Table
 
     points = studied["points"]
-    keys = list(dict.fromkeys(k for p in points for k in p["values"]))
-    table = Table(title=f"study: {studied['params']['runs']} runs (mean ± sd over seeds)")
+    every = list(dict.fromkeys(k for p in points for k in p["values"]))
+    gaps = [k for k in every if k.startswith("gap:") and k != "gap:activity"][:1]
+    leaks = [k for k in every if k.startswith("leakage:")][:1]
+    keys = [k for k in ("ndcg@10", "gini_exposure", *gaps, *leaks) if k in every]
+    table = Table(
+        title=f"study: {studied['params']['runs']} runs (mean ± sd over seeds; every "
+        "headline in study.html)"
+    )
     for col in ["family", "setting", "parameters", *keys]:
         table.add_column(col, justify="left" if col in ("family", "setting") else "right")
     for p in points:
