@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from equirec.errors import ConfigError
 from equirec.evaluation.metrics import ranking_metrics
@@ -89,13 +88,14 @@ def counterfactual_run(
     users = np.unique(test.interactions["user_idx"].to_numpy())
     users = users[groups.codes[users] >= 0]
     factual = run.rank(users, k=k).items
+    column = data.user_attributes[attribute]
     lists: dict[str, np.ndarray] = {}
-    for value in groups.labels:
+    for g, label in enumerate(groups.labels):
         table = data.user_attributes.copy()
-        table[attribute] = _typed(value, data.user_attributes[attribute])
+        table[attribute] = column.iloc[np.flatnonzero(groups.codes == g)[0]]  # its own value
         features = attribute_matrix(table, kinds, attrs, what="user", like=encoded.blocks).matrix
         with replaced_user_features(model, features):
-            lists[value] = run.rank(users, k=k).items
+            lists[label] = run.rank(users, k=k).items
     codes = groups.codes[users]
     ndcg = _ndcg(run, users, factual, lists, codes, k=k)
     rng = np.random.default_rng(run.config.seed)
@@ -114,26 +114,26 @@ def counterfactual_run(
         "ndcg_change": {},
     }
     for name, fn in SIMILARITIES.items():
-        per_user = np.full(len(users), np.nan)
-        by_pair: dict[str, dict[str, float]] = {}
-        for r in range(len(users)):
-            own_value = groups.labels[codes[r]]
-            sims = [
-                fn(_items(lists[v][r]), _items(factual[r]), k)
-                for v in groups.labels
-                if v != own_value
+        # users x values: each counterfactual list against the factual one (NaN: own value)
+        sim = np.array(
+            [
+                [
+                    np.nan if v == codes[r] else fn(_items(lists[label][r]), _items(factual[r]), k)
+                    for v, label in enumerate(groups.labels)
+                ]
+                for r in range(len(users))
             ]
-            per_user[r] = float(np.mean(sims))
-        for g, label in enumerate(groups.labels):
-            mine = np.flatnonzero(codes == g)
-            if len(mine):
-                by_pair[label] = {
-                    v: float(
-                        np.mean([fn(_items(lists[v][r]), _items(factual[r]), k) for r in mine])
-                    )
-                    for v in groups.labels
-                    if v != label
-                }
+        ).reshape(len(users), len(groups.labels))
+        per_user = np.nanmean(sim, axis=1)
+        by_pair = {
+            label: {
+                other: float(np.mean(sim[codes == g, v]))
+                for v, other in enumerate(groups.labels)
+                if v != g
+            }
+            for g, label in enumerate(groups.labels)
+            if (codes == g).any()
+        }
         report["similarity"][name] = {
             "mean": float(np.nanmean(per_user)),
             "by_group": _by_group(per_user, codes, groups.labels),
@@ -156,14 +156,6 @@ def counterfactual_run(
 def _items(row: np.ndarray) -> list[int]:
     """A ranked list without its padding (``-1``: a user with fewer unseen items than k)."""
     return [int(i) for i in row if i >= 0]
-
-
-def _typed(label: str, column: pd.Series) -> Any:
-    """The column's own value behind a group label (labels are strings)."""
-    for value in column.dropna().unique():
-        if str(value) == label or (isinstance(value, float) and f"{value:g}" == label):
-            return value
-    return label
 
 
 def _ndcg(

@@ -170,8 +170,9 @@ def tune_run(
             "tune: the config has a [mitigation]; tune the model without it (then sweep the "
             "mitigation's strength with `equirec sweep`)"
         )
-    defaults = _defaults(config, _space(config, settings))
-    space = _covering(_space(config, settings), defaults)
+    searched = _space(config, settings)
+    defaults = _defaults(config, searched)
+    space = _covering(searched, defaults)
     folder = None if out is None else Path(out)
     if folder is not None:
         check_new(folder, overwrite=overwrite)
