@@ -10,21 +10,19 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from equirec.cli.parser import build_parser
+from equirec.cli.studies import STUDY_COMMANDS
 from equirec.cli.tables import (
     audit_summary,
-    compare_table,
     curve_table,
     explanation_summary,
-    fmt,
     gap_line,
-    llm_audit_table,
     methods_table,
     rerank_summary,
     slice_lines,
-    study_table,
     summary_table,
     sweep_table,
 )
+from equirec.cli.values import grid_values, key_values
 from equirec.errors import EquirecError
 
 if TYPE_CHECKING:
@@ -72,111 +70,6 @@ def _setup_logging(args: argparse.Namespace) -> Callable[[], None]:
         logger.setLevel(previous)
 
     return undo
-
-
-def _value(text: str) -> Any:
-    """A parameter value: JSON (numbers, true/false, lists, objects) or else the plain string."""
-    import json
-
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def _params(items: Sequence[str], flag: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise EquirecError(f"{flag} {item!r}: write key=value")
-        out[key.strip()] = _value(value.strip())
-    return out
-
-
-def _grid(items: Sequence[str]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
-    for item in items:
-        key, sep, values = item.partition("=")
-        if not sep or not key.strip() or not values.strip():
-            raise EquirecError(f"--grid {item!r}: write name=v1,v2,... (e.g. p=0.1,0.3,0.5)")
-        out[key.strip()] = [_value(v.strip()) for v in values.split(",")]
-    return out
-
-
-def _space(items: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``--space`` values: ``NAME=LOW:HIGH[:log]`` or ``NAME=A,B,C``."""
-    out: dict[str, dict[str, Any]] = {}
-    for item in items:
-        name, sep, spec = item.partition("=")
-        if not sep or not name.strip() or not spec.strip():
-            raise EquirecError(f"--space {item!r}: write NAME=LOW:HIGH[:log] or NAME=A,B,C")
-        if ":" in spec:
-            parts = spec.split(":")
-            if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "log"):
-                raise EquirecError(f"--space {item!r}: write NAME=LOW:HIGH or NAME=LOW:HIGH:log")
-            low, high = _value(parts[0]), _value(parts[1])
-            out[name.strip()] = {"low": low, "high": high, "log": len(parts) == 3}
-        else:
-            out[name.strip()] = {"choices": [_value(v.strip()) for v in spec.split(",")]}
-    return out
-
-
-def _seeds(text: str | None) -> list[int] | None:
-    if not text:
-        return None
-    try:
-        return [int(s) for s in text.split(",")]
-    except ValueError:
-        raise EquirecError(
-            f"--seeds {text!r}: write integers separated by commas (0,1,2)"
-        ) from None
-
-
-def _llm_audit(args: argparse.Namespace, console: Any) -> None:
-    from pathlib import Path
-
-    from equirec.data import load_dataset
-    from equirec.llm.providers import LocalTransformers, OpenAICompatible, callable_from_path
-    from equirec.workflows.llm_audit import attributes_from_specs, llm_audit_run
-
-    needs = {"openai": ("base_url", "llm_model"), "transformers": ("model_path",)}
-    needs["python"] = ("callable",)
-    missing = [f"--{n.replace('_', '-')}" for n in needs[args.provider] if not getattr(args, n)]
-    if missing:
-        raise EquirecError(f"--provider {args.provider} needs {' and '.join(missing)}")
-    provider: Any
-    if args.provider == "openai":
-        provider = OpenAICompatible(
-            base_url=args.base_url, model=args.llm_model, api_key_env=args.api_key_env
-        )
-    elif args.provider == "transformers":
-        provider = LocalTransformers(path=args.model_path)
-    else:
-        provider = callable_from_path(args.callable)
-    anchors = None
-    if args.anchors_file:
-        path = Path(args.anchors_file)
-        if not path.is_file():
-            raise EquirecError(f"--anchors-file {path}: no such file")
-        anchors = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    report = llm_audit_run(
-        provider,
-        load_dataset(args.dataset, data_dir=args.data_dir),
-        out=args.out,
-        requests=args.requests,
-        n_requests=args.n_requests,
-        anchors=anchors,
-        attributes=attributes_from_specs(args.attribute),
-        k=args.k,
-        cache=args.cache,
-        n_boot=args.n_boot,
-        n_permutations=args.permutations,
-        seed=args.seed,
-        overwrite=args.overwrite,
-    )
-    console.print(llm_audit_table(report))
-    console.print(f"results in {args.out}/results/llm_audit.json")
 
 
 def _launch(nproc: int, argv: list[str]) -> int:
@@ -452,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 histories=read_history(args.history) if args.history else None,
                 k=args.k,
                 policy=args.policy,
-                params=_params(args.param, "--param"),
+                params=key_values(args.param, "--param"),
                 depth=args.depth,
             )
             if args.out:
@@ -480,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             reranked = rerank_run(
                 args.run_dir,
                 method=args.method,
-                params=_params(args.param, "--param"),
+                params=key_values(args.param, "--param"),
                 k=args.k,
                 depth=args.depth,
                 deepen=args.deepen,
@@ -492,106 +385,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from equirec.workflows.audit import audit_run
 
                 audit_summary(console, audit_run(reranked.out, k=args.k), reranked.out)
-        elif args.command == "study":
-            from equirec.workflows.study import StudyConfig, study_from_flags, study_run
-
-            if args.config:
-                study = StudyConfig.from_toml(args.config)
-            else:
-                study = study_from_flags(
-                    dataset=args.dataset,
-                    data_dir=args.data_dir,
-                    models=args.model,
-                    grid=_grid(args.grid),
-                    fixed=_params(args.set, "--set"),
-                    seeds=_seeds(args.seeds),
-                    out=args.out,
-                )
-            studied = study_run(
-                study,
-                jobs=args.jobs,
-                overwrite=args.overwrite,
-                train=not args.no_train,
-                source=args.config or "study",
-            )
-            console.print(study_table(studied))
-            if studied["params"]["missing"]:
-                console.print(f"{len(studied['params']['missing'])} run(s) not done yet")
-            console.print(f"study in {studied['params']['out']}/results/study.html")
-        elif args.command == "tune":
-            from equirec.workflows.config import RunConfig
-            from equirec.workflows.tune import tune_run
-
-            tuned = tune_run(
-                RunConfig.from_toml(args.config),
-                settings={
-                    "minutes": args.minutes,
-                    "trials": args.trials,
-                    "space": _space(args.space),
-                    "seed": args.seed,
-                    "prune": not args.no_prune,
-                },
-                out=args.out,
-                overwrite=args.overwrite,
-            )
-            counts = tuned["counts"]
-            console.print(
-                f"{counts['complete']} trials complete, {counts['pruned']} pruned in "
-                f"{tuned['params']['seconds']:.0f} s; validation NDCG@10 "
-                f"{tuned['default']['ndcg@10']:.4f} as given, {tuned['best']['ndcg@10']:.4f} "
-                f"best with {tuned['best']['params']}"
-            )
-            console.print(f"best run config: {args.out}/best.toml")
-        elif args.command == "counterfactual":
-            from equirec.workflows.counterfactual import counterfactual_run
-
-            flipped = counterfactual_run(
-                args.run_dir,
-                attribute=args.attribute,
-                k=args.k,
-                n_permutations=args.permutations,
-                out=args.out,
-                overwrite=args.overwrite,
-            )
-            for name, entry in flipped["similarity"].items():
-                groups = ", ".join(f"{g} {v['mean']:.3f}" for g, v in entry["by_group"].items())
-                test = entry["gap_test"] or {}
-                console.print(
-                    f"{name}@{args.k} with {args.attribute} flipped: {entry['mean']:.3f} "
-                    f"(by true {args.attribute}: {groups}; gap p = {fmt(test.get('p_value'))})"
-                )
-            change = flipped["ndcg_change"]
-            console.print(
-                f"NDCG@{args.k}: {change['factual']:.4f} as the users are, "
-                f"{change['counterfactual']:.4f} flipped"
-            )
-        elif args.command == "llm-audit":
-            _llm_audit(args, console)
-        elif args.command == "compare":
-            from equirec.workflows.compare import compare_runs
-
-            compared = compare_runs(
-                args.run_dirs,
-                out=args.out,
-                fairness_metric=args.fairness_metric,
-                attribute=args.attribute,
-                n_boot=args.n_boot,
-                n_permutations=args.permutations,
-                seed=args.seed,
-                overwrite=args.overwrite,
-            )
-            console.print(compare_table(compared))
-            for warning in compared["warnings"]:
-                console.print(f"[yellow]warning:[/] {warning}")
-            console.print(f"comparison in {args.out}/compare.html")
+        elif args.command in STUDY_COMMANDS:
+            STUDY_COMMANDS[args.command](args, console)
         elif args.command == "sweep":
             from equirec.workflows.sweep import sweep_run
 
             swept = sweep_run(
                 args.run_dir,
                 method=args.method,
-                grid=_grid(args.grid),
-                fixed=_params(args.param, "--param"),
+                grid=grid_values(args.grid),
+                fixed=key_values(args.param, "--param"),
                 k=args.k,
                 fairness_metric=args.fairness_metric,
                 depth=args.depth,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from equirec.cli.flags import log_flags
+from equirec.cli.parser_studies import add_study_commands
 from equirec.explain.methods import METHODS
 from equirec.mitigation.registry import RERANKERS, TRAINING_METHODS
 
@@ -102,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--overwrite", action="store_true", help="replace the output folder if it holds files"
     )
-    _log_flags(run)
+    log_flags(run)
     run.add_argument(
         "--audit", action="store_true", help="also audit fairness (audit.json, audit.html)"
     )
@@ -131,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="categorical user attributes whose groups are compared at every length "
         "(the audit's gap test and intervals): cold_users_gaps.csv",
     )
-    _log_flags(cold)
+    log_flags(cold)
 
     aud = sub.add_parser(
         "audit", help="fairness audit of a run folder: writes audit.json and audit.html into it"
@@ -145,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="shadow models of the shadow membership attack, each a retraining of the run's "
         "model (default 0: the rank attack only; both need split.holdout_users)",
     )
-    _log_flags(aud)
+    log_flags(aud)
 
     rec = sub.add_parser(
         "recommend",
@@ -173,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rec.add_argument("--out", help="FILE.csv, FILE.jsonl or FILE.parquet (default: stdout)")
     rec.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    _log_flags(rec)
+    log_flags(rec)
 
     exp = sub.add_parser(
         "explain",
@@ -215,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--out", help="write to this file instead of standard output")
     exp.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    _log_flags(exp)
+    log_flags(exp)
 
     srv = sub.add_parser(
         "serve",
@@ -247,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument(
         "--no-access-log", action="store_true", help="do not log every request (uvicorn's log)"
     )
-    _log_flags(srv)
+    log_flags(srv)
 
     rr = sub.add_parser(
         "rerank", help="re-rank a run's stored top lists (fairness post-processing)"
@@ -270,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace the output folder if it holds files"
     )
     rr.add_argument("--audit", action="store_true", help="also audit the re-ranked lists")
-    _log_flags(rr)
+    log_flags(rr)
 
     sw = sub.add_parser(
         "sweep",
@@ -319,157 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument(
         "--overwrite", action="store_true", help="replace the output folder if it holds files"
     )
-    _log_flags(sw)
+    log_flags(sw)
 
-    cp = sub.add_parser(
-        "compare",
-        help="runs side by side: accuracy and fairness, paired tests against the first run",
-        description="Accuracy and every fairness headline of two or more runs side by side, "
-        "and each run tested against the first (the reference) on the same test users: a "
-        "paired bootstrap interval and a paired permutation p-value of every difference "
-        "(Holm-adjusted), with a Pareto view. A run without an audit.json is audited first.",
-    )
-    cp.add_argument("run_dirs", nargs="+", help="run folders; the first is the reference")
-    cp.add_argument("--out", required=True, help="output folder of compare.json/.csv/.html")
-    cp.add_argument(
-        "--fairness-metric",
-        help="the Pareto view's fairness axis (default ndcg_gap, or gini_exposure without a "
-        "user attribute)",
-    )
-    cp.add_argument("--attribute", help="user attribute of the fairness axis (default: first)")
-    cp.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    cp.add_argument(
-        "--permutations", type=int, default=2000, help="paired permutations (default 2000)"
-    )
-    cp.add_argument("--seed", type=int, default=0, help="seed of the resamples (default 0)")
-    cp.add_argument(
-        "--overwrite", action="store_true", help="replace the output folder if it holds files"
-    )
-    _log_flags(cp)
-
-    st = sub.add_parser(
-        "study",
-        help="train and audit a grid of model families and sizes with several seeds; plot "
-        "accuracy and fairness against model size",
-        description="A study: every model family and grid point trained on one split with "
-        "each seed, audited, and summarised against the number of trained parameters "
-        "(study.json, study.csv, study.html under OUT/results). Resumable: runs already done "
-        "are read, not retrained. Give a TOML file, or the flags for a simple grid.",
-    )
-    st.add_argument("--config", help="a study TOML file ([[models]] with params and grid)")
-    st.add_argument("--dataset", help="built-in dataset (without --config)")
-    st.add_argument("--data-dir", help="folder of the dataset's files (e.g. ml-100k)")
-    st.add_argument(
-        "--model", action="append", default=[], help="a model family (repeat: --model sasrec)"
-    )
-    st.add_argument(
-        "--grid",
-        action="append",
-        default=[],
-        help="values crossed for every family that takes the parameter, e.g. dim=32,64,128",
-    )
-    st.add_argument(
-        "--set", action="append", default=[], help="fixed model parameter key=value (all families)"
-    )
-    st.add_argument("--seeds", help="comma-separated seeds (default 0,1,2)")
-    st.add_argument("--out", help="study folder (required without --config)")
-    st.add_argument("--jobs", type=int, default=1, help="runs trained at once (default 1)")
-    st.add_argument(
-        "--overwrite", action="store_true", help="retrain run folders that hold another run"
-    )
-    st.add_argument(
-        "--no-train",
-        action="store_true",
-        help="summarise the runs already done, train nothing (a long study's progress)",
-    )
-    _log_flags(st)
-
-    la = sub.add_parser(
-        "llm-audit",
-        help="audit an LLM recommender: FaiRLLM's neutral against sensitive requests",
-        description="Ask an LLM for recommendations neutrally and naming each value of "
-        "sensitive attributes (FaiRLLM), match the answers to the dataset's titles, and "
-        "measure how the lists move (Jaccard, SERP*, PRAG*; SNSR and SNSV with intervals and "
-        "permutation tests), the unmatched (invented) titles, and with --requests history the "
-        "lists' alignment with each user's held-out item. Every answer is cached.",
-    )
-    la.add_argument(
-        "--provider",
-        choices=["openai", "transformers", "python"],
-        required=True,
-        help="an OpenAI-compatible endpoint, a local transformers folder, or a Python function",
-    )
-    la.add_argument("--base-url", help="openai: the API root, e.g. http://127.0.0.1:8000/v1")
-    la.add_argument("--llm-model", help="openai: the model name the server knows")
-    la.add_argument(
-        "--api-key-env", default="OPENAI_API_KEY", help="openai: environment variable of the key"
-    )
-    la.add_argument("--model-path", help="transformers: the local model folder")
-    la.add_argument("--callable", help="python: package.module:function of the prompt")
-    la.add_argument("--dataset", default="movielens-small", help="catalogue (needs titles)")
-    la.add_argument("--data-dir", help="folder of the dataset's files (e.g. ml-100k)")
-    la.add_argument(
-        "--requests",
-        choices=["anchors", "history"],
-        default="anchors",
-        help="anchors: 'I am a fan of TITLE'; history: a user's liked titles (default anchors)",
-    )
-    la.add_argument("--n-requests", type=int, default=50, help="requests (default 50)")
-    la.add_argument("--anchors-file", help="anchor names, one per line (instead of titles)")
-    la.add_argument(
-        "--attribute",
-        action="append",
-        default=[],
-        help="NAME (default values) or NAME=value:phrase,value:phrase (repeat; default gender, "
-        "age, occupation)",
-    )
-    la.add_argument("--k", type=int, default=20, help="list length (default 20)")
-    la.add_argument("--cache", help="response cache file (default OUT/answers.sqlite)")
-    la.add_argument("--out", required=True, help="output folder")
-    la.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
-    la.add_argument("--permutations", type=int, default=1000, help="permutations per test")
-    la.add_argument("--seed", type=int, default=0, help="seed (users drawn, resampling)")
-    la.add_argument("--overwrite", action="store_true", help="replace earlier results in OUT")
-    _log_flags(la)
-
-    cf = sub.add_parser(
-        "counterfactual",
-        help="flip a user attribute the model sees and compare the lists (FaiRLLM's protocol)",
-        description="Rank every test user with their own value of a user attribute the model "
-        "takes as a feature and with every other value; report the lists' similarity "
-        "(Jaccard, SERP*, PRAG*), its gap between the true groups, and the change of NDCG.",
-    )
-    cf.add_argument("run_dir", help="a run whose model has user_attributes")
-    cf.add_argument("--attribute", required=True, help="a categorical user attribute (gender)")
-    cf.add_argument("--k", type=int, default=10, help="list length (default 10)")
-    cf.add_argument("--permutations", type=int, default=2000, help="per gap test (default 2000)")
-    cf.add_argument("--out", help="write the report as JSON to this file")
-    cf.add_argument("--overwrite", action="store_true", help="replace --out")
-    _log_flags(cf)
-
-    tu = sub.add_parser(
-        "tune",
-        help="search a model's parameters for the best validation NDCG@10 (Optuna)",
-        description="Search the model of a run config for the best validation NDCG@10 within "
-        "a time budget: the config as given is the first trial, TPE proposes the next, trials "
-        "that fall behind are pruned. Test items are never scored. Writes trials.csv, "
-        "tune.json and best.toml (a run config: equirec run --config OUT/best.toml).",
-    )
-    tu.add_argument("--config", required=True, help="the run config whose model is tuned")
-    tu.add_argument("--minutes", type=float, default=20.0, help="time budget (default 20)")
-    tu.add_argument("--trials", type=int, help="most trials (default: what the budget allows)")
-    tu.add_argument(
-        "--space",
-        action="append",
-        default=[],
-        help="a searched parameter: NAME=LOW:HIGH[:log] or NAME=A,B,C (repeat; default: the "
-        "model's own space)",
-    )
-    tu.add_argument("--seed", type=int, default=0, help="seed of the sampler (default 0)")
-    tu.add_argument("--no-prune", action="store_true", help="never stop a trial early")
-    tu.add_argument("--out", required=True, help="output folder")
-    tu.add_argument("--overwrite", action="store_true", help="replace the output folder")
-    _log_flags(tu)
+    add_study_commands(sub)
 
     sub.add_parser("datasets", help="list the built-in datasets")
     sub.add_parser("models", help="list the available models")
@@ -495,16 +349,6 @@ def _audit_flags(parser: argparse.ArgumentParser) -> None:
         "--intersect", nargs="+", default=[], help="crossed attributes, e.g. gender*age_band"
     )
     parser.add_argument("--n-boot", type=int, help="bootstrap resamples (default 1000)")
-
-
-def _log_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "-q", "--quiet", action="store_true", help="warnings only: no progress bars or lines"
-    )
-    group.add_argument(
-        "-v", "--verbose", action="store_true", help="also debugging detail (every epoch)"
-    )
 
 
 def _deepen_flag(parser: argparse.ArgumentParser) -> None:

@@ -472,9 +472,7 @@ class BERT4Rec(SequentialRecommender):
     causal = False
     extra_tokens = 1
 
-    def __init__(
-        self, *, mask_prob: float = 0.2, last_mask_prob: float = 0.0, **kwargs: Any
-    ) -> None:
+    def __init__(self, *, mask_prob: float = 0.2, last_mask_prob: float = 0.0, **kwargs: Any):
         super().__init__(**kwargs)
         self.mask_prob = mask_prob
         self.last_mask_prob = last_mask_prob
