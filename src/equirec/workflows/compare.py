@@ -114,7 +114,8 @@ def compare_runs(
     if folder is not None:
         check_new(folder, overwrite=overwrite)
     runs = [open_run(p) for p in paths]
-    reports = [_audit_of(run) for run in runs]
+    audits = [_audit_of(run) for run in runs]
+    reports = [report for report, _ in audits]
     params = reports[0]["params"]
     _check_same_audit(paths, reports)
     k = int(params["k"])
@@ -136,10 +137,12 @@ def compare_runs(
     systems = [_system(data, params, units) for data in datas]
     labels = _labels(paths)
     entries, differences = [], []
-    for run, report, system, label in zip(runs, reports, systems, labels, strict=True):
+    for run, (report, typed), system, label in zip(runs, audits, systems, labels, strict=True):
         own = estimates(stats, system, n_boot=n_boot, confidence=confidence, seed=seed)
-        entry = _entry(run, report, own, label=label, k=k, metric=metric_name, attribute=attr)
-        _check_reproduced(run, report, entry["values"], warnings)
+        entry = _entry(
+            run, report, typed, own, label=label, k=k, metric=metric_name, attribute=attr
+        )
+        _check_reproduced(run, typed, entry["values"], warnings)
         entries.append(entry)
     for system, label in zip(systems[1:], labels[1:], strict=True):
         found = paired_tests(
@@ -185,20 +188,22 @@ def compare_runs(
     return result
 
 
-def _audit_of(run: RunFolder) -> dict[str, Any]:
+def _audit_of(run: RunFolder) -> tuple[dict[str, Any], AuditReport]:
+    """The run's audit as read (audited first when it has none) and as the typed report."""
     path = run.path / AUDIT_JSON
     if not path.is_file():
         log.info("compare: %s has no %s; auditing it", run.path, AUDIT_JSON)
-        return audit_run(run.path).report
+        report = audit_run(run.path).report
+        return report, AuditReport.model_validate(jsonable(report))
     try:
-        report = json.loads(path.read_text())
-        AuditReport.model_validate(report)
+        report = json.loads(path.read_text(encoding="utf-8"))
+        typed = AuditReport.model_validate(report)
     except ValueError as err:  # JSONDecodeError and pydantic's ValidationError
         raise DataError(
             f"{path}: not an audit report of this equirec version ({str(err).splitlines()[0]}); "
             f"re-run `equirec audit {run.path}`"
         ) from err
-    return dict(report)
+    return dict(report), typed
 
 
 def _check_same_audit(paths: Sequence[Path], reports: Sequence[dict[str, Any]]) -> None:
@@ -314,6 +319,7 @@ def _pareto_metric(
 def _entry(
     run: RunFolder,
     report: dict[str, Any],
+    typed: AuditReport,
     own: Sequence[Estimate],
     *,
     label: str,
@@ -322,7 +328,6 @@ def _entry(
     attribute: str | None,
 ) -> dict[str, Any]:
     """A run's row: its statistics with their bootstrap intervals, and the audit's probes."""
-    typed = AuditReport.model_validate(report)
     leakage = {
         a: {
             source: None if probe is None else {key: probe.get(key) for key in AUC_KEYS}
@@ -352,17 +357,14 @@ def _entry(
 
 
 def _check_reproduced(
-    run: RunFolder, report: dict[str, Any], values: dict[str, float], warnings: list[str]
+    run: RunFolder, report: AuditReport, values: dict[str, float], warnings: list[str]
 ) -> None:
     """Warn where the recomputed numbers differ from the run's own ``audit.json``."""
-    primary = report["params"]["primary_metric"]
-    catalogue = report["items"]["catalogue"]
-    tail = report["items"]["groups"].get("popularity", {}).get("by_group", {}).get("tail", {})
+    k, primary = report.params.k, report.params.primary_metric
     expected = {
-        "gini_exposure": catalogue.get("gini_exposure"),
-        "coverage": catalogue.get("coverage"),
-        "tail_exposure_share": tail.get("exposure_share"),
-    } | {f"{primary} gap: {a}": e[primary]["difference"] for a, e in report["users"].items()}
+        name: FAIRNESS_METRICS[name].read(report, k, None)
+        for name in ("gini_exposure", "coverage", "tail_exposure_share")
+    } | {f"{primary} gap: {a}": e[primary].difference for a, e in report.users.items()}
     for name, audited in expected.items():
         got = values.get(name)
         if audited is None or got is None or np.isnan(got):

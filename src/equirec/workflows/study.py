@@ -33,10 +33,12 @@ from scipy import stats as scipy_stats
 
 from equirec.errors import ConfigError
 from equirec.fairness.audit import audit
+from equirec.fairness.schema import AuditReport
 from equirec.io import atomic_dir, check_new, jsonable, read_toml, relative_to
-from equirec.mitigation.tradeoff import grid_points
+from equirec.mitigation.tradeoff import FAIRNESS_METRICS, grid_points
 from equirec.params import Params, validate
 from equirec.workflows.config import DATA_PATHS, RunConfig
+from equirec.workflows.rundir import AUDIT_JSON
 
 __all__ = ["StudyConfig", "StudyModel", "plan", "study_from_flags", "study_run", "summarise"]
 
@@ -310,7 +312,7 @@ def _todo(run: Mapping[str, Any], audit_options: Mapping[str, Any], *, overwrite
         return "train"
     if not (folder / "metrics.json").is_file():
         return "train"
-    return "" if _same_audit(folder / "audit.json", audit_options) else "audit"
+    return "" if _same_audit(folder / AUDIT_JSON, audit_options) else "audit"
 
 
 def _same_audit(path: Path, options: Mapping[str, Any]) -> bool:
@@ -369,23 +371,19 @@ def _model_size(folder: Path) -> int | None:
 
 def _row(run: Mapping[str, Any]) -> dict[str, Any]:
     folder = Path(run["folder"])
-    metrics = json.loads((folder / "metrics.json").read_text())
-    report = json.loads((folder / "audit.json").read_text())
-    primary = report["params"]["primary_metric"]
-    catalogue = report["items"]["catalogue"]
-    tail = report["items"]["groups"].get("popularity", {}).get("by_group", {}).get("tail", {})
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    report = AuditReport.model_validate_json((folder / AUDIT_JSON).read_text(encoding="utf-8"))
+
+    def read(name: str, attribute: str | None = None) -> float | None:
+        return FAIRNESS_METRICS[name].read(report, report.params.k, attribute)
+
     values: dict[str, float | None] = {
         "ndcg@10": metrics["overall"].get("ndcg@10"),
         "hit@10": metrics["overall"].get("hit@10"),
-        "gini_exposure": catalogue.get("gini_exposure"),
-        "tail_exposure_share": tail.get("exposure_share"),
-        "coverage": catalogue.get("coverage"),
+        **{name: read(name) for name in ("gini_exposure", "tail_exposure_share", "coverage")},
+        **{f"gap:{attr}": read("ndcg_gap", attr) for attr in report.users},
+        **{f"leakage:{attr}": read("leakage_auc", attr) for attr in report.leakage},
     }
-    for attr, entries in report["users"].items():
-        values[f"gap:{attr}"] = entries[primary]["difference"]
-    for attr, sources in report.get("leakage", {}).items():
-        probe = sources.get("representations")
-        values[f"leakage:{attr}"] = None if probe is None else probe.get("auc")
     training = metrics.get("training") or {}
     return {
         "family": run["family"],
