@@ -150,9 +150,20 @@ def test_sampled_losses_train(loss):
     assert model.training_log_.best_score > 0.5
 
 
+def test_bf16_logits_train_as_well_and_are_recorded(tmp_path):
+    d = _cycles()
+    train, valid, _ = _split(d)
+    model = SASRec(epochs=40, patience=0, seed=0, precision="bf16", **SMALL)
+    model.fit(train, valid=valid)
+    assert model.training_log_.best_score > 0.5
+    model.save(tmp_path / "m")
+    assert Recommender.load(tmp_path / "m").get_params()["precision"] == "bf16"
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
+        ({"precision": "fp16"}, "precision must be one of fp32, bf16"),
         ({"negatives": "pop"}, "negatives must be 'uniform' or 'popularity'"),
         ({"negatives": "popularity"}, "applies to loss='sampled'"),
         ({"loss": "gbce", "gbce_t": 1.5}, r"gbce_t must be in \[0, 1\]"),

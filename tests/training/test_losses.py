@@ -24,6 +24,68 @@ def test_full_cross_entropy_matches_torch_and_chunking_keeps_gradients():
         torch.testing.assert_close(a, b)
 
 
+@pytest.mark.parametrize("chunk_size", [None, 7])
+def test_fused_cross_entropy_gradients_match_torch_for_any_upstream_gradient(chunk_size):
+    torch.manual_seed(1)
+    hidden = (torch.randn(40, 6) * 3).requires_grad_()  # large logits: the max shift matters
+    table = torch.randn(25, 6, requires_grad=True)
+    targets = torch.randint(0, 25, (40,))
+    upstream = torch.rand(40)  # example weights, as the trainer applies them
+    expected = F.cross_entropy(hidden @ table.T, targets, reduction="none")
+    e_grads = torch.autograd.grad((expected * upstream).sum(), [hidden, table])
+    fused = full_cross_entropy(hidden, table, targets, chunk_size=chunk_size)
+    f_grads = torch.autograd.grad((fused * upstream).sum(), [hidden, table])
+    torch.testing.assert_close(fused, expected)
+    for a, b in zip(f_grads, e_grads, strict=True):
+        torch.testing.assert_close(a, b)
+    # only the table trained (a frozen encoder): no gradient is asked of the hidden states
+    frozen = hidden.detach()
+    (g_table,) = torch.autograd.grad(full_cross_entropy(frozen, table, targets).sum(), [table])
+    (e_table,) = torch.autograd.grad(
+        F.cross_entropy(frozen @ table.T, targets, reduction="sum"), [table]
+    )
+    torch.testing.assert_close(g_table, e_table)
+
+
+def test_bf16_cross_entropy_stays_close_to_fp32_and_returns_fp32():
+    torch.manual_seed(2)
+    hidden = torch.randn(64, 16, requires_grad=True)
+    table = torch.randn(300, 16, requires_grad=True)
+    targets = torch.randint(0, 300, (64,))
+    exact = full_cross_entropy(hidden, table, targets)
+    for fused in (True, False):
+        low = full_cross_entropy(hidden, table, targets, precision="bf16", fused=fused)
+        assert low.dtype == torch.float32
+        # bf16 keeps 8 bits of mantissa: logits of size ~4 are off by ~0.02
+        assert float((low - exact).detach().abs().max()) < 0.1
+        grads = torch.autograd.grad(low.sum(), [hidden, table])
+        assert all(g.dtype == torch.float32 for g in grads)
+    with pytest.raises(ValueError, match="precision"):
+        full_cross_entropy(hidden, table, targets, precision="fp16")
+
+
+def test_unfused_cross_entropy_is_what_torch_func_differentiates():
+    torch.manual_seed(3)
+    table = torch.randn(12, 4)
+    hidden = torch.randn(5, 4)
+    targets = torch.randint(0, 12, (5,))
+
+    def loss(t: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return full_cross_entropy(h[None], t, y[None], fused=False).sum()
+
+    per_row = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0))(table, hidden, targets)
+    expected = torch.stack(
+        [
+            torch.autograd.grad(
+                F.cross_entropy(hidden[i : i + 1] @ t.T, targets[i : i + 1], reduction="sum"), [t]
+            )[0]
+            for i in range(5)
+            for t in [table.clone().requires_grad_()]
+        ]
+    )
+    torch.testing.assert_close(per_row, expected)
+
+
 def test_sampled_cross_entropy_known_value_and_accidental_hits_masked():
     hidden = torch.zeros(4, 3)
     table = torch.randn(5, 3)

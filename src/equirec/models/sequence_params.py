@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
+
+import torch
 
 from equirec.errors import ConfigError
 from equirec.models.transformer import FUSIONS
+from equirec.training.device import resolve_device
+from equirec.training.losses import PRECISIONS
 from equirec.training.trainer import SCHEDULES
 
 if TYPE_CHECKING:
     from equirec.models.sequential import SequentialRecommender
 
 __all__ = ["check_params"]
+
+log = logging.getLogger(__name__)
 
 
 def check_params(model: SequentialRecommender) -> None:
@@ -36,6 +43,19 @@ def check_params(model: SequentialRecommender) -> None:
             f"{model.name}: tied_embeddings=false gives items output embeddings of their own, "
             "which content features would not reach; keep it true with content_attributes"
         )
+    if model.precision not in PRECISIONS:
+        raise ConfigError(
+            f"{model.name}: precision must be one of {', '.join(PRECISIONS)}, "
+            f"not {model.precision!r}"
+        )
+    cpu = resolve_device(model.device).type == "cpu"
+    if model.precision == "bf16" and cpu and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        text = (
+            f"{model.name}: precision='bf16' on a CPU without bfloat16 instructions "
+            "(AVX-512 BF16 or AMX) emulates them and is slower than fp32"
+        )
+        log.warning(text)
+        model.warnings_.append(text)
     if not 0.0 <= float(model.gbce_t) <= 1.0:
         raise ConfigError(f"{model.name}: gbce_t must be in [0, 1], not {model.gbce_t!r}")
     for key in ("max_len", "dim", "layers", "heads", "epochs", "batch_size"):

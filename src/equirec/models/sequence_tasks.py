@@ -108,9 +108,10 @@ class SequenceTask:
         return losses, batch["weights"][mask], outputs
 
     def item_loss(
-        self, module: nn.Module, hidden: torch.Tensor, targets: torch.Tensor
+        self, module: nn.Module, hidden: torch.Tensor, targets: torch.Tensor, *, fused: bool = True
     ) -> torch.Tensor:
-        """The model's next-item loss of every row of ``hidden`` against its target item."""
+        """The model's next-item loss of every row of ``hidden`` against its target item
+        (``fused=False``: a full cross-entropy that ``torch.func`` transforms)."""
         model = self.model
         table = module.output_embeddings()  # type: ignore[operator]
         seen, log_q = model._train_items, model._log_q
@@ -126,7 +127,7 @@ class SequenceTask:
             return gbce(
                 hidden, table, targets, n_negatives=k, t=model.gbce_t, shared=shared, generator=gen
             )
-        return full_cross_entropy(hidden, table, targets)
+        return full_cross_entropy(hidden, table, targets, precision=model.precision, fused=fused)
 
     def unit_loss(self, module: nn.Module) -> nn.Module | None:
         """One user's summed loss from their row of a batch, for per-user gradients in one
@@ -161,7 +162,7 @@ class UnitLoss(nn.Module):
 
     def forward(self, row: dict[str, torch.Tensor]) -> torch.Tensor:
         hidden = self.module(row["tokens"][None])[0]  # (L, D)
-        losses = self.item_loss(self.module, hidden, row["targets"].clamp(min=0))
+        losses = self.item_loss(self.module, hidden, row["targets"].clamp(min=0), fused=False)
         return (losses * row["weights"]).sum()
 
 

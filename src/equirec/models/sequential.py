@@ -74,6 +74,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         shared_negatives: bool = False,
         gbce_t: float = 0.75,
         tied_embeddings: bool = True,
+        precision: str = "fp32",
         epochs: int = 200,
         batch_size: int = 32,
         lr: float = 2e-3,
@@ -105,6 +106,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.shared_negatives = shared_negatives
         self.gbce_t = gbce_t
         self.tied_embeddings = tied_embeddings
+        self.precision = precision
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -403,6 +405,8 @@ class SASRec(SequentialRecommender):
         gbce_t: gBCE's calibration ``t`` in [0, 1] (0: plain BCE).
         tied_embeddings: Score items with their input embeddings (default); ``False`` gives
             them separate output embeddings, as gSASRec does (ID-only models).
+        precision: ``"fp32"``, or ``"bf16"``: the full loss's catalogue logits from bfloat16
+            products (faster where the CPU or GPU has bf16 units; softmax and loss in fp32).
         epochs: Maximum passes over the users.
         batch_size: Sequences per step.
         lr: AdamW learning rate (the peak, with a schedule).
@@ -412,10 +416,8 @@ class SASRec(SequentialRecommender):
         patience: Early stopping after this many validations without NDCG@10 improvement.
         eval_every: Epochs between validations.
         min_epochs: Never stop before this many epochs, and count ``patience`` only after
-            them (default 50: on ML-100K validation NDCG peaks early, dips, and rises again to
-            a higher level after a number of steps that shrinks with the learning rate: after
-            ~90 epochs at lr 1e-3, ~50 at the default 2e-3; stopping in the dip cost one seed
-            22% of its test NDCG@10, see BENCHMARKS.md).
+            them (default 50: on ML-100K validation NDCG peaks early, dips, and rises again
+            later; stopping in the dip cost one seed 22% of its NDCG@10, see BENCHMARKS.md).
         content_attributes: Item attributes fed as content features: categorical, multi-valued
             (genres), numeric (year, standardised) and text (title, through a sentence
             encoder); see :mod:`equirec.features.content`. Items training never saw are then
