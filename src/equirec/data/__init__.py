@@ -19,6 +19,7 @@ __all__ = [
     "download_movielens",
     "load_dataset",
     "load_interactions",
+    "make_sequential",
     "make_synthetic",
     "preprocess",
     "split_dataset",
@@ -34,6 +35,7 @@ _LAZY = {
     "download_movielens": "equirec.data.download",
     "load_dataset": "equirec.data.sources",
     "load_interactions": "equirec.data.interactions",
+    "make_sequential": "equirec.data.synthetic_sequences",
     "make_synthetic": "equirec.data.synthetic",
     "preprocess": "equirec.data.filtering",
     "split_dataset": "equirec.data.splits",
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from equirec.data.sources import available_datasets, load_dataset
     from equirec.data.splits import Split, split_dataset
     from equirec.data.synthetic import make_synthetic
+    from equirec.data.synthetic_sequences import make_sequential
 
 
 __getattr__ = lazy_exports(__name__, _LAZY)

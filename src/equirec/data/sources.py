@@ -81,6 +81,11 @@ _SOURCES: dict[str, _Source] = {
         "Synthetic log with planted user-group and provider biases (make_synthetic defaults)",
         _built_in("equirec.data.synthetic", "make_synthetic"),
     ),
+    "synthetic-sequential": _Source(
+        "Synthetic log of about 1M interactions whose order carries the signal (each item leads "
+        "to a few others), 6,040 users, 3,416 items (make_sequential defaults)",
+        _built_in("equirec.data.synthetic_sequences", "make_sequential"),
+    ),
 }
 
 
