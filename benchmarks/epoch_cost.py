@@ -1,4 +1,4 @@
-"""What an epoch of SASRec costs under each loss implementation and precision: ML-100K.
+"""What an epoch of SASRec costs under each loss implementation and precision (ML-100K).
 
 SASRec's defaults (max_len 200, dim 64, batch 32) on the whole log, ``--epochs``
 epochs without validation per variant, the variants interleaved over ``--rounds`` rounds so
@@ -50,6 +50,7 @@ def epoch_seconds(variant: str, *, epochs: int, max_len: int, data: Any) -> floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="ml-100k")
     parser.add_argument("--data-dir", default="../shared/datasets/ml-100k")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
@@ -61,7 +62,7 @@ def main() -> None:
     from equirec.data.sources import load_dataset
 
     torch.set_num_threads(1)
-    data = load_dataset("ml-100k", data_dir=args.data_dir)
+    data = load_dataset(args.dataset, data_dir=args.data_dir)
     seconds: dict[str, list[float]] = {v: [] for v in VARIANTS}
     for r in range(args.rounds):
         for v in VARIANTS:
@@ -83,7 +84,7 @@ def main() -> None:
         for v, s in seconds.items()
     }
     protocol = (
-        f"the whole ML-100K log, SASRec defaults with max_len {args.max_len}, "
+        f"the whole {args.dataset} log, SASRec defaults with max_len {args.max_len}, "
         f"{args.epochs} epochs without validation per fit, variants interleaved, 1 thread"
     )
     write_result(args, rows, protocol=protocol, models=VARIANTS, summary=summary)
