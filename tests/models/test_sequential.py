@@ -11,7 +11,8 @@ from equirec.data.history import History
 from equirec.errors import ConfigError
 from equirec.features.content import item_content
 from equirec.models import Recommender
-from equirec.models.sequential import BERT4Rec, SASRec
+from equirec.models.bert4rec import BERT4Rec
+from equirec.models.sequential import SASRec
 from equirec.testing import RecommenderChecks
 
 N_ITEMS = 15

@@ -30,7 +30,7 @@ _LAZY = {
     "Recommender": "equirec.models.base",
     "Popularity": "equirec.models.popularity",
     "SASRec": "equirec.models.sequential",
-    "BERT4Rec": "equirec.models.sequential",
+    "BERT4Rec": "equirec.models.bert4rec",
     "BPR": "equirec.models.bpr",
     "EASE": "equirec.models.ease",
     "ItemKNN": "equirec.models.itemknn",
@@ -38,10 +38,11 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from equirec.models.base import NotFittedError, Recommender
+    from equirec.models.bert4rec import BERT4Rec
     from equirec.models.bpr import BPR
     from equirec.models.ease import EASE
     from equirec.models.itemknn import ItemKNN
     from equirec.models.popularity import Popularity
-    from equirec.models.sequential import BERT4Rec, SASRec
+    from equirec.models.sequential import SASRec
 
 __getattr__ = lazy_exports(__name__, _LAZY)

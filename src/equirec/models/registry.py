@@ -21,7 +21,7 @@ _REGISTRY: dict[str, type[Recommender]] = {}
 
 BUILT_IN: dict[str, tuple[str, str]] = {
     "bert4rec": (
-        "equirec.models.sequential",
+        "equirec.models.bert4rec",
         "BERT4Rec (Sun et al. 2019): bidirectional transformer trained to recover masked items.",
     ),
     "bpr": (

@@ -211,7 +211,7 @@ class MaskedItemTask(NextItemTask):
         return (1.0 - last) * random + last  # a last-item sequence masks one position
 
     def make_batch(self, users: np.ndarray, rng: np.random.Generator) -> Batch:
-        from equirec.models.sequential import BERT4Rec
+        from equirec.models.bert4rec import BERT4Rec
 
         model = self.model
         assert isinstance(model, BERT4Rec)

@@ -7,8 +7,9 @@ import pandas as pd
 from equirec.data import make_synthetic
 from equirec.data.dataset import Dataset
 from equirec.evaluation.evaluator import evaluate
+from equirec.models.bert4rec import BERT4Rec
 from equirec.models.bpr import BPR
-from equirec.models.sequential import BERT4Rec, SASRec
+from equirec.models.sequential import SASRec
 
 DIM = 16
 
