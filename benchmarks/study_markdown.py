@@ -32,7 +32,8 @@ def main() -> None:
     print("|---" * (4 + len(args.columns)) + "|")
     for p in study["points"]:
         values = [cell(p["values"].get(c, {}), args.digits) for c in args.columns]
-        row = [p["family"], p["label"], f"{p['parameters']:,.0f}", str(len(p["seeds"]))]
+        size = "—" if p.get("parameters") is None else f"{p['parameters']:,.0f}"
+        row = [p["family"], p["label"], size, str(len(p["seeds"]))]
         print("| " + " | ".join(row + values) + " |")
 
 
