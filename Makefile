@@ -9,7 +9,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(subst =,-,$(subst $() ,_,$(TORCH)))
-RUN_ARGS ?= --epochs 20 --audit
+RUN_ARGS ?= --epochs 15 --audit
 
 .PHONY: run test lint typecheck unit install clean
 

@@ -140,18 +140,6 @@ def test_cosine_schedule_decays_to_zero_and_is_logged():
     assert lrs[-1] == pytest.approx(0.0)
 
 
-def test_default_schedule_warms_up_over_5_percent_of_any_budget():
-    d = _cycles()
-    model = SASRec(epochs=40, seed=0, **SMALL).fit(d)  # the default cosine schedule
-    lrs = [h["lr"] for h in model.training_log_.history]
-    assert lrs[0] == pytest.approx(SMALL["lr"] * 0.5)  # 1 of the 2 warm-up epochs
-    assert lrs[1] == pytest.approx(SMALL["lr"])
-    assert lrs[-1] == pytest.approx(0.0)
-    short = SASRec(epochs=1, seed=0, **SMALL).fit(d)  # a 0.05-epoch warm-up, no error
-    assert short.training_log_.history[0]["lr"] == pytest.approx(0.0)
-    assert BERT4Rec(**SMALL).get_params()["lr_schedule"] == "constant"
-
-
 @pytest.mark.parametrize(
     "loss", [{"loss": "sampled"}, {"loss": "sampled", "negatives": "popularity"}, {"loss": "gbce"}]
 )

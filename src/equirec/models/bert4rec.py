@@ -25,10 +25,9 @@ class BERT4Rec(SequentialRecommender):
     the original BERT4Rec's data generator adds them: the form a prediction takes). Its
     defaults differ from SASRec's where measured: dropout 0.2 (the masking already corrupts
     the input: 0.5 cost 11% of NDCG@10 on ML-100K, BENCHMARKS.md "Why BERT4Rec trailed
-    SASRec") and a long constant-rate schedule (up to 300 epochs at lr 2e-3, patience 30:
-    a masked position is a fifth of SASRec's training signal per sequence, and validation
-    still rises past epoch 100). At
-    prediction a mask token is appended after the user's last ``max_len - 1`` items and its
+    SASRec") and up to 300 epochs with patience 30 (a masked position is a fifth of SASRec's
+    training signal per sequence; validation still rises past epoch 100). At prediction a mask
+    token is appended after the user's last ``max_len - 1`` items and its
     output scores the catalogue.
     """
 
@@ -43,21 +42,10 @@ class BERT4Rec(SequentialRecommender):
         last_mask_prob: float = 0.0,
         dropout: float = 0.2,
         epochs: int = 300,
-        lr: float = 2e-3,
-        lr_schedule: str = "constant",
-        warmup_epochs: float = 0.0,
         patience: int = 30,
         **kwargs: Any,
     ):
-        super().__init__(
-            dropout=dropout,
-            epochs=epochs,
-            lr=lr,
-            lr_schedule=lr_schedule,
-            warmup_epochs=warmup_epochs,
-            patience=patience,
-            **kwargs,
-        )
+        super().__init__(dropout=dropout, epochs=epochs, patience=patience, **kwargs)
         self.mask_prob = mask_prob
         self.last_mask_prob = last_mask_prob
 

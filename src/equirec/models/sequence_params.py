@@ -90,7 +90,7 @@ def check_params(model: SequentialRecommender) -> None:
             f"{model.name}: lr_schedule must be one of {', '.join(SCHEDULES)}, "
             f"not {model.lr_schedule!r}"
         )
-    if model.warmup_epochs is not None and not 0.0 <= float(model.warmup_epochs) <= model.epochs:
+    if not 0.0 <= float(model.warmup_epochs) <= int(model.epochs):
         raise ConfigError(
             f"{model.name}: warmup_epochs must be between 0 and epochs ({model.epochs}), "
             f"not {model.warmup_epochs!r}"

@@ -76,11 +76,11 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         gbce_t: float = 0.75,
         tied_embeddings: bool = True,
         precision: str = "fp32",
-        epochs: int = 40,
+        epochs: int = 200,
         batch_size: int = 32,
-        lr: float = 5e-3,
-        lr_schedule: str = "cosine",
-        warmup_epochs: float | None = None,
+        lr: float = 2e-3,
+        lr_schedule: str = "constant",
+        warmup_epochs: float = 0.0,
         weight_decay: float = 0.0,
         patience: int = 20,
         eval_every: int = 1,
@@ -154,11 +154,6 @@ class SequentialRecommender(LossTermsMixin, Recommender):
     def _check_params(self) -> None:
         check_params(self)
 
-    def _warmup(self) -> float:
-        if self.warmup_epochs is None:
-            return 0.05 * int(self.epochs)
-        return float(self.warmup_epochs)
-
     def _fit(self, train: History, *, valid: History | None, dataset: Dataset) -> None:
         self._check_params()
         self.device_ = resolve_device(self.device)
@@ -207,7 +202,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             epochs=self.epochs,
             lr=self.lr,
             lr_schedule=self.lr_schedule,
-            warmup_epochs=self._warmup(),
+            warmup_epochs=self.warmup_epochs,
             weight_decay=self.weight_decay,
             patience=self.patience if valid is not None else 0,
             eval_every=self.eval_every,
@@ -413,22 +408,17 @@ class SASRec(SequentialRecommender):
             them separate output embeddings, as gSASRec does (ID-only models).
         precision: ``"fp32"``, or ``"bf16"``: the full loss's catalogue logits from bfloat16
             products (faster where the CPU or GPU has bf16 units; softmax and loss in fp32).
-        epochs: Maximum passes over the users. The defaults (40 epochs, lr 5e-3 after 2 epochs
-            of warm-up, then cosine decay to 0) match the NDCG@10 of 200 constant-rate epochs at lr
-            2e-3 with early stopping on ML-100K in 0.46x the epochs, and converge on
-            movielens-small (BENCHMARKS.md "Fewer epochs").
+        epochs: Maximum passes over the users.
         batch_size: Sequences per step.
         lr: AdamW learning rate (the peak, with a schedule).
-        lr_schedule: ``"constant"``, or ``"cosine"`` (default) / ``"linear"`` decay to 0 at
-            ``epochs``.
-        warmup_epochs: Epochs of linear learning-rate warm-up (default: 5% of ``epochs``).
+        lr_schedule: ``"constant"``, or ``"cosine"`` / ``"linear"`` decay to 0 at ``epochs``.
+        warmup_epochs: Epochs of linear learning-rate warm-up.
         weight_decay: AdamW weight decay.
         patience: Early stopping after this many validations without NDCG@10 improvement.
         eval_every: Epochs between validations.
         min_epochs: Never stop before this many epochs, and count ``patience`` only after
-            them (default 50, beyond the default schedule, which therefore runs to its end: at a
-            constant rate validation NDCG on ML-100K peaks early, dips, and rises again later;
-            stopping in the dip cost one seed 22% of its NDCG@10, see BENCHMARKS.md).
+            them (default 50: on ML-100K validation NDCG peaks early, dips, and rises again
+            later; stopping in the dip cost one seed 22% of its NDCG@10, see BENCHMARKS.md).
         content_attributes: Item attributes fed as content features: categorical, multi-valued
             (genres), numeric (year, standardised) and text (title, through a sentence
             encoder); see :mod:`equirec.features.content`. Items training never saw are then
