@@ -161,6 +161,13 @@ def test_bf16_logits_train_as_well_and_are_recorded(tmp_path):
     assert Recommender.load(tmp_path / "m").get_params()["precision"] == "bf16"
 
 
+def test_bf16_on_a_cpu_without_it_is_warned_and_recorded(monkeypatch, caplog):
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    model = SASRec(epochs=1, precision="bf16", **SMALL).fit(_cycles())
+    assert any("emulates them" in w for w in model.warnings_)
+    assert "emulates them" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
