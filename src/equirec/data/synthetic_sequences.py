@@ -86,9 +86,7 @@ def make_sequential(
     rng = np.random.default_rng(seed)
     weight = (rng.permutation(n_items) + 1.0) ** -float(popularity_exponent)
     cdf = np.cumsum(weight / weight.sum())
-    successors = np.stack(
-        [_distinct_by_weight(weight, i, n_successors, rng) for i in range(n_items)]
-    )
+    successors = _successors(cdf, weight, n_successors, rng)
     successor_cdf = np.cumsum(rng.dirichlet(np.ones(n_successors), size=n_items), axis=1)
     extra = mean_length - min_length
     if extra > 0:  # negative binomial with mean `extra` and dispersion 1.5: long-tailed
@@ -131,12 +129,30 @@ def make_sequential(
     )
 
 
-def _distinct_by_weight(
-    weight: np.ndarray, exclude: int, k: int, rng: np.random.Generator
+def _successors(
+    cdf: np.ndarray, weight: np.ndarray, k: int, rng: np.random.Generator
 ) -> np.ndarray:
-    p = weight.copy()
-    p[exclude] = 0.0
-    return rng.choice(len(weight), size=k, replace=False, p=p / p.sum())
+    """``k`` distinct items for every item, none the item itself, drawn by popularity without
+    replacement: draws with replacement for all items at once, each row keeping its first
+    ``k`` distinct others (the same distribution as drawing one by one and redrawing
+    repeats); the rare rows short of ``k`` are drawn one by one."""
+    n = len(cdf)
+    draws = np.minimum(np.searchsorted(cdf, rng.random((n, 4 * k))), n - 1)
+    order = np.argsort(draws, axis=1, kind="stable")
+    ordered = np.take_along_axis(draws, order, axis=1)
+    repeat = np.zeros_like(draws, dtype=bool)
+    np.put_along_axis(repeat, order[:, 1:], ordered[:, 1:] == ordered[:, :-1], axis=1)
+    keep = ~repeat & (draws != np.arange(n)[:, None])
+    out = np.empty((n, k), dtype=np.int64)
+    full = keep.sum(axis=1) >= k
+    rows, cols = np.nonzero(keep[full])
+    first = np.cumsum(keep[full], axis=1)[rows, cols] <= k
+    out[full] = draws[full][rows[first], cols[first]].reshape(-1, k)
+    for i in np.flatnonzero(~full):
+        p = weight.copy()
+        p[i] = 0.0
+        out[i] = rng.choice(n, size=k, replace=False, p=p / p.sum())
+    return out
 
 
 def _histories(
@@ -175,4 +191,4 @@ def _histories(
         seen[active, pick] = True
         out[active, t] = pick
         prev[active] = pick
-    return out[out >= 0] if n else out.ravel()
+    return out[out >= 0]
