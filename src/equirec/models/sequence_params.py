@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import numbers
 from typing import TYPE_CHECKING
 
 import torch
 
 from equirec.errors import ConfigError
+from equirec.models.sequence_defaults import AUTO
 from equirec.models.transformer import FUSIONS
 from equirec.training.device import resolve_device
 from equirec.training.losses import PRECISIONS
@@ -70,8 +72,20 @@ def check_params(model: SequentialRecommender) -> None:
                 )
             )
     for key in ("dropout", "id_dropout"):
-        if not 0.0 <= float(getattr(model, key)) < 1.0:
-            raise ConfigError(f"{model.name}: {key} must be in [0, 1), not {getattr(model, key)!r}")
+        value = getattr(model, key)
+        if key == "dropout" and value == AUTO:
+            continue
+        if not isinstance(value, numbers.Real) or not 0.0 <= float(value) < 1.0:
+            also = ' or "auto"' if key == "dropout" else ""
+            raise ConfigError(f"{model.name}: {key} must be in [0, 1){also}, not {value!r}")
+    for key in ("min_epochs", "patience"):
+        value = getattr(model, key)
+        if value != AUTO and (
+            not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0
+        ):
+            raise ConfigError(
+                f'{model.name}: {key} must be "auto" or a whole number >= 0, not {value!r}'
+            )
     if model.fusion not in FUSIONS:
         raise ConfigError(
             f"{model.name}: fusion must be one of {', '.join(FUSIONS)}, not {model.fusion!r}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ from equirec.errors import ConfigError
 from equirec.features.content import Block, item_content, user_content
 from equirec.models.base import Recommender
 from equirec.models.registry import register
+from equirec.models.sequence_defaults import AUTO, auto_settings
 from equirec.models.sequence_params import check_params
 from equirec.models.sequence_tasks import NextItemTask, SequenceTask
 from equirec.models.transfer import source_model, start_from
@@ -68,7 +69,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         layers: int = 2,
         heads: int = 1,
         ffn_dim: int | None = None,
-        dropout: float = 0.5,
+        dropout: float | Literal["auto"] = "auto",
         loss: str = "ce",
         n_negatives: int = 256,
         negatives: str = "uniform",
@@ -82,9 +83,9 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         lr_schedule: str = "constant",
         warmup_epochs: float = 0.0,
         weight_decay: float = 0.0,
-        patience: int = 20,
+        patience: int | Literal["auto"] = "auto",
         eval_every: int = 1,
-        min_epochs: int = 50,
+        min_epochs: int | Literal["auto"] = "auto",
         content_attributes: Sequence[str] = (),
         text_model: str = "default",
         fusion: str = "add",
@@ -141,7 +142,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             layers=self.layers,
             heads=self.heads,
             ffn_dim=self.ffn_dim,
-            dropout=self.dropout,
+            dropout=float(self.setting("dropout")),
             causal=self.causal,
             extra_tokens=self.extra_tokens,
             item_features=features,
@@ -154,8 +155,25 @@ class SequentialRecommender(LossTermsMixin, Recommender):
     def _check_params(self) -> None:
         check_params(self)
 
+    def setting(self, key: str) -> Any:
+        """The value parameter ``key`` has in training: its own, or what ``"auto"`` became
+        for the data it was fitted on (:mod:`equirec.models.sequence_defaults`); an ``"auto"``
+        dropout of a model loaded from a file without that record is 0 (it only predicts)."""
+        value = getattr(self, key)
+        if value != AUTO:
+            return value
+        settings = getattr(self, "settings_", {})
+        if key not in settings and key == "dropout":
+            return 0.0
+        return settings[key]
+
     def _fit(self, train: History, *, valid: History | None, dataset: Dataset) -> None:
         self._check_params()
+        self.settings_ = auto_settings(self.get_params(deep=False), train)
+        if self.settings_:
+            log.info(
+                "%s: %s", self.name, ", ".join(f"{k} = {v}" for k, v in self.settings_.items())
+            )
         self.device_ = resolve_device(self.device)
         self._prepared = None  # a refit model encodes users anew
         torch.manual_seed(self.seed)
@@ -204,9 +222,9 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             lr_schedule=self.lr_schedule,
             warmup_epochs=self.warmup_epochs,
             weight_decay=self.weight_decay,
-            patience=self.patience if valid is not None else 0,
+            patience=int(self.setting("patience")) if valid is not None else 0,
             eval_every=self.eval_every,
-            min_epochs=self.min_epochs,
+            min_epochs=int(self.setting("min_epochs")),
             extra_losses=self.loss_terms(),
             seed=self.seed,
             description=self.name,
@@ -215,6 +233,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.training_log_: TrainingLog | None = None
         if int(self.epochs) > 0:  # 0: a transferred model used as it is (zero-shot)
             self.training_log_ = trainer.fit(self.module_, task, validate=valid is not None)
+            self.training_log_.settings = dict(self.settings_)
         self.module_.to("cpu")
         self.device_ = torch.device("cpu")
         self._train_items = None
@@ -360,6 +379,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             "content_dim": self.content_dim_,
             "content_blocks": [b.as_dict() for b in getattr(self, "content_blocks_", ())],
             "user_dim": getattr(self, "user_dim_", 0),
+            "auto_settings": dict(getattr(self, "settings_", {})),
             "training": None if log is None else log.as_dict(),
         }
 
@@ -367,6 +387,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.content_dim_ = int(extra.get("content_dim", 0))
         self.content_blocks_ = tuple(Block.from_dict(b) for b in extra.get("content_blocks", []))
         self.user_dim_ = int(extra.get("user_dim", 0))
+        self.settings_ = dict(extra.get("auto_settings", {}))
 
     def _load_state(self, state: dict[str, torch.Tensor]) -> None:
         self.device_ = torch.device("cpu")
@@ -395,7 +416,10 @@ class SASRec(SequentialRecommender):
         layers: Transformer blocks.
         heads: Attention heads.
         ffn_dim: Feed-forward inner size (default ``4 * dim``).
-        dropout: Dropout rate.
+        dropout: Dropout rate, or ``"auto"`` (default): 0.5 for up to 64 training
+            interactions per catalogue item, 0.1 from 256 on, log-linear between (0.5 on
+            ML-100K and movielens-small, 0.1 on ML-1M-sized logs; see
+            :mod:`equirec.models.sequence_defaults`).
         loss: ``"ce"`` (full softmax), ``"sampled"`` (sampled softmax) or ``"gbce"``.
         n_negatives: Negatives per position for the sampled loss and gBCE.
         negatives: How the sampled softmax draws them: ``"uniform"`` or ``"popularity"``
@@ -414,11 +438,16 @@ class SASRec(SequentialRecommender):
         lr_schedule: ``"constant"``, or ``"cosine"`` / ``"linear"`` decay to 0 at ``epochs``.
         warmup_epochs: Epochs of linear learning-rate warm-up.
         weight_decay: AdamW weight decay.
-        patience: Early stopping after this many validations without NDCG@10 improvement.
+        patience: Early stopping after this many validations without NDCG@10 improvement;
+            ``"auto"`` (default): 20 epochs of ML-100K's 943 users as sequences seen (20 on
+            ML-100K, 5 at 6,040 users; at least 5).
         eval_every: Epochs between validations.
         min_epochs: Never stop before this many epochs, and count ``patience`` only after
-            them (default 50: on ML-100K validation NDCG peaks early, dips, and rises again
-            later; stopping in the dip cost one seed 22% of its NDCG@10, see BENCHMARKS.md).
+            them; ``"auto"`` (default): 50 epochs of ML-100K's 943 users as sequences seen (50
+            on ML-100K, 8 at 6,040 users; at least 5). On ML-100K validation NDCG peaks early,
+            dips, and rises again later; stopping in the dip cost one seed 22% of its NDCG@10
+            (BENCHMARKS.md). The values ``"auto"`` took are in the training log
+            (``settings``).
         content_attributes: Item attributes fed as content features: categorical, multi-valued
             (genres), numeric (year, standardised) and text (title, through a sentence
             encoder); see :mod:`equirec.features.content`. Items training never saw are then

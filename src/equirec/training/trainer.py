@@ -137,6 +137,8 @@ class TrainingLog:
     history: list[dict[str, float]] = field(default_factory=list)
     stopped_early: bool = False
     privacy: dict[str, Any] | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Values the model's ``"auto"`` parameters took for the data (empty: none was)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +150,7 @@ class TrainingLog:
             "seconds": self.seconds,
             "stopped_early": self.stopped_early,
             "history": self.history,
+            "settings": self.settings,
         }
 
 

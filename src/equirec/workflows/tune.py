@@ -25,7 +25,7 @@ import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,9 @@ from equirec.io import atomic_dir, check_new, jsonable
 from equirec.params import Params, validate
 from equirec.training.trainer import on_validation
 from equirec.workflows.config import DATA_PATHS, RunConfig
+
+if TYPE_CHECKING:
+    from equirec.data.history import History
 
 __all__ = ["DEFAULT_SPACES", "Dimension", "TuneSettings", "tune_run"]
 
@@ -171,13 +174,13 @@ def tune_run(
             "mitigation's strength with `equirec sweep`)"
         )
     searched = _space(config, settings)
-    defaults = _defaults(config, searched)
-    space = _covering(searched, defaults)
     folder = None if out is None else Path(out)
     if folder is not None:
         check_new(folder, overwrite=overwrite)
     dataset = load_data(config)
     split = make_split(dataset, config)
+    defaults = _defaults(config, searched, split.train.history())
+    space = _covering(searched, defaults)
     if not len(split.valid):
         raise ConfigError("tune: the split has no validation part to score trials on")
     # the test part is emptied before any trial: no test metric can be computed while tuning
@@ -264,12 +267,17 @@ def tune_run(
     return result
 
 
-def _defaults(config: RunConfig, space: Mapping[str, Dimension]) -> dict[str, Any]:
-    """The config's own value of every searched parameter (its model's default where unset)."""
+def _defaults(
+    config: RunConfig, space: Mapping[str, Dimension], history: History
+) -> dict[str, Any]:
+    """The config's own value of every searched parameter (its model's default where unset;
+    an ``"auto"`` one as it would be set for the training ``history``)."""
+    from equirec.models.sequence_defaults import auto_settings
     from equirec.workflows.run import build_model
 
-    model = build_model(config)
-    return {key: model.get_params()[key] for key in space}
+    params = build_model(config).get_params()
+    params.update(auto_settings(params, history))
+    return {key: params[key] for key in space}
 
 
 def _covering(space: Mapping[str, Dimension], values: Mapping[str, Any]) -> dict[str, Dimension]:
