@@ -172,7 +172,9 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.settings_ = auto_settings(self.get_params(deep=False), train)
         if self.settings_:
             log.info(
-                "%s: %s", self.name, ", ".join(f"{k} = {v}" for k, v in self.settings_.items())
+                "%s for this data: %s",
+                self.name,
+                ", ".join(f"{k} = {v}" for k, v in self.settings_.items()),
             )
         self.device_ = resolve_device(self.device)
         self._prepared = None  # a refit model encodes users anew
@@ -379,7 +381,6 @@ class SequentialRecommender(LossTermsMixin, Recommender):
             "content_dim": self.content_dim_,
             "content_blocks": [b.as_dict() for b in getattr(self, "content_blocks_", ())],
             "user_dim": getattr(self, "user_dim_", 0),
-            "auto_settings": dict(getattr(self, "settings_", {})),
             "training": None if log is None else log.as_dict(),
         }
 
@@ -387,7 +388,7 @@ class SequentialRecommender(LossTermsMixin, Recommender):
         self.content_dim_ = int(extra.get("content_dim", 0))
         self.content_blocks_ = tuple(Block.from_dict(b) for b in extra.get("content_blocks", []))
         self.user_dim_ = int(extra.get("user_dim", 0))
-        self.settings_ = dict(extra.get("auto_settings", {}))
+        self.settings_ = dict((extra.get("training") or {}).get("settings", {}))
 
     def _load_state(self, state: dict[str, torch.Tensor]) -> None:
         self.device_ = torch.device("cpu")
