@@ -9,21 +9,28 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(subst =,-,$(subst $() ,_,$(TORCH)))
-RUN_ARGS ?= --epochs 15 --audit
+BASE_STAMP := $(VENV)/.base-$(subst =,-,$(subst $() ,_,$(TORCH)))
+EXTRAS := dev,parquet,serve,text,explain,privacy,ann,llm,tune
+RUN_ARGS ?= --config configs/quickstart.toml --audit
 
 .PHONY: run test lint typecheck unit install clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# `make run` needs equirec alone (no extra): a fresh clone installs it first and quickly; the
+# extras, which the tests need, come on top when `make test` (or `make install`) first runs.
+$(BASE_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[dev,parquet,serve,text,explain,privacy,ann,llm,tune]"
-	@rm -f $(VENV)/.installed-*
+	$(BIN)/python -m pip install -q -e .
+	@rm -f $(VENV)/.installed-* $(VENV)/.base-*
+	@touch $(BASE_STAMP)
+
+$(STAMP): $(BASE_STAMP)
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
 	@touch $(STAMP)
 
-run: $(STAMP)
+run: $(BASE_STAMP)
 	$(BIN)/equirec run $(RUN_ARGS)
 
 lint: $(STAMP)
