@@ -17,17 +17,20 @@ RUN_ARGS ?= --config configs/quickstart.toml --audit
 
 install: $(STAMP)
 
-# `make run` needs equirec alone (no extra): a fresh clone installs it first and quickly; the
-# extras, which the tests need, come on top when `make test` (or `make install`) first runs.
+# `make run` needs equirec alone (no extra): a fresh clone installs it first and quickly, without
+# compiling every module of torch to bytecode (pip's compile step is most of torch's install time;
+# a run compiles what it imports). The extras, which the tests need, come on top when `make test`
+# (or `make install`) first runs, and then everything is compiled, on all cores.
 $(BASE_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q --no-compile "$(TORCH)"
+	$(BIN)/python -m pip install -q --no-compile -e .
 	@rm -f $(VENV)/.installed-* $(VENV)/.base-*
 	@touch $(BASE_STAMP)
 
 $(STAMP): $(BASE_STAMP)
 	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
+	$(BIN)/python -m compileall -q -j 0 $$($(BIN)/python -c "import sysconfig; print(sysconfig.get_path('purelib'))") >/dev/null || true
 	@touch $(STAMP)
 
 run: $(BASE_STAMP)
