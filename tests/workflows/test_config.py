@@ -151,3 +151,16 @@ def test_cold_frac_is_bounded_and_read():
     for bad in (0.0, 1.0):
         with pytest.raises(ConfigError, match=rf"\[split\]: cold_frac={bad} is out of range"):
             RunConfig.from_dict({"split": {"method": "cold-items", "cold_frac": bad}})
+
+
+def test_the_quickstart_config_of_make_run_is_valid():
+    """`make run` trains configs/quickstart.toml: a converging schedule on movielens-small."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "configs" / "quickstart.toml"
+    config = RunConfig.from_toml(path)
+    config.check(source=str(path))
+    assert config.data.dataset == "movielens-small"
+    model = config.model
+    assert model["name"] == "sasrec" and model["lr_schedule"] == "cosine"
+    assert 0 < model["warmup_epochs"] < model["epochs"]
