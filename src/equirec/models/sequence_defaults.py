@@ -17,6 +17,9 @@ the rules below, and the values used are recorded in the training log (``setting
   the optimisation steps taken, so a log with six times as many users reaches the same point in
   a sixth of the epochs. ``min_epochs = 50 * 943 / users`` and ``patience = 20 * 943 / users``,
   rounded, at least ``LEAST_EPOCHS``: 50 and 20 on ML-100K as before, 8 and 5 at 6,040 users.
+  They bound when training may stop, not how long it takes: on the million-interaction log a
+  constant rate still improves by small steps after 25 epochs (BENCHMARKS.md "A million
+  interactions within 15 minutes", which measures capping ``epochs`` with and without a decay).
 """
 
 from __future__ import annotations
