@@ -2,7 +2,8 @@
 #   make run    train and evaluate the default model (SASRec) on the built-in dataset
 #   make test   lint, type-check and run the test suite
 # The virtual environment is created on first use; torch is installed first, pinned
-# (override with `make TORCH=torch==X.Y.Z ...`), then the package with its extras.
+# (override with `make TORCH=torch==X.Y.Z ...`), then the package (`make run`), then its extras
+# (`make test`, `make install`).
 
 PYTHON ?= python3
 VENV ?= .venv
