@@ -9,8 +9,9 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(subst =,-,$(subst $() ,_,$(TORCH)))
-BASE_STAMP := $(VENV)/.base-$(subst =,-,$(subst $() ,_,$(TORCH)))
+TORCH_TAG := $(subst =,-,$(subst $() ,_,$(TORCH)))
+STAMP := $(VENV)/.installed-$(TORCH_TAG)
+BASE_STAMP := $(VENV)/.base-$(TORCH_TAG)
 EXTRAS := dev,parquet,serve,text,explain,privacy,ann,llm,tune
 RUN_ARGS ?= --config configs/quickstart.toml --audit
 

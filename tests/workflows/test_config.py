@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from equirec.errors import ConfigError
@@ -155,8 +157,6 @@ def test_cold_frac_is_bounded_and_read():
 
 def test_the_quickstart_config_of_make_run_is_valid():
     """`make run` trains configs/quickstart.toml: a converging schedule on movielens-small."""
-    from pathlib import Path
-
     path = Path(__file__).resolve().parents[2] / "configs" / "quickstart.toml"
     config = RunConfig.from_toml(path)
     config.check(source=str(path))
