@@ -11,9 +11,22 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from equirec.workflows.config import RunConfig
 from equirec.workflows.run import run
+
+
+def ml100k_config(params: dict[str, Any], *, seed: int, data_dir: str) -> RunConfig:
+    """The run config of SASRec with ``params`` on ML-100K, leave-one-out."""
+    return RunConfig.from_dict(
+        {
+            "seed": seed,
+            "data": {"dataset": "ml-100k", "data_dir": data_dir},
+            "split": {"method": "loo"},
+            "model": {"name": "sasrec", **params},
+        }
+    )
 
 
 def main() -> None:
@@ -23,15 +36,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default="../shared/datasets/ml-100k")
     args = parser.parse_args()
     params = json.loads(args.params)
-    config = RunConfig.from_dict(
-        {
-            "seed": args.seed,
-            "data": {"dataset": "ml-100k", "data_dir": args.data_dir},
-            "split": {"method": "loo"},
-            "model": {"name": "sasrec", **params},
-        }
-    )
-    result = run(config, write=False)
+    result = run(ml100k_config(params, seed=args.seed, data_dir=args.data_dir), write=False)
     log = result.metrics["training"]
     curve = [[int(h["epoch"]), round(h.get("valid", float("nan")), 4)] for h in log["history"]]
     print(

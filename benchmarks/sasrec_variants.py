@@ -30,8 +30,8 @@ import numpy as np
 import torch
 
 from equirec.models import sequence_tasks, transformer
-from equirec.workflows.config import RunConfig
 from equirec.workflows.run import run
+from sasrec_curve import ml100k_config
 
 
 def random_windows() -> None:
@@ -127,15 +127,7 @@ def main() -> None:
     if args.ema is not None:
         weight_average(args.ema)
     params = json.loads(args.params)
-    config = RunConfig.from_dict(
-        {
-            "seed": args.seed,
-            "data": {"dataset": "ml-100k", "data_dir": args.data_dir},
-            "split": {"method": "loo"},
-            "model": {"name": "sasrec", **params},
-        }
-    )
-    result = run(config, write=False)
+    result = run(ml100k_config(params, seed=args.seed, data_dir=args.data_dir), write=False)
     log = result.metrics["training"]
     line = {
         "params": params,
